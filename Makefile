@@ -1,0 +1,56 @@
+# The paper's build. `make help` lists the verbs.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+PROFILE ?= quick
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.voltlib-installed
+
+# Papermill and nbval must find the project's kernel, never a user-level one of the same name.
+export JUPYTER_PATH := $(CURDIR)/$(VENV)/share/jupyter
+export JUPYTER_PLATFORM_DIRS := 1
+export MPLBACKEND := Agg
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+.DEFAULT_GOAL := help
+.PHONY: help env test nbval golden report bench lab clean clean-cache
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@echo "  PROFILE=smoke|quick|paper (default quick) selects the scale of 'make report'"
+
+env: $(STAMP) ## Build .venv (pinned packages, voltlib editable, the 'voltlib' Jupyter kernel)
+
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required (brian2 2.9.0, torch 2.13.0); set PYTHON=/path/to/python3.11"'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip>=24"
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(PY) -m ipykernel install --sys-prefix --name voltlib --display-name "Python 3.11 (voltlib)" >/dev/null
+	touch $@
+
+test: $(STAMP) ## Unit tests, a smoke run of the notebooks, and the nbval regression checks
+	$(PY) -m pytest -q tests
+	$(MAKE) --no-print-directory nbval
+
+nbval: $(STAMP) ## Replay the stored smoke notebooks with nbval against the project's kernel
+	$(PY) -m voltlib.golden check
+
+golden: $(STAMP) ## Regenerate the stored smoke notebooks that nbval replays
+	$(PY) -m voltlib.golden make
+
+report: $(STAMP) ## Run the notebooks for PROFILE and assemble report/PROFILE/technical_report.html
+	$(PY) -m voltlib.pipeline --profile $(PROFILE)
+
+bench: $(STAMP) ## Training and inference benchmarks -> results/bench.json
+	$(PY) -m voltlib.bench
+
+lab: $(STAMP) ## Open JupyterLab with the project's kernel (notebooks/*.py open as notebooks)
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+
+clean: ## Remove build outputs and reports (keeps the simulation and training caches)
+	rm -rf build report/*/ results
+
+clean-cache: ## Remove the cached simulations and trained models as well
+	rm -rf data build report/*/ results

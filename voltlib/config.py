@@ -1,0 +1,285 @@
+"""Every knob of the paper in one place: dataclasses for each stage and the named profiles.
+
+PROTOCOL.md is the specification; the defaults below are its values (the source's code).
+A profile (smoke / quick / paper) is one complete `Profile`; `config_hash` names cached artifacts.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field, replace
+
+
+class ConfigError(ValueError):
+    """A configuration value is outside what the protocol allows."""
+
+
+def _check(ok: bool, field_name: str, value, allowed: str) -> None:
+    if not ok:
+        raise ConfigError(f"{field_name}={value!r} is invalid: expected {allowed}. Fix the value in "
+                          "voltlib/config.py or in the notebook's parameters cell.")
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """The Brunel network of PROTOCOL.md section 1 (source values)."""
+    n_exc: int = 80
+    n_inh: int = 20
+    p_connect: float = 0.1
+    tau_ms: float = 10.0
+    e_l_mv: float = -70.0
+    theta_mv: float = -50.0
+    v_reset_mv: float = -70.0
+    refractory_ms: float = 2.0
+    delay_ms: float = 1.5
+    j_mv: float = 0.5
+    g: float = 5.5
+    c_ext: int = 8
+    noise_mv: float = 0.5          # I_noise = noise_mv * N(0,1), redrawn every step
+    tau_noise_ms: float = 1.0
+    v0_sd_mv: float = 2.0
+
+    def __post_init__(self):
+        _check(self.n_exc > 0 and self.n_inh >= 0, "network.n_exc/n_inh", (self.n_exc, self.n_inh),
+               "n_exc > 0 and n_inh >= 0")
+        _check(0 < self.p_connect <= 1, "network.p_connect", self.p_connect, "a probability in (0, 1]")
+        _check(self.theta_mv > self.e_l_mv, "network.theta_mv", self.theta_mv, "a threshold above e_l_mv")
+        for name in ("tau_ms", "refractory_ms", "delay_ms", "j_mv", "tau_noise_ms"):
+            _check(getattr(self, name) > 0, f"network.{name}", getattr(self, name), "a positive number")
+
+    @property
+    def n_neurons(self) -> int:
+        return self.n_exc + self.n_inh
+
+    @property
+    def c_e(self) -> float:
+        """Expected excitatory in-degree."""
+        return self.p_connect * self.n_exc
+
+    @property
+    def nu_ext_hz(self) -> float:
+        """Rate of each external Poisson source: nu_thr = (theta - E_L) / (J * C_E * tau)."""
+        return (self.theta_mv - self.e_l_mv) / (self.j_mv * self.c_e * self.tau_ms * 1e-3)
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """How many runs, how long, how fine (PROTOCOL.md section 1)."""
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    n_runs: int = 50
+    duration_s: float = 10.0
+    dt_ms: float = 0.1
+    record_dt_ms: float = 1.0
+    seed_base: int = 72            # run r uses seed seed_base + r
+
+    def __post_init__(self):
+        _check(self.n_runs >= 1, "sim.n_runs", self.n_runs, "an integer >= 1")
+        _check(self.duration_s > 0, "sim.duration_s", self.duration_s, "a positive number of seconds")
+        _check(self.dt_ms > 0, "sim.dt_ms", self.dt_ms, "a positive number")
+        ratio = self.record_dt_ms / self.dt_ms
+        _check(abs(ratio - round(ratio)) < 1e-9 and ratio >= 1, "sim.record_dt_ms", self.record_dt_ms,
+               "a whole multiple of dt_ms")
+
+    @property
+    def n_samples(self) -> int:
+        """Recorded voltage samples per run."""
+        return int(round(self.duration_s * 1000 / self.record_dt_ms))
+
+
+PROTOCOLS = ("original", "clean")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """The forecasting task and both protocols (PROTOCOL.md sections 2-3)."""
+    discard_ms: float = 800.0
+    meas_noise_mv: float = 0.2
+    noise_seed: int = 1234
+    window: int = 150              # samples in the input window
+    stride: int = 15               # samples between window starts (90 % overlap)
+    horizon: int = 1               # samples ahead of the window's end
+    split_seed: int = 42
+    split_fractions: tuple = (0.7, 0.15, 0.15)  # original: of windows; clean: of runs (35/7/8 of 50)
+    horizons_ms: tuple = (1, 2, 5, 10, 20)
+
+    def __post_init__(self):
+        _check(self.discard_ms >= 0, "data.discard_ms", self.discard_ms, "a number >= 0")
+        _check(self.meas_noise_mv >= 0, "data.meas_noise_mv", self.meas_noise_mv, "a number >= 0")
+        _check(self.window >= 1, "data.window", self.window, "an integer >= 1")
+        _check(self.stride >= 1, "data.stride", self.stride, "an integer >= 1")
+        _check(self.horizon >= 1, "data.horizon", self.horizon, "an integer >= 1 (samples ahead)")
+        _check(len(self.split_fractions) == 3 and abs(sum(self.split_fractions) - 1) < 1e-9
+               and min(self.split_fractions) > 0, "data.split_fractions", self.split_fractions,
+               "three positive fractions (train, val, test) summing to 1")
+
+
+MODEL_KINDS = ("lstm", "lstm_res", "cnn_lstm")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """One architecture of the ladder (PROTOCOL.md section 4)."""
+    kind: str = "cnn_lstm"
+    hidden: int = 384
+    layers: int = 2
+    dropout: float = 0.25
+    cnn_dropout: float = 0.1
+
+    def __post_init__(self):
+        _check(self.kind in MODEL_KINDS, "model.kind", self.kind, f"one of {MODEL_KINDS}")
+        _check(self.hidden >= 1, "model.hidden", self.hidden, "an integer >= 1")
+        _check(self.layers >= 1, "model.layers", self.layers, "an integer >= 1")
+        _check(0 <= self.dropout < 1, "model.dropout", self.dropout, "a probability in [0, 1)")
+        _check(0 <= self.cnn_dropout < 1, "model.cnn_dropout", self.cnn_dropout, "a probability in [0, 1)")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One training schedule (PROTOCOL.md section 4, 'Common training')."""
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    batch_size: int = 32
+    warmup_epochs: int = 5
+    warmup_start_lr: float = 5e-6
+    plateau_factor: float = 0.7
+    plateau_patience: int = 3
+    min_lr: float = 1e-5
+    clip_norm: float = 1.0
+    early_stop: int = 20
+    min_delta: float = 1e-6
+    max_epochs: int = 200
+    seed: int = 0
+    max_train_windows: int | None = None   # quick profile: a seeded subsample per epoch
+    max_eval_windows: int | None = None    # cap on validation windows (smoke/quick speed)
+
+    def __post_init__(self):
+        _check(self.lr > 0, "train.lr", self.lr, "a positive learning rate")
+        _check(self.weight_decay >= 0, "train.weight_decay", self.weight_decay, "a number >= 0")
+        _check(self.batch_size >= 1, "train.batch_size", self.batch_size, "an integer >= 1")
+        _check(self.warmup_epochs >= 0, "train.warmup_epochs", self.warmup_epochs, "an integer >= 0")
+        _check(0 < self.plateau_factor < 1, "train.plateau_factor", self.plateau_factor, "a factor in (0, 1)")
+        _check(self.max_epochs >= 1, "train.max_epochs", self.max_epochs, "an integer >= 1")
+        _check(self.early_stop >= 1, "train.early_stop", self.early_stop, "an integer >= 1")
+
+
+PHASES = ("phase1_lstm", "phase2_large_lstm", "phase3_lstm_res", "phase4_cnn_lstm")
+PHASE_LABELS = {"phase1_lstm": "1 basic LSTM", "phase2_large_lstm": "2 larger LSTM",
+                "phase3_lstm_res": "3 LSTM + ResNet", "phase4_cnn_lstm": "4 CNN-LSTM"}
+SOURCE_R2 = {"phase1_lstm": 0.511, "phase2_large_lstm": 0.526, "phase3_lstm_res": 0.615,
+             "phase4_cnn_lstm": 0.755}
+
+
+def paper_phases() -> dict:
+    """The source's four phases at its sizes and schedules: {phase: (ModelConfig, TrainConfig)}."""
+    return {
+        "phase1_lstm": (ModelConfig("lstm", hidden=256, layers=2, dropout=0.3),
+                        TrainConfig(lr=1e-3, weight_decay=0.0, warmup_epochs=0, plateau_factor=0.5,
+                                    early_stop=10)),
+        "phase2_large_lstm": (ModelConfig("lstm_res", hidden=512, layers=3, dropout=0.2),
+                              TrainConfig(lr=5e-3, weight_decay=1e-4, warmup_epochs=10)),
+        "phase3_lstm_res": (ModelConfig("lstm_res", hidden=384, layers=2, dropout=0.25),
+                            TrainConfig(lr=2e-3, weight_decay=5e-5)),
+        "phase4_cnn_lstm": (ModelConfig("cnn_lstm", hidden=384, layers=2, dropout=0.25),
+                            TrainConfig(lr=3e-3, weight_decay=1e-4)),
+    }
+
+
+@dataclass(frozen=True)
+class CeilingConfig:
+    """The oracle of PROTOCOL.md section 7: restarts from saved states with fresh noise."""
+    n_start_times: int = 200       # per test run
+    n_test_runs: int = 2
+    n_replicas: int = 16           # K
+    horizons_ms: tuple = (1, 2, 5, 10, 20)
+    seed: int = 2024
+
+    def __post_init__(self):
+        _check(self.n_replicas >= 2, "ceiling.n_replicas", self.n_replicas,
+               "an integer >= 2 (the protocol asks for >= 16 outside the smoke profile)")
+        _check(self.n_start_times >= 2, "ceiling.n_start_times", self.n_start_times, "an integer >= 2")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A complete, named scale of the paper."""
+    name: str
+    sim: SimConfig
+    data: DataConfig
+    phases: dict
+    ceiling: CeilingConfig
+    description: str = ""
+
+    def __post_init__(self):
+        _check(set(self.phases) == set(PHASES), "profile.phases", sorted(self.phases), f"exactly {PHASES}")
+
+
+def _scaled_phases(hidden: int, **train_overrides) -> dict:
+    """The paper's phases with LSTM widths scaled by hidden/384 and a shorter schedule."""
+    out = {}
+    for name, (m, t) in paper_phases().items():
+        # keep the source's width ratios (256 : 512 : 384 : 384) so the ladder stays a ladder
+        width = max(4, int(round(hidden * m.hidden / 384)))
+        out[name] = (replace(m, hidden=width), replace(t, **train_overrides))
+    return out
+
+
+def _profiles() -> dict:
+    smoke = Profile(
+        name="smoke",
+        sim=SimConfig(n_runs=4, duration_s=2.0),
+        data=DataConfig(),
+        phases=_scaled_phases(16, max_epochs=2, warmup_epochs=0, batch_size=64,
+                              max_train_windows=256, max_eval_windows=256),
+        ceiling=CeilingConfig(n_start_times=8, n_test_runs=1, n_replicas=4),
+        description="seconds to minutes on 2 CPU cores: 4 runs x 2 s, tiny models, 2 epochs",
+    )
+    quick = Profile(
+        name="quick",
+        sim=SimConfig(),
+        data=DataConfig(),
+        phases=_scaled_phases(64, max_epochs=12, early_stop=4, warmup_epochs=1, batch_size=64,
+                              max_train_windows=6000, max_eval_windows=2000),
+        ceiling=CeilingConfig(n_start_times=100, n_test_runs=2, n_replicas=16),
+        description="the full 50 x 10 s data, every baseline and phase, narrower LSTMs and a short "
+                    "schedule so that all notebooks finish in about 30 minutes on 2 CPU cores",
+    )
+    paper = Profile(
+        name="paper",
+        sim=SimConfig(),
+        data=DataConfig(),
+        phases=paper_phases(),
+        ceiling=CeilingConfig(n_start_times=400, n_test_runs=4, n_replicas=32),
+        description="the source's full sizes and schedules (CUDA or Apple MPS recommended)",
+    )
+    return {p.name: p for p in (smoke, quick, paper)}
+
+
+PROFILES = _profiles()
+
+
+def get_profile(name: str) -> Profile:
+    """Returns the named profile; an unknown name fails with the allowed names."""
+    if name not in PROFILES:
+        raise ConfigError(f"unknown profile {name!r}: expected one of {sorted(PROFILES)}. "
+                          "Pass PROFILE=smoke|quick|paper to make, or profile='...' in a notebook.")
+    return PROFILES[name]
+
+
+def to_dict(cfg) -> dict:
+    """A JSON-ready dict of a (nested) config dataclass, tuples as lists."""
+    def conv(x):
+        if dataclasses.is_dataclass(x):
+            return {f.name: conv(getattr(x, f.name)) for f in dataclasses.fields(x)}
+        if isinstance(x, dict):
+            return {str(k): conv(v) for k, v in x.items()}
+        if isinstance(x, (list, tuple)):
+            return [conv(v) for v in x]
+        return x
+    return conv(cfg)
+
+
+def config_hash(*cfgs, length: int = 12) -> str:
+    """A stable hex hash of one or more configs (and plain JSON values): names cached artifacts."""
+    blob = json.dumps([to_dict(c) for c in cfgs], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:length]
