@@ -11,6 +11,7 @@ On disk, one file per run: data/sim/<hash>/run_<seed>.npz with
     spike_t_ms  float64 [n_spikes]               spike time (ms, exact to dt)
     syn_i, syn_j int32  [n_synapses]             presynaptic, postsynaptic index
     seed, config_hash                            what produced it
+    run_s                                        seconds the C++ program took for this run
 <hash> covers the network, duration and resolution, not n_runs: a profile with more runs reuses
 the runs it shares with one of fewer.
 """
@@ -66,6 +67,7 @@ class Simulation:
     syn_j: list
     seeds: list
     wall_s: float          # seconds spent simulating in this call (0 when all runs came from the cache)
+    run_s: np.ndarray      # [run] seconds each run took when it was simulated (cached or now)
 
     @property
     def n_runs(self) -> int:
@@ -146,7 +148,8 @@ def simulate(sim: SimConfig, progress: bool = True) -> Simulation:
     return Simulation(sim=sim, v_mv=np.stack([d["v_mv"] for d in ordered]),
                       spike_i=[d["spike_i"] for d in ordered], spike_t_ms=[d["spike_t_ms"] for d in ordered],
                       syn_i=[d["syn_i"] for d in ordered], syn_j=[d["syn_j"] for d in ordered],
-                      seeds=seeds, wall_s=wall_s)
+                      seeds=seeds, wall_s=wall_s,
+                      run_s=np.array([float(d.get("run_s", np.nan)) for d in ordered]))
 
 
 def _simulate_in_child(sim: SimConfig, seeds: list[int], progress: bool) -> None:
@@ -229,11 +232,12 @@ def _child_main(spec: str) -> None:
         t1 = time.perf_counter()
         os.environ[SEED_ENV] = str(seed)
         b2.device.run(results_directory=f"results_{seed}")
+        run_s = time.perf_counter() - t1
         v = np.asarray(state.v_, dtype=np.float64).T * 1000.0
         save_npz(run_path(sim, seed), v_mv=v.astype(np.float32),
                  spike_i=np.asarray(spikes.i[:], np.int32), spike_t_ms=np.asarray(spikes.t_, np.float64) * 1e3,
                  syn_i=np.asarray(syn.i[:], np.int32), syn_j=np.asarray(syn.j[:], np.int32),
-                 seed=np.int64(seed), config_hash=np.str_(key))
+                 seed=np.int64(seed), config_hash=np.str_(key), run_s=np.float64(run_s))
         import shutil
         shutil.rmtree(build / f"results_{seed}", ignore_errors=True)
         print(f"[voltlib.simulate] run {n}/{len(seeds)} (seed {seed}) in {time.perf_counter() - t1:.2f} s",
