@@ -62,3 +62,41 @@ def rate_cv_histograms(rates_hz: np.ndarray, cvs: np.ndarray, n_exc: int, source
     axes[0].set_ylabel("density")
     axes[1].legend(frameon=False)
     return fig
+
+
+def training_curves(histories: dict, labels: dict):
+    """Validation loss per epoch of every phase, one panel per protocol; returns the figure."""
+    fig, axes = plt.subplots(1, len(histories), figsize=(4.6 * len(histories), 3.4), sharey=True,
+                             squeeze=False)
+    for ax, (protocol, phases) in zip(axes[0], histories.items()):
+        for phase, hist in phases.items():
+            epochs = [h["epoch"] for h in hist]
+            line, = ax.plot(epochs, [h["val_loss"] for h in hist], marker="o", ms=3, label=labels[phase])
+            ax.plot(epochs, [h["train_loss"] for h in hist], color=line.get_color(), ls=":", lw=1)
+        ax.set_title(f"{protocol} protocol (dotted: training loss)", loc="left")
+        ax.set_xlabel("epoch")
+    axes[0, 0].set_ylabel("validation MSE (z units^2)")
+    axes[0, -1].legend(frameon=False)
+    return fig
+
+
+def ladder_bars(r2: dict, references: dict, source: dict | None = None):
+    """Test R^2 of each model per protocol as bars, reference lines (e.g. baselines) across; returns the figure."""
+    protocols = list(r2)
+    names = list(next(iter(r2.values())))
+    fig, ax = plt.subplots(figsize=(8.5, 3.6))
+    width = 0.8 / len(protocols)
+    for k, protocol in enumerate(protocols):
+        x = np.arange(len(names)) + (k - (len(protocols) - 1) / 2) * width
+        ax.bar(x, [r2[protocol].get(n, np.nan) for n in names], width, label=f"ours, {protocol} protocol")
+    if source:
+        ax.scatter(np.arange(len(names)), [source.get(n, np.nan) for n in names], marker="_", s=900,
+                   color="k", zorder=3, label="source report")
+    for (label, value), ls in zip(references.items(), ("--", ":", "-.", (0, (5, 1)))):
+        ax.axhline(value, color="0.35", ls=ls, lw=1)
+        ax.annotate(label, (len(names) - 0.5, value), xytext=(3, 0), textcoords="offset points",
+                    va="center", fontsize=8, color="0.35", annotation_clip=False)
+    ax.set_xticks(np.arange(len(names)), names)
+    ax.set_ylabel("test R^2 (1 ms ahead)")
+    ax.legend(frameon=False, loc="upper left", fontsize=8)
+    return fig

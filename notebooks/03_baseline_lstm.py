@@ -1,0 +1,72 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3.11 (voltlib)
+#     language: python
+#     name: voltlib
+# ---
+
+# %% [markdown]
+# # 3. Phase 1: the basic LSTM, next to the naive baselines
+#
+# The source's first model is a 2-layer LSTM (hidden 256, dropout 0.3) whose output at the last
+# time step goes through one linear layer to the 100 next voltages. It reported R^2 = 0.511.
+# We train it on both protocols with the same data every later phase uses, and put it beside the
+# baselines of notebook 02, which the source never ran.
+
+# %% tags=["parameters"]
+profile = "smoke"
+device = None        # None: CUDA, then Apple MPS, then CPU (or the VOLTLIB_DEVICE variable)
+
+# %%
+import pandas as pd
+from IPython.display import Markdown
+
+from voltlib import ladder, paths
+from voltlib.config import PHASE_LABELS, SOURCE_R2, get_profile
+from voltlib.device import describe, pick_device
+from voltlib.simulate import simulate
+from voltlib.store import read_json
+
+cfg = get_profile(profile)
+dev = pick_device(device)
+datasets = ladder.load_datasets(cfg, simulate(cfg.sim, progress=False))
+model_cfg, train_cfg = cfg.phases["phase1_lstm"]
+Markdown(f"Profile **{profile}**: hidden {model_cfg.hidden} x {model_cfg.layers} layers (source: 256 x 2), "
+         f"at most {train_cfg.max_epochs} epochs (source: up to 200, early stop 10), lr {train_cfg.lr:g}, "
+         f"device {describe(dev)}.")
+
+# %%
+phase1 = ladder.run_phases(cfg, ["phase1_lstm"], datasets, dev)
+
+# %% [markdown]
+# ## Phase 1 against the naive baselines (1 ms ahead, test windows)
+
+# %%
+baselines = read_json(paths.results_dir(profile) / "baselines.json")
+table = pd.DataFrame({protocol: {**{name: h["1"]["r2"] for name, h in baselines[protocol].items()},
+                                 "phase 1 LSTM (ours)": phase1[protocol]["phase1_lstm"]["r2"]}
+                      for protocol in datasets})
+table["source report"] = pd.Series({"phase 1 LSTM (ours)": SOURCE_R2["phase1_lstm"]})
+table.rename_axis("test R^2 at 1 ms").round(3)
+
+# %%
+def verdict(protocol):
+    r2 = phase1[protocol]["phase1_lstm"]["r2"]
+    base = {k: v["1"]["r2"] for k, v in baselines[protocol].items()}
+    best = max(base, key=base.get)
+    above = [k for k, v in base.items() if r2 > v]
+    return (f"Under the **{protocol}** protocol the basic LSTM reaches R^2 = {r2:.3f}: "
+            f"persistence gives {base['persistence']:.3f} and the best baseline ({best}) {base[best]:.3f}; "
+            f"the LSTM beats {len(above)} of {len(base)} baselines.")
+
+Markdown(" ".join(verdict(p) for p in datasets) +
+         f" The source's 0.511 for this model was "
+         f"{'below' if SOURCE_R2['phase1_lstm'] < baselines['clean']['persistence']['1']['r2'] else 'above'} "
+         f"what predicting the last value already achieves on our clean test runs "
+         f"({baselines['clean']['persistence']['1']['r2']:.3f}).")

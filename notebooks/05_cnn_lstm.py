@@ -1,0 +1,84 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3.11 (voltlib)
+#     language: python
+#     name: voltlib
+# ---
+
+# %% [markdown]
+# # 5. Phase 4: the CNN-LSTM, and the whole ladder
+#
+# The source's final model puts a "CNN" in front of phase 3's LSTM. In its code the window
+# x[batch, 150, 100] is read by Conv1d with the **150 time steps as channels** and the **100 neuron
+# indices as the length axis**: two convolutions in sequence (kernels 3 and 5, each followed by ReLU,
+# BatchNorm and Dropout1d), and the result is **added** to x. Its report describes parallel kernels,
+# concatenation and a bidirectional LSTM; none of these is in the code. A convolution along the
+# neuron index assumes neighbouring indices are related, but in a random network the index order
+# is arbitrary (notebook 07 tests this).
+
+# %% tags=["parameters"]
+profile = "smoke"
+device = None
+
+# %%
+from IPython.display import Markdown
+
+from voltlib import ladder, paths, plots
+from voltlib.config import PHASE_LABELS, SOURCE_R2, get_profile, paper_phases
+from voltlib.device import pick_device
+from voltlib.models import build_model, count_params
+from voltlib.simulate import simulate
+from voltlib.store import read_json
+
+cfg = get_profile(profile)
+dev = pick_device(device)
+datasets = ladder.load_datasets(cfg, simulate(cfg.sim, progress=False))
+paper_params = count_params(build_model(paper_phases()["phase4_cnn_lstm"][0]))
+Markdown(f"At the source's sizes this model has {paper_params:,} parameters (the source: 2,188,168). "
+         f"At the **{profile}** profile its LSTM has hidden size {cfg.phases['phase4_cnn_lstm'][0].hidden}.")
+
+# %%
+phase4 = ladder.run_phases(cfg, ["phase4_cnn_lstm"], datasets, dev)
+
+# %% [markdown]
+# ## Training curves
+
+# %%
+histories = read_json(paths.results_dir(profile) / "histories.json")
+fig = plots.training_curves(histories, PHASE_LABELS)
+plots.save_figure(fig, profile, "training_curves.png");
+
+# %% [markdown]
+# ## The ladder under both protocols, beside the source's figures
+
+# %%
+ladder.ladder_table(profile, "original").round(3)
+
+# %%
+ladder.ladder_table(profile, "clean").round(3)
+
+# %%
+lad = read_json(paths.results_dir(profile) / "ladder.json")
+base = read_json(paths.results_dir(profile) / "baselines.json")
+r2 = {p: {PHASE_LABELS[k]: v["r2"] for k, v in lad[p].items() if k in PHASE_LABELS} for p in datasets}
+best_clean = max(base["clean"], key=lambda k: base["clean"][k]["1"]["r2"])
+refs = {"persistence (clean)": base["clean"]["persistence"]["1"]["r2"],
+        f"{best_clean} (clean)": base["clean"][best_clean]["1"]["r2"]}
+fig = plots.ladder_bars(r2, refs, source={PHASE_LABELS[k]: v for k, v in SOURCE_R2.items()})
+plots.save_figure(fig, profile, "ladder.png");
+
+# %%
+o, c = lad["original"]["phase4_cnn_lstm"], lad["clean"]["phase4_cnn_lstm"]
+best_phase = max(lad["clean"], key=lambda k: lad["clean"][k]["r2"] if k in PHASE_LABELS else -1)
+Markdown(f"The CNN-LSTM reaches R^2 = {o['r2']:.3f} on the source's leaky random split and "
+         f"{c['r2']:.3f} on unseen network runs (the source: 0.755). Its skill against persistence on the "
+         f"clean protocol is {c['skill_vs_persistence']:.3f} (the fraction of persistence's squared error it "
+         f"removes). The best phase on the clean protocol is {PHASE_LABELS[best_phase]} "
+         f"(R^2 {lad['clean'][best_phase]['r2']:.3f}); the best naive baseline, {best_clean}, gives "
+         f"{base['clean'][best_clean]['1']['r2']:.3f}.")
