@@ -1,0 +1,225 @@
+"""Assembles report/<profile>/technical_report.html from the executed notebooks in build/<profile>/.
+
+Order: the abstract (00_abstract) first, then 01, 02, ..., then the abstract's cells tagged
+`discussion`, last. What a reader sees, by cell tag:
+
+- code is hidden; a cell tagged `show-input` shows its code;
+- cells tagged `parameters`, `injected-parameters`, `remove-cell` or `interactive` (the ipywidgets
+  explorers, which need a live kernel) are dropped entirely; `remove-output` drops a cell's output;
+- stderr (warnings, logging, progress bars) and widget placeholders are dropped; stdout (the rounded
+  numbers printed for nbval) is dropped unless the cell is tagged `show-output`;
+- markdown, tables, figures (embedded as base64 PNG) and Markdown built from results are kept.
+"""
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import html
+import json
+import platform
+import re
+import subprocess
+from importlib import metadata
+from pathlib import Path
+
+import nbformat
+
+from . import paths
+from .config import get_profile
+from .pipeline import discover
+from .store import atomic_path
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+DROP_CELL_TAGS = {"parameters", "injected-parameters", "remove-cell", "interactive"}
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+# text/plain reprs that only say an object exists (a figure, a path, an artist) and mean nothing to a reader
+NOISE_REPR = re.compile(r"^\s*(<.*>|\[<.*>\]|(Posix|Windows)?Path\(.*\)|Text\(.*\)|None)\s*$", re.S)
+DEFAULT_TITLE = "Forecasting membrane voltages of a simulated network"
+
+
+def _tags(cell) -> set:
+    return set(cell.get("metadata", {}).get("tags", []))
+
+
+def _keep_output(out, tags: set) -> bool:
+    """Whether one output of a code cell belongs in the report."""
+    if out.output_type == "stream":
+        return out.name == "stdout" and "show-output" in tags
+    if out.output_type == "error":
+        return False
+    data = out.get("data", {})
+    if WIDGET_MIME in data:
+        return False
+    if set(data) <= {"text/plain"}:
+        return not NOISE_REPR.match(data.get("text/plain", ""))
+    return True
+
+
+def prepare_cells(nb) -> list:
+    """The cells of one executed notebook as the report shows them (see the module docstring)."""
+    cells = []
+    for cell in nb.cells:
+        tags = _tags(cell)
+        if tags & DROP_CELL_TAGS:
+            continue
+        cell = copy.deepcopy(cell)
+        if cell.cell_type == "code":
+            cell.outputs = [] if "remove-output" in tags else [o for o in cell.outputs if _keep_output(o, tags)]
+            if "show-input" not in tags:
+                if not cell.outputs:
+                    continue
+                cell.metadata.setdefault("transient", {})["remove_source"] = True
+        elif cell.cell_type == "raw":
+            continue
+        cells.append(cell)
+    return cells
+
+
+def merged_notebook(executed: list[Path]):
+    """One notebook of all executed ones in report order, the abstract's discussion cells last."""
+    merged = nbformat.v4.new_notebook()
+    merged.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    merged.metadata["language_info"] = {"name": "python"}
+    tail = []
+    for path in executed:
+        nb = nbformat.read(str(path), as_version=4)
+        cells = prepare_cells(nb)
+        if path.name.startswith("00"):
+            cells, tail = ([c for c in cells if "discussion" not in _tags(c)],
+                           [c for c in cells if "discussion" in _tags(c)])
+        merged.cells.extend(cells)
+    merged.cells.extend(tail)
+    return merged
+
+
+def _slug(text: str, used: set) -> str:
+    base = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "section"
+    slug, k = base, 2
+    while slug in used:
+        slug, k = f"{base}-{k}", k + 1
+    used.add(slug)
+    return slug
+
+
+def body_and_toc(merged) -> tuple[str, str, str]:
+    """(title, body HTML without the title, table-of-contents HTML) of the merged notebook."""
+    from bs4 import BeautifulSoup
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="basic", exclude_input_prompt=True, exclude_output_prompt=True,
+                            anchor_link_text="")
+    body, _ = exporter.from_notebook_node(merged)
+    soup = BeautifulSoup(body, "html.parser")
+    for a in soup.select("a.anchor-link"):
+        a.decompose()
+    headings = soup.find_all(["h1", "h2"])
+    title = DEFAULT_TITLE
+    if headings and headings[0].name == "h1":
+        # the abstract's first heading is the paper's title: shown in the header, not in the TOC
+        title = headings[0].get_text(" ", strip=True)
+        headings[0].decompose()
+        headings = headings[1:]
+    used, items = set(), []
+    for h in headings:
+        text = h.get_text(" ", strip=True)
+        h["id"] = _slug(text, used)
+        items.append(f'<li class="toc-{h.name}"><a href="#{h["id"]}">{html.escape(text)}</a></li>')
+    toc = '<nav class="toc"><h2>Contents</h2><ul>' + "".join(items) + "</ul></nav>" if items else ""
+    return title, str(soup), toc
+
+
+def git_commit(root: Path = paths.ROOT) -> str:
+    """The short commit of the checkout, marked when the working tree has uncommitted changes."""
+    try:
+        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
+                             text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True).stdout.strip()
+        return sha + (" (with uncommitted changes)" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+
+
+def software_versions() -> dict:
+    """{package: version} of Python and the packages the results depend on."""
+    out = {"python": platform.python_version()}
+    for pkg in ("torch", "brian2", "numpy", "scikit-learn", "papermill", "nbconvert"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def devices_used(results_dir: Path) -> list[str]:
+    """The compute devices the results record (any 'device' field in results/<profile>/*.json)."""
+    found = set()
+
+    def walk(x):
+        if isinstance(x, dict):
+            for k, v in x.items():
+                if k == "device" and isinstance(v, str):
+                    found.add(v)
+                else:
+                    walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+    for f in sorted(Path(results_dir).glob("*.json")):
+        try:
+            walk(json.loads(f.read_text()))
+        except ValueError:
+            continue
+    return sorted(found)
+
+
+def header_html(profile: str, results_dir: Path) -> str:
+    """The block under the title: profile, its description, date, commit, versions, devices, time."""
+    try:
+        description = get_profile(profile).description
+    except ValueError:
+        description = ""
+    versions = ", ".join(f"{k} {v}" for k, v in software_versions().items())
+    devices = devices_used(results_dir)
+    timings_file = Path(results_dir) / "timings.json"
+    build_time = ""
+    if timings_file.exists():
+        t = json.loads(timings_file.read_text())
+        total = sum((n.get("seconds") or 0) for n in t.get("notebooks", {}).values())
+        build_time = f"{total / 60:.1f} min of notebook execution in all"
+    rows = [("Profile", f"<b>{html.escape(profile)}</b>: {html.escape(description)}"),
+            ("Built", f"{dt.date.today().isoformat()} from commit <code>{html.escape(git_commit())}</code>"),
+            ("Software", html.escape(versions)),
+            ("Devices", html.escape(", ".join(devices) if devices else "not recorded in the results")),
+            ("Run time", html.escape(build_time or "not recorded"))]
+    return '<table class="meta">' + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows) + "</table>"
+
+
+def executed_notebooks(profile: str, build_dir: Path | None = None,
+                       notebooks_dir: Path = paths.NOTEBOOKS) -> list[Path]:
+    """The executed notebooks of the current sources, in report order (the abstract first)."""
+    build_dir = Path(build_dir) if build_dir else paths.BUILD / profile
+    wanted = [build_dir / f"{p.stem}.ipynb" for p in discover(notebooks_dir)]
+    missing = [p.name for p in wanted if not p.exists()]
+    if missing:
+        raise FileNotFoundError(f"executed notebooks missing in {build_dir}: {', '.join(missing)}. "
+                                f"Run `make report PROFILE={profile}` to execute them first.")
+    return sorted(wanted, key=lambda p: p.name)
+
+
+def assemble(profile: str, build_dir: Path | None = None, out: Path | None = None,
+             notebooks_dir: Path = paths.NOTEBOOKS) -> Path:
+    """Writes the standalone HTML report of a profile and returns its path."""
+    results_dir = paths.RESULTS / profile
+    merged = merged_notebook(executed_notebooks(profile, build_dir, notebooks_dir))
+    title, body, toc = body_and_toc(merged)
+    page = (TEMPLATES / "report.html").read_text()
+    css = (TEMPLATES / "report.css").read_text()
+    page = (page.replace("{{ title }}", html.escape(title)).replace("{{ css }}", css)
+            .replace("{{ header }}", header_html(profile, results_dir))
+            .replace("{{ toc }}", toc).replace("{{ body }}", body))
+    out = Path(out) if out else paths.REPORT / profile / "technical_report.html"
+    with atomic_path(out) as tmp:
+        tmp.write_text(page, encoding="utf-8")
+        tmp.chmod(0o644)   # mkstemp makes it private; the report is meant to be shared
+    return out

@@ -1,0 +1,105 @@
+"""The headline numbers of the paper, read from results/<profile>/*.json, tolerant of absent results.
+
+00_abstract builds its text from these; a value that no notebook has written yet is None and
+prints as MISSING, so the abstract says what is missing instead of failing.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from . import paths
+
+MISSING = "not computed in this build"
+RESULT_FILES = ("simulation", "baselines", "ladder", "ceiling", "analysis", "timings")
+SIMPLE_BASELINES_EXCLUDED = ("mean", "persistence")
+
+
+def load_results(profile: str, results_dir: Path | None = None) -> dict:
+    """{name: parsed JSON or None} for every known results file of a profile."""
+    folder = Path(results_dir) if results_dir else paths.RESULTS / profile
+    out = {}
+    for name in RESULT_FILES:
+        f = folder / f"{name}.json"
+        try:
+            out[name] = json.loads(f.read_text()) if f.exists() else None
+        except ValueError:
+            out[name] = None   # a corrupt file counts as absent; the notebook that writes it reruns
+    return out
+
+
+def dig(obj, *keys):
+    """obj[k1][k2]... or None when any level is absent; integer horizons match '1', '1.0' or 1."""
+    for k in keys:
+        if not isinstance(obj, dict):
+            return None
+        for candidate in (k, str(k), f"{float(k):g}" if isinstance(k, (int, float)) else None,
+                          f"{float(k)}" if isinstance(k, (int, float)) else None):
+            if candidate is not None and candidate in obj:
+                obj = obj[candidate]
+                break
+        else:
+            return None
+    return obj
+
+
+def num(x, spec: str = ".3f") -> str:
+    """x formatted with spec, or MISSING when x is None."""
+    return MISSING if x is None else format(x, spec)
+
+
+def pct(x, spec: str = ".0f") -> str:
+    """A fraction as a percentage, or MISSING."""
+    return MISSING if x is None else format(100 * x, spec) + " %"
+
+
+def baseline_r2(baselines, protocol: str, name: str, horizon_ms=1):
+    """Pooled R^2 of one baseline at one horizon, or None."""
+    return dig(baselines, protocol, name, horizon_ms, "r2")
+
+
+def best_baseline(baselines, protocol: str, horizon_ms=1, exclude=SIMPLE_BASELINES_EXCLUDED):
+    """(name, R^2) of the best baseline other than mean and persistence, or (None, None)."""
+    scores = {n: baseline_r2(baselines, protocol, n, horizon_ms) for n in (dig(baselines, protocol) or {})
+              if n not in exclude}
+    scores = {n: r for n, r in scores.items() if r is not None}
+    if not scores:
+        return None, None
+    name = max(scores, key=scores.get)
+    return name, scores[name]
+
+
+def best_phase(ladder, protocol: str):
+    """(phase, R^2) of the ladder's best phase under a protocol, or (None, None)."""
+    scores = {p: dig(ladder, protocol, p, "r2") for p in (dig(ladder, protocol) or {})}
+    scores = {p: r for p, r in scores.items() if r is not None}
+    if not scores:
+        return None, None
+    phase = max(scores, key=scores.get)
+    return phase, scores[phase]
+
+
+def ceiling_at(ceiling, horizon_ms=1):
+    """(ceiling R^2, (lo, hi) or None) at one horizon, or (None, None)."""
+    horizons = dig(ceiling, "horizons_ms") or []
+    values = dig(ceiling, "ceiling_r2") or []
+    match = [i for i, h in enumerate(horizons) if float(h) == float(horizon_ms)]
+    if not match or match[0] >= len(values):
+        return None, None
+    i = match[0]
+    cis = dig(ceiling, "ceiling_ci") or []
+    ci = tuple(cis[i]) if i < len(cis) and cis[i] is not None else None
+    return values[i], ci
+
+
+def gain_share(model_r2, floor_r2, ceiling_r2):
+    """(model - floor) / (ceiling - floor): the share of the achievable gain over the floor, or None."""
+    if None in (model_r2, floor_r2, ceiling_r2) or ceiling_r2 <= floor_r2:
+        return None
+    return (model_r2 - floor_r2) / (ceiling_r2 - floor_r2)
+
+
+def devices(ladder) -> list[str]:
+    """The devices the ladder's models were trained on, as recorded."""
+    found = {dig(ladder, prot, ph, "device") for prot in (ladder or {}) for ph in (dig(ladder, prot) or {})}
+    return sorted(d for d in found if isinstance(d, str))
