@@ -175,11 +175,15 @@ def sim_from_dict(d: dict) -> SimConfig:
 
 # ---------------------------------------------------------------- the Brian2 side (child process)
 
-def build_network(sim: SimConfig, b2):
-    """Creates the Brunel network in the current Brian2 device; returns (network, synapses, state, spikes)."""
-    net = sim.network
-    ms, mV, Hz = b2.ms, b2.mV, b2.Hz
-    b2.defaultclock.dt = sim.dt_ms * ms
+# The white noise is redrawn at the start of every step, before the Euler update uses it; a
+# synaptic spike adds its jump to the target's voltage (also during the refractory period).
+NOISE_CODE = "I_noise = sigma_noise * randn()"
+ON_PRE = "v_post += w"
+
+
+def neuron_model(net, b2) -> dict:
+    """Returns the keyword arguments of the LIF NeuronGroup (equations, threshold, reset, refractory, namespace)."""
+    ms, mV = b2.ms, b2.mV
     ns = dict(tau=net.tau_ms * ms, E_L=net.e_l_mv * mV, theta=net.theta_mv * mV, V_r=net.v_reset_mv * mV,
               tau_noise=net.tau_noise_ms * ms, sigma_noise=net.noise_mv * mV, v0_sd=net.v0_sd_mv * mV,
               J=net.j_mv * mV, g=net.g, n_exc=net.n_exc)
@@ -187,12 +191,21 @@ def build_network(sim: SimConfig, b2):
     dv/dt = (E_L - v) / tau + I_noise / tau_noise : volt (unless refractory)
     I_noise : volt
     """
-    group = b2.NeuronGroup(net.n_neurons, eqs, threshold="v > theta", reset="v = V_r",
-                           refractory=net.refractory_ms * ms, method="euler", namespace=ns, name="neurons")
-    # white noise redrawn at the start of every step, before the Euler update uses it
-    group.run_regularly("I_noise = sigma_noise * randn()", when="start", order=-1, name="noise")
+    return dict(model=eqs, threshold="v > theta", reset="v = V_r", refractory=net.refractory_ms * ms,
+                method="euler", namespace=ns)
+
+
+def build_network(sim: SimConfig, b2):
+    """Creates the Brunel network in the current Brian2 device; returns (network, synapses, state, spikes)."""
+    net = sim.network
+    ms, mV, Hz = b2.ms, b2.mV, b2.Hz
+    b2.defaultclock.dt = sim.dt_ms * ms
+    model = neuron_model(net, b2)
+    ns = model["namespace"]
+    group = b2.NeuronGroup(net.n_neurons, name="neurons", **model)
+    group.run_regularly(NOISE_CODE, when="start", order=-1, name="noise")
     group.v = "E_L + v0_sd * randn()"
-    syn = b2.Synapses(group, group, "w : volt", on_pre="v_post += w", delay=net.delay_ms * ms,
+    syn = b2.Synapses(group, group, "w : volt", on_pre=ON_PRE, delay=net.delay_ms * ms,
                       namespace=ns, name="syn")
     syn.connect(condition="i != j", p=net.p_connect)      # each ordered pair of distinct neurons
     syn.w["i < n_exc"] = "J"
