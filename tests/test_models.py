@@ -1,0 +1,70 @@
+"""The ladder's architectures: parameter counts at paper and quick sizes, shapes, the CNN's axes, ablations."""
+import pytest
+import torch
+
+from voltlib.config import ModelConfig, get_profile, paper_phases
+from voltlib.models import ablated, build_model, count_params
+
+# Hand count at paper size (hidden 384, 2 layers, n 100, window 150):
+#   conv1 150*150*3+150 = 67,650; conv2 150*150*5+150 = 112,650; two BatchNorm1d(150) 600
+#   LSTM layer 1 4*384*(100+384)+2*4*384 = 746,496; layer 2 4*384*(384+384)+3,072 = 1,182,720
+#   LayerNorm 768; Linear(100, 384) 38,784; Linear(384, 100) 38,500        -> 2,188,168
+PAPER_PARAMS = {"phase1_lstm": 918_628, "phase2_large_lstm": 5_564_004, "phase3_lstm_res": 2_007_268,
+                "phase4_cnn_lstm": 2_188_168}
+QUICK_PARAMS = {"phase1_lstm": 44_476, "phase2_large_lstm": 197_895, "phase3_lstm_res": 88_868,
+                "phase4_cnn_lstm": 269_768}
+
+
+@pytest.mark.parametrize("phase", list(PAPER_PARAMS))
+def test_paper_parameter_counts(phase):
+    assert count_params(build_model(paper_phases()[phase][0])) == PAPER_PARAMS[phase]
+
+
+@pytest.mark.parametrize("phase", list(QUICK_PARAMS))
+def test_quick_parameter_counts(phase):
+    assert count_params(build_model(get_profile("quick").phases[phase][0])) == QUICK_PARAMS[phase]
+
+
+def test_cnn_block_is_the_difference_between_phase_3_and_4():
+    assert PAPER_PARAMS["phase4_cnn_lstm"] - PAPER_PARAMS["phase3_lstm_res"] == 67_650 + 112_650 + 600
+
+
+@pytest.mark.parametrize("kind", ["lstm", "lstm_res", "cnn_lstm"])
+def test_forward_shape_for_other_window_and_neuron_count(kind):
+    model = build_model(ModelConfig(kind, hidden=8, layers=1), window=20, n_neurons=7).eval()
+    assert model(torch.randn(3, 20, 7)).shape == (3, 7)
+
+
+def test_convolution_has_time_steps_as_channels_and_slides_along_neurons():
+    model = build_model(ModelConfig("cnn_lstm", hidden=8), window=150, n_neurons=100)
+    conv = model.cnn.conv1
+    assert (conv.in_channels, conv.out_channels, conv.kernel_size, conv.padding) == (150, 150, (3,), (1,))
+    assert model.cnn.conv2.kernel_size == (5,)
+    # a change at one neuron reaches the CNN output only within the two kernels' reach (1 + 2 = 3 neurons)
+    cnn = model.cnn.eval()
+    x = torch.randn(2, 150, 100)
+    x2 = x.clone()
+    x2[:, :, 50] += 1.0
+    changed = (cnn(x2) - cnn(x)).abs().amax(dim=(0, 1)) > 0
+    assert changed.nonzero().flatten().tolist() == list(range(47, 54))
+
+
+def test_ablations_change_the_output_and_are_restored():
+    torch.manual_seed(0)
+    model = build_model(ModelConfig("cnn_lstm", hidden=16), window=30, n_neurons=10).eval()
+    x = torch.randn(4, 30, 10)
+    full = model(x)
+    with ablated(model, cnn=True):
+        no_cnn = model(x)
+        # without its CNN, phase 4 is exactly phase 3's LSTM and head on the raw input
+        h = model.norm(model.lstm(x)[0][:, -1]) + model.skip(x[:, -1])
+        assert torch.allclose(no_cnn, model.out(h))
+    with ablated(model, residual=True):
+        no_res = model(x)
+    assert not torch.allclose(full, no_cnn) and not torch.allclose(full, no_res)
+    assert torch.equal(model(x), full) and model.use_cnn and model.use_residual
+
+
+def test_basic_lstm_has_no_residual_head():
+    model = build_model(ModelConfig("lstm", hidden=8, layers=2))
+    assert model.cnn is None and not model.residual_head and not hasattr(model, "skip")

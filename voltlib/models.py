@@ -1,0 +1,102 @@
+"""The source's four-phase ladder (PROTOCOL.md section 4), one forecaster with optional parts.
+
+Every model maps a window x[batch, window, n] of z-scored voltages to y[batch, n], the voltages
+`horizon` samples after the window's end.
+
+    phase 1  LSTM -> last step -> Linear(hidden, n)
+    phase 2  LSTM -> residual + LayerNorm head            (3 layers, hidden 512)
+    phase 3  LSTM -> residual + LayerNorm head            (2 layers, hidden 384)
+    phase 4  x + ConvBlock(x) -> phase 3's LSTM and head  (2,188,168 parameters at paper size)
+
+Residual + LayerNorm head: h = LayerNorm(LSTM output at the last step); h = h + Linear(n, hidden)(x at
+the last step); dropout; Linear(hidden, n).
+
+Ablations: `use_cnn` and `use_residual` are plain attributes read by forward(), so a trained model's
+CNN branch or residual path can be switched off without retraining (see `ablated`).
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import torch
+from torch import nn
+
+from .config import ModelConfig
+
+
+class ConvBlock(nn.Module):
+    """The source's "CNN": two Conv1d in sequence over the neuron axis, time steps as channels."""
+
+    def __init__(self, window: int = 150, dropout: float = 0.1):
+        super().__init__()
+        # x is [batch, window, n]: Conv1d reads dim 1 (the window's time steps) as channels and
+        # slides along dim 2 (the neuron index), exactly as the source's code did.
+        self.conv1 = nn.Conv1d(window, window, kernel_size=3, padding=1)
+        self.bn1 = nn.BatchNorm1d(window)
+        self.conv2 = nn.Conv1d(window, window, kernel_size=5, padding=2)
+        self.bn2 = nn.BatchNorm1d(window)
+        self.drop = nn.Dropout1d(dropout)   # drops whole time steps (channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Returns the block's output [batch, window, n] (same shape as x)."""
+        h = self.drop(self.bn1(torch.relu(self.conv1(x))))
+        return self.drop(self.bn2(torch.relu(self.conv2(h))))
+
+
+class Forecaster(nn.Module):
+    """LSTM forecaster with an optional ConvBlock in front and a plain or residual+LayerNorm head."""
+
+    def __init__(self, n_neurons: int = 100, window: int = 150, hidden: int = 384, layers: int = 2,
+                 dropout: float = 0.25, cnn: bool = False, cnn_dropout: float = 0.1,
+                 residual_head: bool = True):
+        super().__init__()
+        self.n_neurons, self.window = n_neurons, window
+        self.cnn = ConvBlock(window, cnn_dropout) if cnn else None
+        # PyTorch applies LSTM dropout between layers only, so a 1-layer LSTM gets none
+        self.lstm = nn.LSTM(n_neurons, hidden, num_layers=layers, batch_first=True,
+                            dropout=dropout if layers > 1 else 0.0)
+        self.residual_head = residual_head
+        if residual_head:
+            self.norm = nn.LayerNorm(hidden)
+            self.skip = nn.Linear(n_neurons, hidden)   # the input's last step, into the LSTM's space
+            self.drop = nn.Dropout(dropout)
+        self.out = nn.Linear(hidden, n_neurons)
+        # ablation switches, read at every forward pass
+        self.use_cnn = cnn
+        self.use_residual = residual_head
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Returns the forecast y[batch, n] (z units) from the window x[batch, window, n]."""
+        if self.cnn is not None and self.use_cnn:
+            x = x + self.cnn(x)                 # added, not concatenated
+        h = self.lstm(x)[0][:, -1]              # LSTM output at the last time step
+        if not self.residual_head:
+            return self.out(h)
+        h = self.norm(h)
+        if self.use_residual:
+            h = h + self.skip(x[:, -1])
+        return self.out(self.drop(h))
+
+
+def build_model(cfg: ModelConfig, window: int = 150, n_neurons: int = 100) -> Forecaster:
+    """Returns the (untrained) forecaster that a ModelConfig describes."""
+    return Forecaster(n_neurons=n_neurons, window=window, hidden=cfg.hidden, layers=cfg.layers,
+                      dropout=cfg.dropout, cnn=cfg.kind == "cnn_lstm", cnn_dropout=cfg.cnn_dropout,
+                      residual_head=cfg.kind != "lstm")
+
+
+def count_params(model: nn.Module) -> int:
+    """Returns the number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+@contextmanager
+def ablated(model: Forecaster, cnn: bool = False, residual: bool = False):
+    """Within the block, the model runs without its CNN branch (cnn=True) and/or residual path."""
+    saved = model.use_cnn, model.use_residual
+    model.use_cnn = saved[0] and not cnn
+    model.use_residual = saved[1] and not residual
+    try:
+        yield model
+    finally:
+        model.use_cnn, model.use_residual = saved
