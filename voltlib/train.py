@@ -1,0 +1,255 @@
+"""Training as PROTOCOL.md section 4 'Common training' says, checkpoints, and the trained-model cache.
+
+One epoch: (warm-up sets the lr) -> shuffled mini-batches: MSE, backward, clip grad norm, Adam step
+-> validation MSE -> ReduceLROnPlateau (after warm-up) -> early-stopping bookkeeping -> checkpoint.
+At the end the best-validation weights are restored.
+
+Randomness: the model's initial weights come from `TrainConfig.seed`; every epoch reseeds torch and
+numpy from (seed, epoch), so an epoch's window order and dropout masks do not depend on how the
+training got there. That is what makes a resumed training end exactly where an uninterrupted one
+would, without storing generator states in the checkpoint.
+
+Files, under paths.MODELS/<key>/ with key = hash(dataset key, model config, train config):
+    checkpoint.pt       every epoch, atomically; loaded with torch.load(weights_only=True)
+    model.safetensors   the final (best-validation) weights
+    info.json           history, best epoch, seconds, parameters, device
+"""
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+from tqdm.auto import tqdm
+
+from . import paths
+from .config import ModelConfig, TrainConfig, config_hash, to_dict
+from .device import describe, pick_device
+from .models import build_model, count_params
+from .store import atomic_path, write_json
+
+CACHE_VERSION = 1   # bump when models.py or this loop changes what a config trains into
+
+
+def warmup_lr(cfg: TrainConfig, epoch: int) -> float | None:
+    """Returns the lr epoch `epoch` (0-based) starts with, or None once ReduceLROnPlateau owns it.
+
+    Linear from warmup_start_lr at epoch 0 to lr at epoch warmup_epochs (the first after warm-up).
+    """
+    if epoch < cfg.warmup_epochs:
+        return cfg.warmup_start_lr + (cfg.lr - cfg.warmup_start_lr) * epoch / cfg.warmup_epochs
+    if epoch == cfg.warmup_epochs:
+        return cfg.lr
+    return None
+
+
+@dataclass
+class EarlyStopping:
+    """Counts epochs without a validation improvement larger than min_delta."""
+    patience: int
+    min_delta: float
+    best: float = math.inf
+    best_epoch: int = -1
+    bad_epochs: int = 0
+
+    def step(self, val_loss: float, epoch: int) -> bool:
+        """Records one epoch's validation loss; returns True if it is a new best."""
+        if val_loss < self.best - self.min_delta:
+            self.best, self.best_epoch, self.bad_epochs = val_loss, epoch, 0
+            return True
+        self.bad_epochs += 1
+        return False
+
+    @property
+    def stop(self) -> bool:
+        return self.bad_epochs >= self.patience
+
+
+def epoch_windows(cfg: TrainConfig, n_train: int, epoch: int) -> np.ndarray:
+    """Returns the training-window indices of one epoch, shuffled: all, or max_train_windows of them."""
+    rng = np.random.default_rng([cfg.seed, epoch])
+    idx = rng.permutation(n_train)
+    return idx[:cfg.max_train_windows] if cfg.max_train_windows else idx
+
+
+def eval_windows(cfg: TrainConfig, n_val: int) -> np.ndarray:
+    """Returns the validation-window indices used every epoch: all, or a fixed seeded subset."""
+    if not cfg.max_eval_windows or cfg.max_eval_windows >= n_val:
+        return np.arange(n_val)
+    rng = np.random.default_rng([cfg.seed, 10**6])
+    return np.sort(rng.choice(n_val, cfg.max_eval_windows, replace=False))
+
+
+@torch.inference_mode()
+def predict(model: nn.Module, split, device: torch.device | str | None = None, batch_size: int = 512,
+            idx: np.ndarray | None = None) -> np.ndarray:
+    """Returns the model's forecasts [n_windows, n] (z units) for a split (or its windows `idx`)."""
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    was_training = model.training
+    model.eval().to(device)
+    idx = np.arange(len(split)) if idx is None else np.asarray(idx)
+    out = []
+    for b in range(0, len(idx), batch_size):
+        x, _ = split.get_batch(idx[b:b + batch_size])
+        out.append(model(x.to(device)).float().cpu())
+    model.train(was_training)
+    n = split.series.shape[1]
+    return torch.cat(out).numpy() if out else np.zeros((0, n), np.float32)
+
+
+@torch.inference_mode()
+def mse(model: nn.Module, split, idx: np.ndarray, device: torch.device, batch_size: int = 512) -> float:
+    """Returns the mean squared error (z units^2) of the model on windows idx of a split."""
+    model.eval()
+    total = torch.zeros((), dtype=torch.float64, device=device)
+    for b in range(0, len(idx), batch_size):
+        x, y = split.get_batch(idx[b:b + batch_size])
+        x, y = x.to(device), y.to(device)
+        total += F.mse_loss(model(x), y, reduction="sum").double()
+    return total.item() / (len(idx) * split.series.shape[1])
+
+
+def _cpu_copy(state: dict) -> dict:
+    return {k: v.detach().to("cpu", copy=True) for k, v in state.items()}
+
+
+def train(model: nn.Module, cfg: TrainConfig, train_split, val_split, device: torch.device,
+          checkpoint: Path | None = None, progress: bool = False, stop_after: int | None = None) -> dict:
+    """Trains model in place (best-validation weights restored); returns {history, best_epoch, ...}.
+
+    checkpoint: written every epoch and resumed from if it exists. stop_after: return after that many
+    epochs of this call, as an interruption would (the checkpoint lets a later call go on).
+    """
+    model.to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        opt, mode="min", factor=cfg.plateau_factor, patience=cfg.plateau_patience, min_lr=cfg.min_lr)
+    stopper = EarlyStopping(cfg.early_stop, cfg.min_delta)
+    history, best_state, start, done, train_s = [], _cpu_copy(model.state_dict()), 0, False, 0.0
+
+    if checkpoint is not None and Path(checkpoint).exists():
+        ck = torch.load(checkpoint, map_location="cpu", weights_only=True)   # data, never code
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        plateau.load_state_dict(ck["plateau"])
+        stopper = EarlyStopping(cfg.early_stop, cfg.min_delta, **ck["early_stopping"])
+        history, best_state, start, done, train_s = (ck["history"], ck["best_state"], ck["next_epoch"],
+                                                     ck["done"], ck["train_s"])
+
+    val_idx = eval_windows(cfg, len(val_split))
+    epoch = start
+    while not done and epoch < cfg.max_epochs:
+        t0 = time.perf_counter()
+        lr = warmup_lr(cfg, epoch)
+        if lr is not None:
+            for group in opt.param_groups:
+                group["lr"] = lr
+        lr_used = opt.param_groups[0]["lr"]
+        torch.manual_seed(cfg.seed * 1_000_003 + epoch)      # dropout masks depend on (seed, epoch) only
+
+        model.train()
+        idx = epoch_windows(cfg, len(train_split), epoch)
+        batches = range(0, len(idx), cfg.batch_size)
+        bar = tqdm(batches, desc=f"epoch {epoch + 1}/{cfg.max_epochs}", leave=False,
+                   disable=None if progress else True)       # None: no bar when not a terminal
+        total = torch.zeros((), dtype=torch.float64, device=device)
+        for b in bar:
+            x, y = train_split.get_batch(idx[b:b + cfg.batch_size])
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            opt.zero_grad(set_to_none=True)
+            loss = F.mse_loss(model(x), y)
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_norm)
+            opt.step()
+            total += loss.detach().double() * len(x)
+        bar.close()
+        train_loss = total.item() / len(idx)
+        val_loss = mse(model, val_split, val_idx, device)
+
+        if epoch >= cfg.warmup_epochs:                       # the plateau schedule starts after warm-up
+            plateau.step(val_loss)
+        if stopper.step(val_loss, epoch):
+            best_state = _cpu_copy(model.state_dict())
+        seconds = time.perf_counter() - t0
+        train_s += seconds
+        history.append({"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss,
+                        "lr": lr_used, "seconds": seconds})
+        if progress and bar.disable:
+            print(f"epoch {epoch + 1:3d}  train {train_loss:.4f}  val {val_loss:.4f}  lr {lr_used:.2e}  "
+                  f"{seconds:.1f} s" + ("  *" if stopper.best_epoch == epoch else ""), flush=True)
+        epoch += 1
+        done = stopper.stop or epoch >= cfg.max_epochs
+        if checkpoint is not None:
+            ck = {"model": model.state_dict(), "optimizer": opt.state_dict(), "plateau": plateau.state_dict(),
+                  "early_stopping": {"best": stopper.best, "best_epoch": stopper.best_epoch,
+                                     "bad_epochs": stopper.bad_epochs},
+                  "history": history, "best_state": best_state, "next_epoch": epoch, "done": done,
+                  "train_s": train_s}
+            with atomic_path(checkpoint) as tmp:
+                torch.save(ck, tmp)
+        if stop_after is not None and epoch - start >= stop_after and not done:
+            return {"interrupted": True, "epochs": epoch, "history": history}
+
+    model.load_state_dict(best_state)
+    model.eval()
+    return {"interrupted": False, "history": history, "epochs": len(history),
+            "best_epoch": stopper.best_epoch + 1, "best_val_loss": stopper.best, "train_s": train_s}
+
+
+def model_key(dataset_key: str, model_cfg: ModelConfig, train_cfg: TrainConfig) -> str:
+    """Returns the cache key of a trained model: a hash of its data, model and training configs."""
+    return config_hash({"data": dataset_key, "cache_version": CACHE_VERSION}, model_cfg, train_cfg)
+
+
+def model_dir(dataset_key: str, model_cfg: ModelConfig, train_cfg: TrainConfig) -> Path:
+    """Returns paths.MODELS/<key>/, where this trained model lives."""
+    return paths.MODELS / model_key(dataset_key, model_cfg, train_cfg)
+
+
+def fit_or_load(name: str, model_cfg: ModelConfig, train_cfg: TrainConfig, dataset,
+                device: torch.device | str | None = None, progress: bool = False) -> tuple[nn.Module, dict]:
+    """Returns (trained model in eval mode, info): from the cache if this exact training was done before.
+
+    info: name, key, history [per epoch: train_loss, val_loss, lr, seconds], best_epoch, epochs,
+    train_s, params, device, cached (True if loaded).
+    """
+    device = device if isinstance(device, torch.device) else pick_device(device)
+    window, n = dataset.train.window, dataset.train.series.shape[1]
+    folder = model_dir(dataset.key, model_cfg, train_cfg)
+    weights, info_path = folder / "model.safetensors", folder / "info.json"
+
+    torch.manual_seed(train_cfg.seed)                        # initial weights
+    model = build_model(model_cfg, window=window, n_neurons=n)
+    if weights.exists() and info_path.exists():
+        from safetensors.torch import load_file
+        model.load_state_dict(load_file(weights))
+        info = json.loads(info_path.read_text())
+        info["cached"] = True
+        return model.to(device).eval(), info
+
+    result = train(model, train_cfg, dataset.train, dataset.val, device,
+                   checkpoint=folder / "checkpoint.pt", progress=progress)
+    from safetensors.torch import save_file
+    with atomic_path(weights) as tmp:
+        save_file(_cpu_copy(model.state_dict()), str(tmp))
+    info = {"name": name, "key": folder.name, "data_key": dataset.key, "model": to_dict(model_cfg),
+            "train": to_dict(train_cfg), "params": count_params(model), "device": describe(device),
+            "torch": torch.__version__, "epochs": result["epochs"], "best_epoch": result["best_epoch"],
+            "best_val_loss": result["best_val_loss"], "train_s": result["train_s"],
+            "history": result["history"]}
+    write_json(info_path, info)
+    (folder / "checkpoint.pt").unlink(missing_ok=True)      # the final weights replace it
+    info["cached"] = False
+    return model.eval(), info
+
+
+def clear_cached(dataset_key: str, model_cfg: ModelConfig, train_cfg: TrainConfig) -> None:
+    """Deletes one cached trained model (weights, info and checkpoint) so the next call retrains it."""
+    shutil.rmtree(model_dir(dataset_key, model_cfg, train_cfg), ignore_errors=True)
