@@ -26,6 +26,7 @@
 profile = "smoke"
 
 # %%
+import numpy as np
 import pandas as pd
 from IPython.display import Markdown
 
@@ -47,8 +48,9 @@ sim = simulate(cfg.sim, progress=False)
 stats = network_stats(sim)
 Markdown(f"{sim.n_runs} runs x {cfg.sim.duration_s:g} s at dt = {cfg.sim.dt_ms} ms "
          f"(voltage every {cfg.sim.record_dt_ms:g} ms): {sim.v_mv.nbytes / 1e6:.0f} MB of float32 voltages. "
-         f"Simulating took {sim.run_s.sum():.1f} s of C++ run time "
-         f"({'loaded from the cache now' if sim.wall_s == 0 else f'{sim.wall_s:.1f} s wall time now, build included'}). "
+         + (f"Simulating took {sim.run_s.sum():.1f} s of C++ run time" if np.isfinite(sim.run_s).all()
+            else "Simulating time was not recorded in these cache files")
+         + f" ({'loaded from the cache now' if sim.wall_s == 0 else f'{sim.wall_s:.1f} s wall time now, build included'}). "
          f"External drive: {net.c_ext} Poisson sources per neuron at {net.nu_ext_hz:.0f} Hz.")
 
 # %% [markdown]
@@ -92,5 +94,5 @@ Markdown(f"Our network fires at {stats['rate_hz']:.1f} Hz with a CV of {stats['c
          f"about 30 Hz and 0.41, and its script rerun gives 29.5-30.8 Hz and 0.40-0.41. "
          + ("We are in the source's regime. " if in_regime else "**This is outside the source's regime.** ")
          + f"The voltage's SD of {v_var_mv2 ** 0.5:.1f} mV sets the scale of one z unit in the rest of the paper. "
-         "Voltages sit mostly between reset and threshold and jump by "
-         f"{net.v_reset_mv - net.theta_mv:.0f} mV at every spike: those resets are where forecasting will fail.")
+         "Voltages sit mostly between reset and threshold and fall by "
+         f"{net.theta_mv - net.v_reset_mv:.0f} mV at every spike: those resets are where forecasting will fail.")

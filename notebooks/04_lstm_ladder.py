@@ -39,7 +39,7 @@ datasets = ladder.load_datasets(cfg, simulate(cfg.sim, progress=False))
 # %%
 phases = ladder.run_phases(cfg, ["phase2_large_lstm", "phase3_lstm_res"], datasets, dev)
 
-# %%
+# %% tags=["nbval-ignore-output"]
 ladder.ladder_table(profile, "clean").round(3)
 
 # %%

@@ -57,10 +57,10 @@ plots.save_figure(fig, profile, "training_curves.png");
 # %% [markdown]
 # ## The ladder under both protocols, beside the source's figures
 
-# %%
+# %% tags=["nbval-ignore-output"]
 ladder.ladder_table(profile, "original").round(3)
 
-# %%
+# %% tags=["nbval-ignore-output"]
 ladder.ladder_table(profile, "clean").round(3)
 
 # %%
