@@ -97,8 +97,9 @@ def original():
     net.add(b2.NetworkOperation(save_rng, dt=sim.record_dt_ms * b2.ms, when="start", order=-2))
     net.run(sim.duration_s * 1000 * b2.ms)
     v_mv = np.asarray(state.v_, np.float64).T * 1e3
-    out = dict(sim=sim, b2=b2, v_mv=v_mv, spike_i=np.asarray(spikes.i[:]), spike_t_ms=np.asarray(spikes.t_[:]) * 1e3,
-               syn={0: (np.asarray(syn.i[:]), np.asarray(syn.j[:]))}, rng_at=rng_at)
+    out = dict(sim=sim, b2=b2, v_mv=v_mv, spike_i=np.asarray(spikes.i[:]),
+               spike_t_ms=np.asarray(spikes.t_[:]) * 1e3, rng_at=rng_at,
+               syn={0: (np.asarray(syn.i[:]), np.asarray(syn.j[:]))})
     np.random.set_state(caller_rng)
     return out
 
@@ -152,7 +153,8 @@ def test_restart_bookkeeping_off_by_one_step_is_caught(original):
         "refractory clock + 1": lambda s: dataclasses.replace(
             s, since_spike=np.minimum(s.since_spike + 1, C.NO_SPIKE_STEPS)),
         "no spikes in flight": lambda s: dataclasses.replace(
-            s, flight_start=s.flight_start[:0], flight_neuron=s.flight_neuron[:0], flight_arrival=s.flight_arrival[:0]),
+            s, flight_start=s.flight_start[:0], flight_neuron=s.flight_neuron[:0],
+            flight_arrival=s.flight_arrival[:0]),
     }
     for label, mutate in shifts.items():
         worst = max(np.abs(_restart(o, k, mutate)[0] - o["v_mv"][k:k + 21]).max() for k in ks)
@@ -168,10 +170,10 @@ def test_replica_variance_matches_the_euler_ou_closed_form():
     net = NetworkConfig(n_exc=1, n_inh=0, c_ext=0)
     sim = dataclasses.replace(SMOKE, network=net)
     S, K = 2500, 4                                # K = 4: a biased (ddof 0) variance would be 25 % low
-    st = C.RestartStates(v_mv=np.full((S, 1), net.e_l_mv + 1.0), since_spike=np.full((S, 1), C.NO_SPIKE_STEPS),
-                         flight_start=np.zeros(0, np.int64), flight_neuron=np.zeros(0, np.int64),
-                         flight_arrival=np.zeros(0, np.int64), run=np.zeros(S, np.int64), sample=np.zeros(S, np.int64))
     empty = np.zeros(0, np.int64)
+    st = C.RestartStates(v_mv=np.full((S, 1), net.e_l_mv + 1.0), since_spike=np.full((S, 1), C.NO_SPIKE_STEPS),
+                         flight_start=empty, flight_neuron=empty, flight_arrival=empty,
+                         run=np.zeros(S, np.int64), sample=np.zeros(S, np.int64))
     mean, var = C.simulate_replicas(st, {0: (empty, empty)}, sim, K, 20, seed=3)
     a, b = 1 - sim.dt_ms / net.tau_ms, sim.dt_ms / net.tau_noise_ms * net.noise_mv
     s = 10 * np.arange(21)

@@ -76,7 +76,7 @@ def steps_since_last_spike(spike_i: np.ndarray, steps: np.ndarray, m: int, n_neu
 
 
 def spikes_in_flight(spike_i: np.ndarray, steps: np.ndarray, m: int, delay: int) -> tuple[np.ndarray, np.ndarray]:
-    """Spikes emitted at steps n < m arriving at n + delay >= m: (neuron [k], arrival step - m in [0, delay)) int64."""
+    """Spikes emitted at n < m arriving at n + delay >= m: (neuron [k], arrival step - m in [0, delay)), int64."""
     sel = (steps < m) & (steps + delay >= m)
     return np.asarray(spike_i, np.int64)[sel], steps[sel] + delay - m
 
@@ -158,7 +158,7 @@ def _weights_volt(pre: np.ndarray, net, b2) -> np.ndarray:
 
 def run_restarts(states: RestartStates, syn: dict, sim: SimConfig, n_replicas: int, n_record: int, b2,
                  name: str = "restart") -> np.ndarray:
-    """Simulates K replicas of every state for n_record samples in the current numpy RNG stream; v_mv [S, K, n_record + 1, n] float64."""
+    """Runs K replicas of each state n_record samples on: v_mv [S, K, n_record + 1, n] float64 (sample 0 = state)."""
     from .simulate import NOISE_CODE, ON_PRE, neuron_model
 
     net, ms = sim.network, b2.ms
@@ -344,14 +344,14 @@ def summarise(var_mv2: np.ndarray, std_mv: np.ndarray, target_var_z: np.ndarray,
 
 
 def gain_share(r2_model, r2_persistence, r2_ceiling):
-    """Share of the achievable gain over persistence a model captures: (R2_model - R2_pers) / (R2_ceil - R2_pers)."""
-    r2_model, r2_persistence, r2_ceiling = (np.asarray(x, np.float64) for x in (r2_model, r2_persistence, r2_ceiling))
-    out = (r2_model - r2_persistence) / (r2_ceiling - r2_persistence)
+    """Share of the achievable gain a model captures: (R2_model - R2_pers) / (R2_ceil - R2_pers), float or array."""
+    model, pers, ceil = (np.asarray(x, np.float64) for x in (r2_model, r2_persistence, r2_ceiling))
+    out = (model - pers) / (ceil - pers)
     return float(out) if out.ndim == 0 else out
 
 
 def cache_path(profile_name: str, test_runs=None, std_mv=None, target_var_z=None) -> Path:
-    """data/ceiling/<hash of the sim, data and ceiling configs and the explicit arguments (None = derived)>.json."""
+    """data/ceiling/<hash of the sim, data, ceiling configs and the arguments as given (None = derived)>.json."""
     p = get_profile(profile_name)
 
     def rounded(x):
@@ -364,7 +364,7 @@ def cache_path(profile_name: str, test_runs=None, std_mv=None, target_var_z=None
 
 def compute_ceiling(profile_name: str, test_runs: list[int] | None = None, std_mv=None, target_var_z=None,
                     force: bool = False, progress: bool = True) -> dict:
-    """The ceiling of a profile on its clean test runs, cached as JSON: horizons_ms, e_var_mv2, ceiling_r2 (+ CIs), ..."""
+    """The profile's ceiling on clean test runs (cached JSON dict): horizons_ms, e_var_mv2, ceiling_r2 and CIs."""
     # test_runs: run indices (the first ceiling.n_test_runs are used; default the clean protocol's
     # test runs); std_mv [n]: per-neuron std of the z-scoring (default the clean training runs');
     # target_var_z [horizons]: pooled variance of the z-scored test targets (default from the clean
@@ -420,7 +420,7 @@ def compute_ceiling(profile_name: str, test_runs: list[int] | None = None, std_m
 
 
 def clean_test_facts(sim, data_cfg, h_samples: list[int]) -> tuple[list[int], np.ndarray, np.ndarray]:
-    """The clean protocol's test runs, per-neuron std (mV, training runs) and pooled test-target variance (z) per horizon."""
+    """Clean protocol facts: (test runs, per-neuron std_mv [n] of training runs, pooled target variance z [H])."""
     from .data import make_datasets
 
     sets = make_datasets(sim, data_cfg, "clean", tuple(h_samples))
