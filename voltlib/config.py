@@ -240,7 +240,7 @@ def _profiles() -> dict:
         data=DataConfig(),
         phases=_scaled_phases(64, max_epochs=12, early_stop=4, warmup_epochs=1, batch_size=64,
                               max_train_windows=6000, max_eval_windows=2000),
-        ceiling=CeilingConfig(n_start_times=100, n_test_runs=2, n_replicas=16),
+        ceiling=CeilingConfig(n_start_times=100, n_test_runs=8, n_replicas=16),
         description="the full 50 x 10 s data, every baseline and phase, narrower LSTMs and a short "
                     "schedule so that all notebooks finish in about 30 minutes on 2 CPU cores",
     )
