@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from voltlib.config import DataConfig
-from voltlib.data import (array_simulation, leak_stats, make_dataset, make_datasets,
+from voltlib.data import (array_simulation, leak_stats, make_dataset, make_datasets, protocol_summary,
                           source_window_starts, split_sizes)
 
 # 3 runs x 100 samples, 10 discarded -> 90 kept per run, 270 in all
@@ -95,6 +95,9 @@ def test_original_windows_straddle_runs():
     # kept run length 90: windows starting at 70, 75, 80, 85 of a run have inputs or target in the
     # next run (as in the source); 2 boundaries inside the 270 samples -> 8 windows
     assert sum((s % 90) + 20 + 1 > 90 for s in starts) == 2 * 4
+    summary = protocol_summary(ds)
+    assert sum(summary[f"n_{k}_windows_spanning_two_runs"] for k in ("train", "val", "test")) == 8
+    assert protocol_summary(make_dataset(time_coded(), SMALL, "clean"))["n_test_windows_spanning_two_runs"] == 0
 
 
 def test_clean_statistics_come_from_training_runs_only():

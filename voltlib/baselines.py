@@ -201,3 +201,13 @@ def baseline_table(sim, data_cfg: DataConfig, protocols=("original", "clean"),
                 table[protocol][name][h_ms] = metrics
         del datasets
     return table
+
+
+def table_frame(table: dict, metric: str = "r2"):
+    """Returns one metric of baseline_table() as a DataFrame: rows (protocol, baseline), columns horizon (ms)."""
+    import pandas as pd
+    rows = {(protocol, name): {h: m[metric] for h, m in by_h.items()}
+            for protocol, by_name in table.items() for name, by_h in by_name.items()}
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    frame.columns.name = "horizon (ms)"
+    return frame

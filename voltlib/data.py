@@ -28,6 +28,8 @@ from .config import PROTOCOLS, DataConfig, NetworkConfig, SimConfig, config_hash
 from .simulate import Simulation
 
 SPLITS = ("train", "val", "test")
+# the source's split sizes at its scale (50 runs x 10 s, window 150, stride 15, horizon 1)
+SOURCE_WINDOW_COUNTS = {"train": 21_459, "val": 4_598, "test": 4_600}
 
 
 @dataclass
@@ -82,6 +84,7 @@ class Dataset:
     n_exc: int
     key: str                   # hash of the simulation config, data config, protocol and horizon
     runs: dict | None = None   # {split: int64 array of run indices}; clean only (original mixes runs)
+    kept_samples: int = 0      # samples per run after the discard
 
     def split(self, name: str) -> Split:
         """The Split called name ('train', 'val' or 'test')."""
@@ -215,7 +218,7 @@ def make_datasets(sim, data: DataConfig, protocol: str, horizons: tuple) -> dict
                       "at least one window in train, val and test (the clean protocol needs >= 3 runs)",
                       "Simulate more or longer runs (sim.n_runs, sim.duration_s).")
         out[h] = Dataset(protocol, *splits, mean_mv=mean_mv, std_mv=std_mv, n_exc=sim.sim.network.n_exc,
-                         key=config_hash(sim.sim, data, protocol, int(h)), runs=runs)
+                         key=config_hash(sim.sim, data, protocol, int(h)), runs=runs, kept_samples=kept)
     return out
 
 
@@ -290,3 +293,15 @@ def leak_stats(ds: Dataset) -> dict:
         "frac_test_samples_shared_mean": float(shared.mean() / w),
         "frac_test_runs_seen_in_training": float(np.isin(te_runs, tr.run_of_window).mean()),
     }
+
+
+def protocol_summary(ds: Dataset) -> dict:
+    """Returns split sizes (windows, runs), windows spanning two runs, and leak_stats of one Dataset."""
+    out = {"protocol": ds.protocol, "horizon": ds.test.horizon, "kept_samples_per_run": ds.kept_samples}
+    for name in SPLITS:
+        sp = ds.split(name)
+        first_run = sp.origin[sp.starts] // ds.kept_samples
+        out[f"n_{name}_windows"] = len(sp)
+        out[f"n_{name}_runs"] = int(len(np.unique(sp.run_of_window)))
+        out[f"n_{name}_windows_spanning_two_runs"] = int(np.sum(first_run != sp.run_of_window))
+    return {**out, **leak_stats(ds)}

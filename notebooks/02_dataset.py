@@ -1,0 +1,195 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3.11 (voltlib)
+#     language: python
+#     name: voltlib
+# ---
+
+# %% [markdown]
+# # 2. The data: windows, two protocols, and the baselines any forecaster must beat
+#
+# The task (PROTOCOL.md section 2, the source's code): from the z-scored voltages of all 100
+# neurons over a window of 150 samples (150 ms at 1 ms), predict every neuron's voltage one sample
+# (1 ms) after the window. Windows start every 15 samples, so neighbours overlap by 90 %.
+# We cut the data twice: **original**, the source's pipeline (all runs concatenated, windows
+# shuffled into train / val / test), and **clean**, split by whole runs with training-only
+# statistics. Then we ask how far the simplest forecasts get, at 1, 2, 5, 10 and 20 ms ahead.
+
+# %% tags=["parameters"]
+profile = "smoke"
+
+# %%
+import time
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from IPython.display import Markdown, display
+
+from voltlib import paths, plots
+from voltlib.baselines import BASELINES, baseline_table, table_frame
+from voltlib.config import PROTOCOLS, SOURCE_R2, get_profile
+from voltlib.data import SOURCE_WINDOW_COUNTS, make_dataset, protocol_summary
+from voltlib.simulate import simulate
+from voltlib.store import write_json
+
+cfg = get_profile(profile)
+sim = simulate(cfg.sim, progress=False)
+datasets = {p: make_dataset(sim, cfg.data, p) for p in PROTOCOLS}
+Markdown(f"{sim.n_runs} runs x {cfg.sim.duration_s:g} s; the first {cfg.data.discard_ms:g} ms of each run "
+         f"are dropped, N(0, {cfg.data.meas_noise_mv} mV) measurement noise is added (seed "
+         f"{cfg.data.noise_seed}), leaving {datasets['clean'].kept_samples} samples per run.")
+
+# %% [markdown]
+# ## How a window is cut
+# A window is 150 consecutive samples of all neurons; its target is the sample right after it.
+# The next window starts 15 samples later. Nothing is copied: a window is a start index into one
+# stored series, and a batch is gathered from it on demand (30,657 copied windows would be 1.8 GB).
+
+# %%
+ds, neuron, stride = datasets["clean"], 0, cfg.data.stride
+t_ms = np.arange(4 * stride + cfg.data.window + 20) * cfg.sim.record_dt_ms
+v_mv = ds.train.series[: len(t_ms), neuron].numpy() * ds.std_mv[neuron] + ds.mean_mv[neuron]
+fig, ax = plt.subplots(figsize=(9, 3))
+ax.plot(t_ms, v_mv, color="0.3", lw=0.9)
+for k, s in enumerate(ds.train.starts[:4]):
+    y0 = v_mv.min() - 1.2 * (k + 1)
+    ax.plot([t_ms[s], t_ms[s + ds.train.window - 1]], [y0, y0], lw=4, color=plots.EXC_COLOR, alpha=0.7)
+    tgt = s + ds.train.window - 1 + ds.train.horizon
+    ax.plot(t_ms[tgt], v_mv[tgt], "o", color=plots.INH_COLOR, ms=5)
+ax.set(xlabel="time in run (ms)", ylabel="v of neuron 0 (mV)",
+       title="the first 4 windows of a run (bars: 150-sample inputs, dots: their 1-ms targets)")
+plots.save_figure(fig, profile, "dataset_windows.png");
+
+# %% [markdown]
+# ## Split sizes under each protocol
+# The original protocol reproduces the source's counts exactly at the paper's scale (50 runs x 10 s).
+# Its window starts are the source's `range(0, T - 151, 15)`, which leaves out the last valid start.
+
+# %%
+summary = {p: protocol_summary(d) for p, d in datasets.items()}
+sizes = pd.DataFrame({
+    **{f"{p} windows": [summary[p][f"n_{k}_windows"] for k in ("train", "val", "test")] for p in PROTOCOLS},
+    **{f"{p} runs": [summary[p][f"n_{k}_runs"] for k in ("train", "val", "test")] for p in PROTOCOLS},
+    "source windows (50 x 10 s)": list(SOURCE_WINDOW_COUNTS.values()),
+}, index=["train", "val", "test"])
+sizes
+
+# %% [markdown]
+# ## Why a random split of 90 %-overlapping windows leaks
+# A sample belongs to 10 windows. Shuffling windows into splits puts, for almost every test
+# window, training windows that share most of its input and contain its target sample as an input.
+
+# %%
+leak_rows = ["frac_test_targets_inside_a_train_input", "frac_test_windows_overlapping_train",
+             "mean_samples_shared_with_nearest_train", "frac_test_runs_seen_in_training",
+             "n_train_windows_spanning_two_runs"]
+leak = pd.DataFrame({p: [summary[p][k] for k in leak_rows] for p in PROTOCOLS}, index=leak_rows)
+o = summary["original"]
+display(leak.round(3))
+Markdown(f"Under the original protocol {100 * o['frac_test_targets_inside_a_train_input']:.1f} % of test "
+         f"targets appear as an input sample of some training window, and a test window shares on "
+         f"average {o['mean_samples_shared_with_nearest_train']:.0f} of its {cfg.data.window} samples "
+         f"with its nearest training window; {o['n_train_windows_spanning_two_runs']} training windows "
+         f"join the end of one run to the start of another. Under the clean protocol all of these are 0.")
+
+# %% [markdown]
+# ## Normalisation
+# Each neuron is z-scored with its own mean and standard deviation (mV), over all data (original)
+# or over the training runs only (clean). The statistics are kept, so every error can be given in
+# mV: one z unit is one neuron's standard deviation.
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(9, 3))
+for ax, key, label in ((axes[0], "mean_mv", "mean (mV)"), (axes[1], "std_mv", "standard deviation (mV)")):
+    for p, marker in zip(PROTOCOLS, ("o", "x")):
+        ax.plot(getattr(datasets[p], key), marker, ms=3, label=p, alpha=0.7)
+    ax.axvline(datasets["clean"].n_exc - 0.5, color="0.6", ls=":")
+    ax.set(xlabel="neuron (0-79 E, 80-99 I)", ylabel=label)
+axes[0].legend(frameon=False)
+plots.save_figure(fig, profile, "dataset_normalisation.png");
+c = datasets["clean"]
+Markdown(f"Per-neuron means {c.mean_mv.min():.1f} to {c.mean_mv.max():.1f} mV, standard deviations "
+         f"{c.std_mv.min():.2f} to {c.std_mv.max():.2f} mV (mean {c.std_mv.mean():.2f} mV, clean protocol).")
+
+# %% [markdown]
+# ## Baselines
+# On the same windows the models see, fitted on training windows, lags and ridge strength chosen on
+# validation windows, scored on test windows (direct forecasts, one fit per horizon):
+# **mean** (0 in z), **persistence** (the window's last value), **ar_ridge** (each neuron from its own
+# last p samples), **population_ridge** (each neuron from all neurons' last p samples) and
+# **own_lags_boosting** (gradient-boosted trees on a neuron's own last few samples in mV, shared by
+# all neurons, no input from other neurons).
+
+# %%
+t0 = time.perf_counter()
+table = baseline_table(sim, cfg.data, PROTOCOLS, cfg.data.horizons_ms)
+baseline_s = time.perf_counter() - t0
+Markdown(f"All baselines, both protocols, {len(cfg.data.horizons_ms)} horizons: {baseline_s:.0f} s.")
+
+# %% [markdown]
+# Pooled R^2 on the test windows (1 - SSE/SST over all neurons and windows, the source's definition):
+
+# %%
+table_frame(table, "r2").round(3)
+
+# %% [markdown]
+# Root-mean-square error in mV (each neuron's z error times its standard deviation):
+
+# %%
+table_frame(table, "rmse_mv").round(2)
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), sharey=True)
+for ax, p in zip(axes, PROTOCOLS):
+    for name in BASELINES[1:]:
+        ax.plot(cfg.data.horizons_ms, [table[p][name][h]["r2"] for h in cfg.data.horizons_ms], "o-", label=name)
+    for phase in ("phase1_lstm", "phase4_cnn_lstm"):
+        ax.axhline(SOURCE_R2[phase], color="0.5", ls="--", lw=0.8)
+        ax.text(20, SOURCE_R2[phase], f"source {phase[:6]} at 1 ms ({SOURCE_R2[phase]})", ha="right", va="bottom", fontsize=8)
+    ax.set(xscale="log", xlabel="horizon (ms)", title=f"{p} protocol", ylim=(-0.2, 1))
+axes[0].set_ylabel("test R$^2$ (pooled)")
+axes[1].legend(frameon=False, fontsize=8)
+plots.save_figure(fig, profile, "baselines_by_horizon.png");
+
+# %% [markdown]
+# ## Where the source's numbers sit
+
+# %%
+r2_1ms = {name: table["clean"][name][1]["r2"] for name in BASELINES}
+best = max(BASELINES, key=r2_1ms.get)
+beat_p1 = [n for n in BASELINES if r2_1ms[n] > SOURCE_R2["phase1_lstm"]]
+p4 = SOURCE_R2["phase4_cnn_lstm"]
+
+
+def above(x, ref):
+    return f"{abs(x - ref):.3f} {'above' if x >= ref else 'below'}"
+
+
+Markdown(
+    f"At 1 ms on the clean protocol ({profile} profile): persistence reaches R^2 = {r2_1ms['persistence']:.3f}, "
+    f"the per-neuron ridge AR {r2_1ms['ar_ridge']:.3f}, the population ridge {r2_1ms['population_ridge']:.3f} "
+    f"and the own-lag tree model {r2_1ms['own_lags_boosting']:.3f}. The source's basic LSTM "
+    f"({SOURCE_R2['phase1_lstm']}) sits below {len(beat_p1)} of these {len(BASELINES)} baselines "
+    f"({', '.join(beat_p1)}). Its final CNN-LSTM ({p4}) is {above(p4, r2_1ms['persistence'])} persistence and "
+    f"{above(p4, r2_1ms[best])} the best baseline here ({best}, which sees no other neuron). The source's phases 1-3 used other data settings (window 100, stride "
+    f"10, 0.3 mV noise), so their numbers compare to these baselines only roughly; phase 4 used these settings.")
+
+# %%
+results_dir = paths.results_dir(profile)
+write_json(results_dir / "baselines.json", table)
+write_json(results_dir / "dataset.json", {
+    "protocols": summary, "source_window_counts": SOURCE_WINDOW_COUNTS,
+    "n_runs": sim.n_runs, "kept_samples_per_run": datasets["clean"].kept_samples,
+    "clean_runs": {k: v.tolist() for k, v in datasets["clean"].runs.items()},
+    "mean_mv": {p: datasets[p].mean_mv for p in PROTOCOLS}, "std_mv": {p: datasets[p].std_mv for p in PROTOCOLS},
+    "baseline_wall_s": baseline_s,
+})
+Markdown(f"Wrote `{(results_dir / 'baselines.json').relative_to(paths.ROOT)}` and "
+         f"`{(results_dir / 'dataset.json').relative_to(paths.ROOT)}`.")
