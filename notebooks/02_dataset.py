@@ -149,10 +149,12 @@ table_frame(table, "rmse_mv").round(2)
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), sharey=True)
 for ax, p in zip(axes, PROTOCOLS):
     for name in BASELINES[1:]:
-        ax.plot(cfg.data.horizons_ms, [table[p][name][h]["r2"] for h in cfg.data.horizons_ms], "o-", label=name)
+        r2 = [table[p][name][h]["r2"] for h in cfg.data.horizons_ms]
+        ax.plot(cfg.data.horizons_ms, r2, "o-", label=name)
     for phase in ("phase1_lstm", "phase4_cnn_lstm"):
         ax.axhline(SOURCE_R2[phase], color="0.5", ls="--", lw=0.8)
-        ax.text(20, SOURCE_R2[phase], f"source {phase[:6]} at 1 ms ({SOURCE_R2[phase]})", ha="right", va="bottom", fontsize=8)
+        ax.text(20, SOURCE_R2[phase], f"source {phase[:6]} at 1 ms ({SOURCE_R2[phase]})",
+                ha="right", va="bottom", fontsize=8)
     ax.set(xscale="log", xlabel="horizon (ms)", title=f"{p} protocol", ylim=(-0.2, 1))
 axes[0].set_ylabel("test R$^2$ (pooled)")
 axes[1].legend(frameon=False, fontsize=8)
@@ -173,13 +175,14 @@ def above(x, ref):
 
 
 Markdown(
-    f"At 1 ms on the clean protocol ({profile} profile): persistence reaches R^2 = {r2_1ms['persistence']:.3f}, "
-    f"the per-neuron ridge AR {r2_1ms['ar_ridge']:.3f}, the population ridge {r2_1ms['population_ridge']:.3f} "
-    f"and the own-lag tree model {r2_1ms['own_lags_boosting']:.3f}. The source's basic LSTM "
-    f"({SOURCE_R2['phase1_lstm']}) sits below {len(beat_p1)} of these {len(BASELINES)} baselines "
-    f"({', '.join(beat_p1)}). Its final CNN-LSTM ({p4}) is {above(p4, r2_1ms['persistence'])} persistence and "
-    f"{above(p4, r2_1ms[best])} the best baseline here ({best}, which sees no other neuron). The source's phases 1-3 used other data settings (window 100, stride "
-    f"10, 0.3 mV noise), so their numbers compare to these baselines only roughly; phase 4 used these settings.")
+    f"At 1 ms on the clean protocol ({profile} profile): persistence reaches R^2 = "
+    f"{r2_1ms['persistence']:.3f}, the per-neuron ridge AR {r2_1ms['ar_ridge']:.3f}, the population ridge "
+    f"{r2_1ms['population_ridge']:.3f} and the own-lag tree model {r2_1ms['own_lags_boosting']:.3f}. "
+    f"The source's basic LSTM ({SOURCE_R2['phase1_lstm']}) sits below {len(beat_p1)} of these "
+    f"{len(BASELINES)} baselines ({', '.join(beat_p1)}). Its final CNN-LSTM ({p4}) is "
+    f"{above(p4, r2_1ms['persistence'])} persistence and {above(p4, r2_1ms[best])} the best baseline here "
+    f"({best}, which sees no other neuron). The source's phases 1-3 used other data settings (window 100, "
+    f"stride 10, 0.3 mV noise), so their numbers compare to these baselines only roughly; phase 4 used these.")
 
 # %%
 results_dir = paths.results_dir(profile)
@@ -188,7 +191,8 @@ write_json(results_dir / "dataset.json", {
     "protocols": summary, "source_window_counts": SOURCE_WINDOW_COUNTS,
     "n_runs": sim.n_runs, "kept_samples_per_run": datasets["clean"].kept_samples,
     "clean_runs": {k: v.tolist() for k, v in datasets["clean"].runs.items()},
-    "mean_mv": {p: datasets[p].mean_mv for p in PROTOCOLS}, "std_mv": {p: datasets[p].std_mv for p in PROTOCOLS},
+    "mean_mv": {p: datasets[p].mean_mv for p in PROTOCOLS},
+    "std_mv": {p: datasets[p].std_mv for p in PROTOCOLS},
     "baseline_wall_s": baseline_s,
 })
 Markdown(f"Wrote `{(results_dir / 'baselines.json').relative_to(paths.ROOT)}` and "

@@ -74,7 +74,7 @@ class Split:
 
 @dataclass
 class Dataset:
-    """Both normalisation statistics (mV) and the three splits of one protocol at one horizon."""
+    """The three splits of one protocol at one horizon, with the normalisation statistics (mV)."""
     protocol: str
     train: Split
     val: Split
