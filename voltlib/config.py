@@ -238,8 +238,11 @@ def _profiles() -> dict:
         name="quick",
         sim=SimConfig(),
         data=DataConfig(),
-        phases=_scaled_phases(64, max_epochs=12, early_stop=4, warmup_epochs=1, batch_size=64,
-                              max_train_windows=6000, max_eval_windows=2000),
+        # about 6 s per epoch for phase 4 on 2 free cores (voltlib.bench): 10 epochs of 2,000 windows
+        # each fit in about a minute; no warm-up, since one warm-up epoch at 5e-6 would spend a tenth
+        # of this budget learning nothing
+        phases=_scaled_phases(64, max_epochs=10, early_stop=4, warmup_epochs=0, batch_size=64,
+                              max_train_windows=2000, max_eval_windows=1000),
         ceiling=CeilingConfig(n_start_times=100, n_test_runs=8, n_replicas=16),
         description="the full 50 x 10 s data, every baseline and phase, narrower LSTMs and a short "
                     "schedule so that all notebooks finish in about 30 minutes on 2 CPU cores",
