@@ -1,0 +1,169 @@
+"""Error analysis of a trained forecaster (notebook 06): where, when and how far ahead it fails.
+
+Spike clock. Brian2 records v at the start of an integration step, before that step's threshold
+and reset, so a sample at time t shows a spike at time s only if s < t. "Time since the last spike"
+of a target sample is t minus the neuron's last spike strictly before t; "time to the next spike"
+is the first spike at or after t minus t. A spike in [t - h, t) happened after the window's last
+input sample (at t - h) and before the target: its reset is in the target but in no input.
+
+Multi-step forecasting compares, on the same windows, a one-step model fed its own predictions
+(`rollout`) with models trained directly at horizon h.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import torch
+from scipy import stats as sps
+
+from .data import Split
+from .metrics import r2_per_neuron, r2_pooled
+
+
+# ---------------------------------------------------------------- spike clock
+
+def spike_clock(spike_i: np.ndarray, spike_t_ms: np.ndarray, n_neurons: int,
+                t_ms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Returns (since_ms, until_ms) [len(t_ms), n]: time since each neuron's last spike < t, to its next >= t (inf if none)."""
+    spike_i, spike_t_ms = np.asarray(spike_i), np.asarray(spike_t_ms, np.float64)
+    t_ms = np.asarray(t_ms, np.float64)
+    since = np.full((len(t_ms), n_neurons), np.inf)
+    until = np.full((len(t_ms), n_neurons), np.inf)
+    for n in range(n_neurons):
+        s = np.sort(spike_t_ms[spike_i == n])
+        if len(s) == 0:
+            continue
+        k = np.searchsorted(s, t_ms, side="left")          # first spike at or after t
+        has_last, has_next = k > 0, k < len(s)
+        since[has_last, n] = t_ms[has_last] - s[k[has_last] - 1]
+        until[has_next, n] = s[k[has_next]] - t_ms[has_next]
+    return since, until
+
+
+def target_samples(split: Split, kept: int, discard: int, idx=None) -> tuple[np.ndarray, np.ndarray]:
+    """Returns (run [b], sample index within the run [b]) of each window's target (clean or original split)."""
+    g = split.origin[split.target_index(idx)]
+    return g // kept, g % kept + discard
+
+
+def split_spike_clock(sim, split: Split, kept: int, idx=None) -> tuple[np.ndarray, np.ndarray]:
+    """Returns (since_ms, until_ms) [b, n] of each window's target sample, from the simulation's spikes."""
+    discard = sim.v_mv.shape[1] - kept
+    run, sample = target_samples(split, kept, discard, idx)
+    n = sim.v_mv.shape[2]
+    since, until = np.empty((len(run), n)), np.empty((len(run), n))
+    for r in np.unique(run):
+        rows = run == r
+        t_ms = sample[rows] * sim.sim.record_dt_ms
+        since[rows], until[rows] = spike_clock(sim.spike_i[r], sim.spike_t_ms[r], n, t_ms)
+    return since, until
+
+
+def spike_offset_ms(since_ms: np.ndarray, until_ms: np.ndarray) -> np.ndarray:
+    """Returns the signed time from the nearest spike: +since after it, -until before it (ms, same shape)."""
+    return np.where(since_ms < until_ms, since_ms, -until_ms)
+
+
+# ---------------------------------------------------------------- where the error is
+
+def reset_share(sq_err: np.ndarray, since_ms: np.ndarray, within_ms: float) -> dict:
+    """Returns the share of summed squared error, and of samples, whose neuron spiked within within_ms before the target."""
+    near = since_ms <= within_ms
+    total = float(np.sum(sq_err))
+    return {"within_ms": float(within_ms), "share_of_error": float(np.sum(sq_err[near]) / total),
+            "share_of_samples": float(near.mean()),
+            "mse_near": float(sq_err[near].mean()) if near.any() else float("nan"),
+            "mse_far": float(sq_err[~near].mean()) if (~near).any() else float("nan")}
+
+
+def binned_error(x: np.ndarray, sq_err: np.ndarray, edges: np.ndarray) -> dict:
+    """Returns per bin of x: centers, mean squared error, sample count and share of the total squared error."""
+    x, sq_err = np.ravel(x), np.ravel(sq_err)
+    b = np.digitize(x, edges) - 1
+    ok = (b >= 0) & (b < len(edges) - 1)
+    count = np.bincount(b[ok], minlength=len(edges) - 1)
+    sse = np.bincount(b[ok], weights=sq_err[ok], minlength=len(edges) - 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mse = sse / count
+    return {"centers": (edges[:-1] + edges[1:]) / 2, "mse": mse, "count": count, "share": sse / sq_err.sum()}
+
+
+def per_run_neuron_r2(y_true: np.ndarray, y_pred: np.ndarray, run_of_window: np.ndarray) -> dict:
+    """Returns {run: per-neuron R^2 [n]} over each run's windows."""
+    return {int(r): r2_per_neuron(y_true[run_of_window == r], y_pred[run_of_window == r])
+            for r in np.unique(run_of_window)}
+
+
+def ei_test(r2_neuron: np.ndarray, n_exc: int) -> dict:
+    """Returns medians, means and a two-sided Mann-Whitney U test of per-neuron R^2, excitatory vs inhibitory."""
+    e, i = np.asarray(r2_neuron[:n_exc]), np.asarray(r2_neuron[n_exc:])
+    res = sps.mannwhitneyu(e, i, alternative="two-sided")
+    return {"median_exc": float(np.median(e)), "median_inh": float(np.median(i)), "mean_exc": float(e.mean()),
+            "mean_inh": float(i.mean()), "u": float(res.statistic), "p": float(res.pvalue),
+            # common-language effect size: P(R^2 of a random E neuron > that of a random I neuron)
+            "p_exc_better": float(res.statistic / (len(e) * len(i)))}
+
+
+def spearman(x: np.ndarray, y: np.ndarray) -> dict:
+    """Returns Spearman's rho and its p-value of two flat arrays (finite pairs only)."""
+    x, y = np.ravel(x), np.ravel(y)
+    ok = np.isfinite(x) & np.isfinite(y)
+    res = sps.spearmanr(x[ok], y[ok])
+    return {"rho": float(res.statistic), "p": float(res.pvalue), "n": int(ok.sum())}
+
+
+# ---------------------------------------------------------------- horizons
+
+def at_horizon(split: Split, horizon: int) -> Split:
+    """Returns the same windows with targets `horizon` samples ahead (horizon <= split.horizon keeps them in their run)."""
+    if horizon > split.horizon:
+        raise ValueError(f"horizon {horizon} > the split's horizon {split.horizon}: its last windows' targets "
+                         "could fall outside their run. Cut the windows at the largest horizon you need.")
+    return dataclasses.replace(split, horizon=int(horizon))
+
+
+@torch.inference_mode()
+def rollout(model: torch.nn.Module, split: Split, steps: int, idx=None, device=None,
+            batch_size: int = 512) -> np.ndarray:
+    """Returns a one-step model's autoregressive forecasts [steps, b, n] (z): step k+1 reads its own first k predictions."""
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    was_training = model.training
+    model.eval().to(device)
+    idx = np.arange(len(split)) if idx is None else np.asarray(idx)
+    out = np.empty((steps, len(idx), split.series.shape[1]), np.float32)
+    for b in range(0, len(idx), batch_size):
+        x = split.get_batch(idx[b:b + batch_size])[0].to(device)
+        for k in range(steps):
+            y = model(x)
+            out[k, b:b + len(y)] = y.float().cpu().numpy()
+            x = torch.cat([x[:, 1:], y[:, None].to(x.dtype)], dim=1)   # slide: drop the oldest, append the forecast
+    model.train(was_training)
+    return out
+
+
+def scores(y_true: np.ndarray, y_pred: np.ndarray, y_persist: np.ndarray) -> dict:
+    """Returns pooled R^2, per-neuron R^2 [n] and MSE (z) with skill against persistence."""
+    mse = float(np.mean((y_pred - y_true) ** 2))
+    return {"r2": r2_pooled(y_true, y_pred), "r2_per_neuron": r2_per_neuron(y_true, y_pred), "mse_z": mse,
+            "skill_vs_persistence": 1.0 - mse / float(np.mean((y_persist - y_true) ** 2))}
+
+
+# ---------------------------------------------------------------- contiguous traces
+
+def dense_split(split: Split, kept: int, segment: int, first: int, n_windows: int, horizon: int) -> Split:
+    """Returns windows at stride 1 in one run segment of a clean split: starts first..first+n-1 (segment-local)."""
+    first = int(min(max(first, 0), kept - split.window - horizon))
+    n_windows = int(min(n_windows, kept - split.window - horizon - first + 1))
+    starts = segment * kept + first + np.arange(n_windows, dtype=np.int64)
+    run = split.run_of_window[np.searchsorted(split.starts, segment * kept)]
+    return Split(split.series, starts, split.window, horizon, np.full(n_windows, run, np.int64), split.origin)
+
+
+def segment_of_run(split: Split, kept: int, run: int) -> int:
+    """Returns the segment (block of kept samples) of a clean split's series that holds simulation run `run`."""
+    seg = np.unique(split.starts[split.run_of_window == run] // kept)
+    if len(seg) != 1:
+        raise ValueError(f"run {run} is not one segment of this split (runs: {np.unique(split.run_of_window)}); "
+                         "dense traces need a clean-protocol split.")
+    return int(seg[0])
