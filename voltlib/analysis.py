@@ -167,3 +167,37 @@ def segment_of_run(split: Split, kept: int, run: int) -> int:
         raise ValueError(f"run {run} is not one segment of this split (runs: {np.unique(split.run_of_window)}); "
                          "dense traces need a clean-protocol split.")
     return int(seg[0])
+
+
+def error_profiles(sq_err: np.ndarray, since_ms: np.ndarray, until_ms: np.ndarray, v_mv: np.ndarray,
+                   t_s: np.ndarray, within_ms=(0.5, 1, 2, 3, 5, 10, 20, 50, 100, 200)) -> dict:
+    """Returns squared error [b, n] binned by time since spike, signed spike offset, voltage (mV) and time in run (s), plus cumulative reset shares."""
+    lo, hi = np.floor(np.percentile(v_mv, 0.5)), np.ceil(np.percentile(v_mv, 99.9))
+    t = np.broadcast_to(np.asarray(t_s)[:, None], sq_err.shape)
+    cum = [reset_share(sq_err, since_ms, w) for w in within_ms]
+    return {
+        "since": binned_error(since_ms, sq_err, np.geomspace(0.1, 2000, 25)),
+        "offset": binned_error(spike_offset_ms(since_ms, until_ms), sq_err, np.arange(-20.5, 21, 1.0)),
+        "voltage": binned_error(v_mv, sq_err, np.arange(lo, hi + 1, 1.0)),
+        "time": binned_error(t, sq_err, np.linspace(t.min(), t.max() + 1e-9, 11)),
+        "cumulative": {k: [c[k] for c in cum] for k in ("within_ms", "share_of_error", "share_of_samples")},
+    }
+
+
+def explorer_traces(models: dict, split: Split, kept: int, run: int, neuron: int, t0: int, n_samples: int,
+                    horizon: int, std_mv: np.ndarray, mean_mv: np.ndarray) -> tuple[np.ndarray, dict]:
+    """Returns (target sample index in the run's kept part [b], {name: mV [b]}): truth, persistence and each model's forecasts of one neuron.
+
+    models: {name: (model, "direct" | "rollout")}; a rollout model is a one-step model iterated `horizon` times.
+    """
+    seg = segment_of_run(split, kept, run)
+    d = dense_split(split, kept, seg, t0, n_samples, horizon)
+    to_mv = lambda z: z[:, neuron] * std_mv[neuron] + mean_mv[neuron]   # noqa: E731
+    out = {"truth": to_mv(d.targets()), "persistence": to_mv(d.last_values())}
+    for name, (model, how) in models.items():
+        if how == "rollout":
+            out[name] = to_mv(rollout(model, d, horizon)[-1])
+        else:
+            from .train import predict
+            out[name] = to_mv(predict(model, d))
+    return d.target_index() - seg * kept, out

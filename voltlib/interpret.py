@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from scipy import signal
 
-from .config import ModelConfig, TrainConfig, config_hash
+from .config import ModelConfig, TrainConfig, config_hash, to_dict
 from .data import Dataset, Split
 from .metrics import r2_pooled
 from .models import Forecaster, build_model, count_params
@@ -156,7 +156,8 @@ def fit_or_load_ablated(name: str, model_cfg: ModelConfig, train_cfg: TrainConfi
     result = train(model, train_cfg, dataset.train, dataset.val, device, checkpoint=folder / "checkpoint.pt")
     with atomic_path(weights) as tmp:
         save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(tmp))
-    info = {"name": name, "variant": variant, "params": count_params(model), "epochs": result["epochs"],
+    info = {"name": name, "key": folder.name, "data_key": dataset.key, "model": to_dict(model_cfg),
+            "train": to_dict(train_cfg), "variant": variant, "params": count_params(model), "epochs": result["epochs"],
             "best_epoch": result["best_epoch"], "train_s": result["train_s"], "history": result["history"]}
     write_json(info_path, info)
     (folder / "checkpoint.pt").unlink(missing_ok=True)

@@ -100,3 +100,313 @@ def ladder_bars(r2: dict, references: dict, source: dict | None = None):
     ax.set_ylabel("test R^2 (1 ms ahead)")
     ax.legend(frameon=False, loc="upper left", fontsize=8)
     return fig
+
+
+# ---------------------------------------------------------------- error analysis (notebook 06)
+
+def _ei_axis(ax, n: int, n_exc: int, axis: str = "x"):
+    """Marks the E | I boundary of a neuron axis with a line and two labels."""
+    line = ax.axvline if axis == "x" else ax.axhline
+    line(n_exc - 0.5, color="k", lw=0.8)
+    for pos, label, color in ((n_exc / 2, "E", EXC_COLOR), (n_exc + (n - n_exc) / 2, "I", INH_COLOR)):
+        if axis == "x":
+            ax.annotate(label, (pos, 1.0), xycoords=("data", "axes fraction"), xytext=(0, 2),
+                        textcoords="offset points", ha="center", va="bottom", color=color, fontweight="bold")
+        else:
+            ax.annotate(label, (1.0, pos), xycoords=("axes fraction", "data"), xytext=(2, 0),
+                        textcoords="offset points", ha="left", va="center", color=color, fontweight="bold")
+
+
+def neuron_heatmap(r2_by_h: np.ndarray, rmse_mv_by_h: np.ndarray, horizons_ms, n_exc: int):
+    """Per-neuron test R^2 and RMSE (mV) at each horizon [H, n] as two heat maps; returns the figure."""
+    fig, axes = plt.subplots(2, 1, figsize=(10, 5.2), sharex=True)
+    n = r2_by_h.shape[1]
+    for ax, values, label, cmap, lims in ((axes[0], r2_by_h, "R^2", "viridis", (min(0, np.nanmin(r2_by_h)), 1)),
+                                          (axes[1], rmse_mv_by_h, "RMSE (mV)", "magma", (0, np.nanmax(rmse_mv_by_h)))):
+        im = ax.imshow(values, aspect="auto", cmap=cmap, vmin=lims[0], vmax=lims[1], interpolation="nearest")
+        ax.set_yticks(range(len(horizons_ms)), [f"{h:g} ms" for h in horizons_ms])
+        ax.set_ylabel("horizon")
+        fig.colorbar(im, ax=ax, label=label, pad=0.03)
+        _ei_axis(ax, n, n_exc)
+    axes[1].set_xlabel("neuron index")
+    axes[0].set_title("CNN-LSTM trained at each horizon: per-neuron test error", loc="left", pad=14)
+    return fig
+
+
+def neuron_ranking(r2: np.ndarray, n_exc: int, ei: dict, r2_run_neuron: np.ndarray, rate_hz: np.ndarray,
+                   in_degree: np.ndarray, rho_rate: dict, rho_degree: dict):
+    """Neurons ranked by R^2 (E/I coloured) and per (run, neuron) R^2 against rate and in-degree; returns the figure."""
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), gridspec_kw={"width_ratios": [1.6, 1, 1]})
+    order = np.argsort(r2)[::-1]
+    colors = np.where(order < n_exc, EXC_COLOR, INH_COLOR)
+    axes[0].bar(np.arange(len(r2)), r2[order], color=colors, width=1.0)
+    axes[0].set_xlabel("rank")
+    axes[0].set_ylabel("test R^2 (1 ms)")
+    lo = min(0.0, float(r2.min()) - 0.05)
+    axes[0].set_ylim(lo, max(1.0, float(r2.max()) + 0.05))
+    axes[0].set_title(f"E median {ei['median_exc']:.3f}, I median {ei['median_inh']:.3f}; "
+                      f"Mann-Whitney p = {ei['p']:.2g}", loc="left", fontsize=9)
+    axes[0].bar([0], [0], color=EXC_COLOR, label="excitatory")
+    axes[0].bar([0], [0], color=INH_COLOR, label="inhibitory")
+    axes[0].legend(frameon=False, loc="lower left")
+    exc = np.arange(r2_run_neuron.shape[1]) < n_exc
+    for ax, x, label, rho in ((axes[1], rate_hz, "firing rate in that run (Hz)", rho_rate),
+                              (axes[2], in_degree, "in-degree in that run", rho_degree)):
+        jitter = 0.0 if label.startswith("firing") else np.random.default_rng(0).uniform(-0.2, 0.2, x.shape)
+        for mask, color in ((exc, EXC_COLOR), (~exc, INH_COLOR)):
+            ax.scatter((x + jitter)[:, mask].ravel(), r2_run_neuron[:, mask].ravel(), s=4, alpha=0.5, color=color, lw=0)
+        ax.set_xlabel(label)
+        ax.set_title(f"Spearman rho = {rho['rho']:.2f} (p = {rho['p']:.2g})", loc="left", fontsize=9)
+    axes[1].set_ylabel("R^2 of one neuron in one test run")
+    return fig
+
+
+def temporal_patterns(prof: dict, horizon_ms: float, reset: dict):
+    """Squared error against time since spike, spike offset, cumulative share, voltage and time in run; returns the figure."""
+    fig, axes = plt.subplots(2, 3, figsize=(13, 6.6))
+    (a, b, c), (d, e, f) = axes
+    styles = {"CNN-LSTM": dict(color="k", marker="o", ms=3), "persistence": dict(color="0.55", ls="--")}
+    for name, p in prof.items():
+        a.plot(p["since"]["centers"], p["since"]["mse"], label=name, **styles[name])
+        b.plot(p["offset"]["centers"], p["offset"]["mse"], label=name, **styles[name])
+        c.plot(p["cumulative"]["within_ms"], p["cumulative"]["share_of_error"], label=f"{name}: error", **styles[name])
+        d.plot(p["voltage"]["centers"], p["voltage"]["mse"], label=name, **styles[name])
+        e.plot(p["time"]["centers"], p["time"]["mse"], label=name, **styles[name])
+    c.plot(p["cumulative"]["within_ms"], p["cumulative"]["share_of_samples"], color=EXC_COLOR, ls=":",
+           label="share of samples")
+    a.set_xscale("log")
+    a.set_xlabel("time since the neuron's last spike (ms)")
+    b.axvspan(0, horizon_ms, color=EXC_COLOR, alpha=0.12, lw=0)
+    b.set_xlabel("target time - nearest spike of the neuron (ms)")
+    b.annotate("spike after the last input", (horizon_ms, 0.02), xycoords=("data", "axes fraction"),
+               xytext=(6, 0), textcoords="offset points", va="bottom", fontsize=8, color=EXC_COLOR)
+    c.set_xlabel("within x ms after a spike")
+    c.set_ylabel("cumulative share")
+    c.set_xscale("log")
+    c.set_title(f"within {reset['within_ms']:g} ms: {100 * reset['share_of_error']:.0f} % of the error, "
+                f"{100 * reset['share_of_samples']:.1f} % of samples", loc="left", fontsize=9)
+    d.set_xlabel("true target voltage (mV)")
+    e.set_xlabel("time in the run (s)")
+    for ax in (a, b, d, e):
+        ax.set_ylabel("MSE (z units^2)")
+        ax.set_yscale("log")
+    a.legend(frameon=False, fontsize=8)
+    c.legend(frameon=False, fontsize=8, loc="lower right")
+    f.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def r2_vs_horizon(horizons_ms, curves: dict, ceiling=None, ceiling_ci=None, ceiling_noise=None,
+                  ceiling_noise_ci=None, ylim=(-1.0, 1.0), ax=None):
+    """Test R^2 against horizon (ms, log axis) for named curves {name: (r2 list, style dict)}, ceiling band optional."""
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7.5, 4.2))
+    h = np.asarray(horizons_ms, float)
+    if ceiling is not None:
+        ax.plot(h, ceiling, color="#16a085", lw=2, label="ceiling (oracle)")
+        if ceiling_ci is not None:
+            ci = np.asarray(ceiling_ci)
+            ax.fill_between(h, ci[:, 0], ci[:, 1], color="#16a085", alpha=0.25, lw=0)
+    if ceiling_noise is not None:
+        ax.plot(h, ceiling_noise, color="#16a085", lw=1.2, ls="--", label="ceiling + 0.2 mV meas. noise")
+        if ceiling_noise_ci is not None:
+            ci = np.asarray(ceiling_noise_ci)
+            ax.fill_between(h, ci[:, 0], ci[:, 1], color="#16a085", alpha=0.12, lw=0)
+    for name, (values, style) in curves.items():
+        ax.plot(h[:len(values)], values, label=name, **{"marker": "o", "ms": 3, **style})
+    ax.set_xscale("log")
+    ax.set_xticks(h, [f"{x:g}" for x in h])
+    ax.set_xlabel("horizon (ms)")
+    ax.set_ylabel("test R^2")
+    ax.set_ylim(*ylim)
+    ax.axhline(0, color="0.7", lw=0.8)
+    ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return fig
+
+
+def gain_share_bars(horizons_ms, shares: dict, ax=None):
+    """Share of the achievable gain over persistence per model and horizon as grouped bars; returns the figure."""
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6, 4))
+    width = 0.8 / max(len(shares), 1)
+    x = np.arange(len(horizons_ms))
+    for k, (name, values) in enumerate(shares.items()):
+        ax.bar(x + (k - (len(shares) - 1) / 2) * width, np.clip(values, -1, None), width, label=name)
+    ax.axhline(0, color="k", lw=0.8)
+    ax.axhline(1, color="#16a085", lw=1, ls="--")
+    ax.set_xticks(x, [f"{h:g}" for h in horizons_ms])
+    ax.set_xlabel("horizon (ms)")
+    ax.set_ylabel("(R^2 - R^2 pers.) / (R^2 ceil. - R^2 pers.)")
+    ax.set_ylim(-1.05, 1.1)
+    ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return fig
+
+
+# ---------------------------------------------------------------- interpretability (notebook 07)
+
+def cnn_filters(trained: dict, init: dict):
+    """Mean |conv weight| per (input time step, neuron offset) of both convolutions, and against initial weights; returns the figure."""
+    fig = plt.figure(figsize=(12, 6.4))
+    grid = fig.add_gridspec(2, 3, width_ratios=[1, 1, 1.6])
+    for col, name in enumerate(("conv1", "conv2")):
+        ax = fig.add_subplot(grid[:, col])
+        m = np.asarray(trained[name]["by_step_offset"])         # [in_t, k]
+        im = ax.imshow(m, aspect="auto", cmap="viridis", interpolation="nearest",
+                       extent=(-0.5, m.shape[1] - 0.5, m.shape[0] - 0.5, -0.5))
+        ax.set_xticks(range(m.shape[1]), [f"{o:+d}" for o in trained[name]["offsets"]])
+        ax.set_xlabel("neuron-index offset")
+        ax.set_title(f"{name}: mean |w|", loc="left")
+        fig.colorbar(im, ax=ax, pad=0.02, shrink=0.8)
+    fig.axes[0].set_ylabel("input channel = time step of the window (149 = newest)")
+    ax = fig.add_subplot(grid[0, 2])
+    for k, name in enumerate(("conv1", "conv2")):
+        off = np.asarray(trained[name]["offsets"]) + (k - 0.5) * 0.35
+        ax.bar(off, trained[name]["by_offset"], 0.35, label=f"{name} trained")
+        ax.scatter(off, init[name]["by_offset"], marker="_", s=120, color="k", zorder=3,
+                   label="at initialisation" if k else None)
+    ax.set_xlabel("neuron-index offset")
+    ax.set_ylabel("mean |w|")
+    ax.legend(frameon=False, fontsize=8, loc="lower center")
+    ax = fig.add_subplot(grid[1, 2])
+    for name, color in (("conv1", "C0"), ("conv2", "C1")):
+        ax.plot(trained[name]["by_input_step"], color=color, label=f"{name} trained")
+        ax.plot(init[name]["by_input_step"], color=color, ls=":", lw=1, label=f"{name} initial")
+    ax.set_xlabel("input channel (time step; 149 = newest)")
+    ax.set_ylabel("mean |w|")
+    ax.legend(frameon=False, fontsize=8, ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def feature_importance(ablation: dict, own: np.ndarray, others: np.ndarray, n_exc: int,
+                       lag_labels: list, lag_imp: np.ndarray):
+    """Ablation R^2 bars, permutation importance per input neuron (own vs other outputs) and per lag group; returns the figure."""
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4.0), gridspec_kw={"width_ratios": [1.1, 1.6, 1]})
+    names = list(ablation)
+    vals = [ablation[k] for k in names]
+    axes[0].barh(range(len(names)), vals, color=["k"] + ["0.55"] * (len(names) - 1))
+    for y, v in enumerate(vals):
+        axes[0].annotate(f"{v:.3f}", (v, y), xytext=(3, 0), textcoords="offset points", va="center", fontsize=8)
+    axes[0].set_yticks(range(len(names)), names, fontsize=8)
+    axes[0].invert_yaxis()
+    axes[0].set_xlabel("test R^2 (1 ms)")
+    axes[0].set_xlim(min(0, min(vals)) - 0.05, max(1, max(vals) + 0.15))
+    x = np.arange(len(own))
+    axes[1].bar(x, own, color=np.where(x < n_exc, EXC_COLOR, INH_COLOR), width=1.0, label="on its own forecast")
+    axes[1].bar(x, others, bottom=own, color="0.6", width=1.0, label="on all other neurons' forecasts")
+    axes[1].set_xlabel("input neuron shuffled across windows")
+    axes[1].set_ylabel("increase in summed MSE (z^2)")
+    axes[1].legend(frameon=False, fontsize=8)
+    _ei_axis(axes[1], len(own), n_exc)
+    axes[2].bar(range(len(lag_labels)), lag_imp, color="0.3")
+    axes[2].set_xticks(range(len(lag_labels)), lag_labels, rotation=45)
+    axes[2].set_xlabel("lags shuffled (samples before the target's window end; 1 = newest)")
+    axes[2].set_ylabel("increase in mean MSE (z^2)")
+    axes[2].set_yscale("symlog", linthresh=1e-3)
+    fig.tight_layout()
+    return fig
+
+
+def spatial_patterns(sens: np.ndarray, w_mv: np.ndarray, corr: dict, n_exc: int, run: int):
+    """Input-output sensitivity beside the test run's connectivity, their scatter and the other-runs null; returns the figure."""
+    fig, axes = plt.subplots(2, 2, figsize=(11, 9.2))
+    off = ~np.eye(len(sens), dtype=bool)
+    lim = float(np.percentile(np.abs(sens[off]), 99))
+    im = axes[0, 0].imshow(np.where(off, sens, np.nan), cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest")
+    fig.colorbar(im, ax=axes[0, 0], shrink=0.8, label="d forecast[post] / d input[pre] (diagonal hidden)")
+    axes[0, 0].set_title("model sensitivity (mean gradient)", loc="left", pad=14)
+    wl = float(np.abs(w_mv).max())
+    im = axes[0, 1].imshow(w_mv, cmap="RdBu_r", vmin=-wl, vmax=wl, interpolation="nearest")
+    fig.colorbar(im, ax=axes[0, 1], shrink=0.8, label="synaptic jump (mV)")
+    axes[0, 1].set_title(f"true connectivity of test run {run}", loc="left", pad=14)
+    for ax in axes[0]:
+        ax.set_xlabel("post (forecast neuron)")
+        ax.set_ylabel("pre (input neuron)")
+        _ei_axis(ax, len(sens), n_exc)
+    s, w = sens[off], w_mv[off]
+    levels = np.unique(w)
+    axes[1, 0].boxplot([s[w == v] for v in levels], positions=range(len(levels)), showfliers=False)
+    axes[1, 0].set_xticks(range(len(levels)), [f"{v:g}" for v in levels])
+    axes[1, 0].set_xlabel("true weight pre -> post (mV)")
+    axes[1, 0].set_ylabel("sensitivity")
+    axes[1, 0].set_title(f"Pearson r = {corr['r_own']:.3f} over {off.sum():,} pairs", loc="left", fontsize=9)
+    axes[1, 1].hist(corr["r_other_runs"], bins=10, color="0.6", label="other test runs' graphs")
+    axes[1, 1].axvline(corr["r_own"], color="k", lw=2, label=f"own run's graph ({corr['r_own']:.3f})")
+    axes[1, 1].set_xlabel("r(sensitivity, connectivity)")
+    axes[1, 1].set_ylabel("runs")
+    axes[1, 1].legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def lstm_dynamics(t_ms: np.ndarray, pcs: np.ndarray, explained: np.ndarray, rate_hz: np.ndarray, osc: dict,
+                  decoding: dict, span_ms: float = 300.0):
+    """Hidden-state PCs beside the population rate, a PC trajectory coloured by phase, the rate spectrum and decoding R^2; returns the figure."""
+    fig, axes = plt.subplots(2, 2, figsize=(12, 7.6))
+    sel = t_ms < t_ms[0] + span_ms
+
+    def z(v):
+        return (v - v.mean()) / v.std()
+    ax = axes[0, 0]
+    ax.plot(t_ms[sel], z(rate_hz)[sel], color="0.5", lw=1, label="population rate")
+    for k in range(min(2, pcs.shape[1])):
+        ax.plot(t_ms[sel], z(pcs[:, k])[sel], lw=1, label=f"hidden PC{k + 1} ({100 * explained[k]:.0f} %)")
+    ax.set_xlabel("time in the test run (ms)")
+    ax.set_ylabel("z-scored")
+    ax.legend(frameon=False, fontsize=8, ncol=3, loc="upper left")
+    ax = axes[0, 1]
+    sc = ax.scatter(pcs[sel, 0], pcs[sel, 1], c=osc["phase"][sel], cmap="twilight", s=6)
+    ax.plot(pcs[sel, 0], pcs[sel, 1], color="0.8", lw=0.5, zorder=0)
+    fig.colorbar(sc, ax=ax, label="oscillation phase (rad)")
+    ax.set_xlabel("hidden PC1")
+    ax.set_ylabel("hidden PC2")
+    ax = axes[1, 0]
+    ax.semilogy(osc["freqs_hz"], osc["power"], color="k", lw=1)
+    ax.axvspan(*osc["band_hz"], color="#16a085", alpha=0.2, lw=0)
+    ax.set_xlabel("frequency (Hz)")
+    ax.set_ylabel("population-rate power")
+    ax.set_title(f"peak {osc['peak_hz']:.0f} Hz, {osc['peak_over_median']:.1f} x the median power", loc="left", fontsize=9)
+    ax = axes[1, 1]
+    names = list(decoding)
+    targets = list(next(iter(decoding.values())))
+    width = 0.8 / len(targets)
+    for k, tgt in enumerate(targets):
+        ax.bar(np.arange(len(names)) + (k - (len(targets) - 1) / 2) * width, [decoding[n][tgt] for n in names],
+               width, label=tgt)
+    ax.set_xticks(range(len(names)), names, fontsize=8)
+    ax.set_ylabel("held-out decoding R^2")
+    ax.axhline(0, color="k", lw=0.8)
+    ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def residual_analysis(resid: np.ndarray, lags_ms: np.ndarray, acfs: dict, parts: dict):
+    """Residual histogram (log counts, Gaussian of equal variance), residual autocorrelation, and the head's parts; returns the figure."""
+    fig, axes = plt.subplots(1, 3, figsize=(14, 3.9))
+    r = np.ravel(resid)
+    bins = np.linspace(np.percentile(r, 0.01), np.percentile(r, 99.99), 120)
+    axes[0].hist(r, bins, color="0.4", density=True, label="CNN-LSTM residuals")
+    g = np.exp(-0.5 * (bins / r.std()) ** 2) / (r.std() * np.sqrt(2 * np.pi))
+    axes[0].plot(bins, g, color=EXC_COLOR, label="Gaussian, same SD")
+    axes[0].set_yscale("log")
+    axes[0].set_ylim(max(1e-5, g.max() * 1e-5), None)
+    axes[0].set_xlabel("target - forecast (z units)")
+    axes[0].set_ylabel("density")
+    axes[0].legend(frameon=False, fontsize=8)
+    for name, values in acfs.items():
+        axes[1].plot(lags_ms, values, marker="o", ms=3, label=name)
+    axes[1].axhline(0, color="k", lw=0.8)
+    axes[1].set_xlabel("lag (ms)")
+    axes[1].set_ylabel("residual autocorrelation")
+    axes[1].legend(frameon=False, fontsize=8)
+    names = list(parts)
+    vals = [parts[k] for k in names]
+    axes[2].barh(range(len(names)), vals, color=["k"] + ["0.55"] * (len(names) - 1))
+    for y, v in enumerate(vals):
+        axes[2].annotate(f"{v:.3f}", (v, y), xytext=(3, 0), textcoords="offset points", va="center", fontsize=8)
+    axes[2].set_yticks(range(len(names)), names, fontsize=8)
+    axes[2].invert_yaxis()
+    axes[2].set_xlabel("test R^2 (1 ms)")
+    axes[2].set_xlim(min(0, min(vals)) - 0.05, max(1, max(vals) + 0.15))
+    fig.tight_layout()
+    return fig
