@@ -163,7 +163,7 @@ Markdown(
     f"{100 * unseen['share_of_error']:.0f} %. "
     + ("Resets are where the model fails, against the source's claim: no reader of past voltages can foresee the spike.\n\n"
        if reset["share_of_error"] > 1.5 * reset["share_of_samples"] else "Resets carry no outsized share of the error.\n\n")
-    f"*Source: stable prediction accuracy across all timesteps.* Ours: binned over time in the run, the MSE varies from "
+    + f"*Source: stable prediction accuracy across all timesteps.* Ours: binned over time in the run, the MSE varies from "
     f"{np.nanmin(time_mse):.3f} to {np.nanmax(time_mse):.3f} (z units) - "
     + ("stable, in agreement with the source." if np.nanmax(time_mse) < 1.25 * np.nanmin(time_mse)
        else "not stable: it changes by more than 25 % over the run."))
@@ -271,14 +271,16 @@ write_json(results / "ceiling.json", {
 
 # %%
 fig, (ax_r2, ax_share) = plt.subplots(1, 2, figsize=(15, 4.4), gridspec_kw={"width_ratios": [1.2, 1]})
-curves_c = {k: (v, {"color": "k", "lw": 2} if k == "CNN-LSTM direct" else {"color": "k", "ls": "--"} if k == "CNN-LSTM rollout"
-                else {"color": f"C{i}", "lw": 1}) for i, (k, v) in enumerate(models_r2.items())}
+curves_c = {k: (models_r2[k], style) for k, (_, style) in curves.items()}    # the multi-step figure's styles
 plots.r2_vs_horizon(horizons_ms, curves_c, ceil["ceiling_r2"], ceil["ceiling_r2_ci"], ceiling_r2, ceiling_ci,
                     ylim=(-0.5, 1.0), ax=ax_r2)
-ax_r2.scatter([horizons_ms[0]] * len(lad), [e["r2"] for p, e in lad.items() if p in PHASE_LABELS], marker="x",
-              color="C9", zorder=4, label="ladder phases 1-4 (1 ms)")
+if shares_1ms_ladder:
+    ax_r2.scatter([horizons_ms[0]] * len(shares_1ms_ladder), [lad[p]["r2"] for p in lad if p in PHASE_LABELS],
+                  marker="x", color="C9", zorder=4, label="ladder phases (1 ms)")
 ax_r2.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-plots.gain_share_bars(horizons_ms, shares, ax=ax_share)
+plots.gain_share_bars(horizons_ms, shares, ax=ax_share,
+                      colors={k: "0.2" if k == "CNN-LSTM direct" else "0.6" if k == "CNN-LSTM rollout" else st["color"]
+                              for k, (_, st) in curves.items()})
 ax_share.set_title("share of the achievable gain over persistence", loc="left")
 fig.tight_layout()
 plots.save_figure(fig, profile, "predictability.png");
@@ -290,6 +292,9 @@ Markdown(f"At 1 ms the ceiling is R^2 = {ceiling_r2[0]:.3f} (95 % CI {ceiling_ci
          f"{ceil['ceiling_r2'][0]:.3f} without the measurement noise) and persistence scores {pers[0]:.3f}. The CNN-LSTM "
          f"({full[horizons_ms[0]]['r2']:.3f}) captures {100 * s1:.0f} % of the achievable gain over persistence; the best "
          f"at 1 ms is {best_1} ({100 * shares[best_1][0]:.0f} %). At {h_last:g} ms the ceiling falls to {ceiling_r2[-1]:.3f}. "
+         + (f"Where persistence falls below the mean forecast (R^2 < 0, from {min(h for h, p in zip(horizons_ms, pers) if p < 0):g} ms), "
+            "any model near R^2 = 0 captures most of the 'achievable gain': read the shares at long horizons with that in mind. "
+            if min(pers) < 0 else "")
          + ("No model exceeds the ceiling beyond its interval."
             if all(v[i] <= ceiling_ci[i][1] for v in models_r2.values() for i in range(len(horizons_ms)))
             else "**A model exceeds the ceiling beyond its interval: a bug to find.**"))

@@ -88,7 +88,11 @@ Markdown(f"*Source: learned spatial receptive fields capturing local neuron grou
          f"tap (the neuron itself) over its index neighbours is {c1:.2f} in conv1 and {c2:.2f} in conv2 (at initialisation "
          f"{c1_0:.2f} and {c2_0:.2f}). Neighbouring indices are unrelated neurons of a random graph, so a 'local group' "
          f"along the index is an arbitrary set. The weights on the newest 10 input steps average {steps[-10:].mean():.4f} "
-         f"against {steps[:-10].mean():.4f} on older ones.")
+         f"against {steps[:-10].mean():.4f} on older ones"
+         + (": the block reads mainly the newest samples. " if steps[-10:].mean() > 1.2 * steps[:-10].mean() else ". ")
+         + f"Training shrank conv2's "
+         f"weights to {np.mean(filt['conv2']['by_offset']) / np.mean(filt0['conv2']['by_offset']):.2f} of their initial "
+         f"mean size (conv1's: {np.mean(filt['conv1']['by_offset']) / np.mean(filt0['conv1']['by_offset']):.2f}).")
 
 # %% [markdown]
 # ## Feature importance: ablations and permutation importance
@@ -199,15 +203,15 @@ rate_run = interpret.population_rate_hz(sim.spike_t_ms[own_run], n, t_run_ms, si
 osc = interpret.oscillation(interpret.population_rate_hz(sim.spike_t_ms[own_run], n, t_run_ms, sigma_ms=0.0), dt_ms)
 rate, phase = rate_run[last_sample - discard], osc["phase"][last_sample - discard]
 targets = {"rate": rate, "phase (cos, sin)": np.c_[np.cos(phase), np.sin(phase)]}
-features = {"hidden, 10 PCs": pcs, "hidden, all": hidden, "last input sample": x_dense[:, -1].numpy(),
-            "mean voltage, last 3 samples": x_dense[:, -3:].mean(dim=2).numpy()}
+features = {"hidden (10 PCs)": pcs, "hidden (all)": hidden, "last input sample": x_dense[:, -1].numpy(),
+            "mean v, last 3 samples": x_dense[:, -3:].mean(dim=2).numpy()}
 decoding = {f: {t: interpret.decode_r2(v, y) for t, y in targets.items()} for f, v in features.items()}
 fig = plots.lstm_dynamics(last_sample * dt_ms, pcs, explained, rate, {**osc, "phase": phase}, decoding)
 plots.save_figure(fig, profile, "lstm_dynamics.png");
 
 # %%
 pc_rate = [abs(np.corrcoef(pcs[:, k], rate)[0, 1]) for k in range(3)]
-dh, di = decoding["hidden, all"], decoding["last input sample"]
+dh, di = decoding["hidden (all)"], decoding["last input sample"]
 Markdown(f"*Source: LSTM hidden states track network oscillation phases.* Ours: the population rate has its spectral peak at "
          f"{osc['peak_hz']:.0f} Hz, {osc['peak_over_median']:.1f} times the median power"
          + (" (a weak peak: the network is asynchronous rather than oscillating)." if osc["peak_over_median"] < 5 else ".")

@@ -231,13 +231,21 @@ def oscillation(rate_hz: np.ndarray, dt_ms: float = 1.0, fmin_hz: float = 5.0) -
             "freqs_hz": f, "power": p, "phase": phase}
 
 
-def decode_r2(features: np.ndarray, target: np.ndarray, alpha: float = 1.0) -> float:
-    """Returns the held-out R^2 of a ridge decoder of target [T] or [T, k] from features [T, f]: fit on the first half, test on the second."""
-    x = np.asarray(features, np.float64)
+def _ridge_fit_predict(x_fit, y_fit, x_new, alpha):
+    xm, xs, ym = x_fit.mean(axis=0), x_fit.std(axis=0) + 1e-12, y_fit.mean(axis=0)
+    a = (x_fit - xm) / xs                                # standardised: one alpha suits every feature set
+    w = np.linalg.solve(a.T @ a + alpha * np.eye(a.shape[1]), a.T @ (y_fit - ym))
+    return ((x_new - xm) / xs) @ w + ym
+
+
+def decode_r2(features: np.ndarray, target: np.ndarray, alphas=(1e-2, 1e0, 1e2, 1e4)) -> float:
+    """Returns the held-out R^2 of a ridge decoder of target [T] or [T, k] from features [T, f]: alpha chosen within the first half, scored on the second."""
+    x = np.asarray(features, np.float64).reshape(len(features), -1)
     y = np.asarray(target, np.float64).reshape(len(x), -1)
-    half = len(x) // 2                                   # contiguous halves: neighbouring samples are not independent
-    xm, ym = x[:half].mean(axis=0), y[:half].mean(axis=0)
-    a, b = x[:half] - xm, y[:half] - ym
-    w = np.linalg.solve(a.T @ a + alpha * np.eye(x.shape[1]), a.T @ b)
-    pred = (x[half:] - xm) @ w + ym
-    return r2_pooled(y[half:], pred)
+    half, q = len(x) // 2, len(x) // 4                   # contiguous blocks: neighbouring samples are not independent
+
+    def inner(alpha):                                    # two-fold over the first half's quarters
+        return sum(np.sum((_ridge_fit_predict(x[f], y[f], x[t], alpha) - y[t]) ** 2)
+                   for f, t in ((slice(0, q), slice(q, half)), (slice(q, half), slice(0, q))))
+    best = min(alphas, key=inner)
+    return r2_pooled(y[half:], _ridge_fit_predict(x[:half], y[:half], x[half:], best))

@@ -148,7 +148,7 @@ def neuron_ranking(r2: np.ndarray, n_exc: int, ei: dict, r2_run_neuron: np.ndarr
                       f"Mann-Whitney p = {ei['p']:.2g}", loc="left", fontsize=9)
     axes[0].bar([0], [0], color=EXC_COLOR, label="excitatory")
     axes[0].bar([0], [0], color=INH_COLOR, label="inhibitory")
-    axes[0].legend(frameon=False, loc="lower left")
+    axes[0].legend(frameon=False, loc="upper right")
     exc = np.arange(r2_run_neuron.shape[1]) < n_exc
     for ax, x, label, rho in ((axes[1], rate_hz, "firing rate in that run (Hz)", rho_rate),
                               (axes[2], in_degree, "in-degree in that run", rho_degree)):
@@ -224,13 +224,18 @@ def r2_vs_horizon(horizons_ms, curves: dict, ceiling=None, ceiling_ci=None, ceil
     return fig
 
 
-def gain_share_bars(horizons_ms, shares: dict, ax=None):
+def gain_share_bars(horizons_ms, shares: dict, ax=None, colors: dict | None = None):
     """Share of the achievable gain over persistence per model and horizon as grouped bars; returns the figure."""
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6, 4))
     width = 0.8 / max(len(shares), 1)
     x = np.arange(len(horizons_ms))
     for k, (name, values) in enumerate(shares.items()):
-        ax.bar(x + (k - (len(shares) - 1) / 2) * width, np.clip(values, -1, None), width, label=name)
+        pos = x + (k - (len(shares) - 1) / 2) * width
+        ax.bar(pos, np.clip(values, -1, None), width, label=name, color=(colors or {}).get(name))
+        for p, v in zip(pos, values):
+            if v < -1:                                   # clipped bar: print its value
+                ax.annotate(f"{100 * v:.0f} %", (p, -1), xytext=(0, 2), textcoords="offset points", rotation=90,
+                            ha="center", va="bottom", fontsize=7, color="w")
     ax.axhline(0, color="k", lw=0.8)
     ax.axhline(1, color="#16a085", lw=1, ls="--")
     ax.set_xticks(x, [f"{h:g}" for h in horizons_ms])
@@ -245,7 +250,7 @@ def gain_share_bars(horizons_ms, shares: dict, ax=None):
 
 def cnn_filters(trained: dict, init: dict):
     """Mean |conv weight| per (input time step, neuron offset) of both convolutions, and against initial weights; returns the figure."""
-    fig = plt.figure(figsize=(12, 6.4))
+    fig = plt.figure(figsize=(14, 6.4))
     grid = fig.add_gridspec(2, 3, width_ratios=[1, 1, 1.6])
     for col, name in enumerate(("conv1", "conv2")):
         ax = fig.add_subplot(grid[:, col])
@@ -265,14 +270,14 @@ def cnn_filters(trained: dict, init: dict):
                    label="at initialisation" if k else None)
     ax.set_xlabel("neuron-index offset")
     ax.set_ylabel("mean |w|")
-    ax.legend(frameon=False, fontsize=8, loc="lower center")
+    ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax = fig.add_subplot(grid[1, 2])
     for name, color in (("conv1", "C0"), ("conv2", "C1")):
         ax.plot(trained[name]["by_input_step"], color=color, label=f"{name} trained")
         ax.plot(init[name]["by_input_step"], color=color, ls=":", lw=1, label=f"{name} initial")
     ax.set_xlabel("input channel (time step; 149 = newest)")
     ax.set_ylabel("mean |w|")
-    ax.legend(frameon=False, fontsize=8, ncol=2)
+    ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     return fig
 
@@ -285,7 +290,7 @@ def feature_importance(ablation: dict, own: np.ndarray, others: np.ndarray, n_ex
     vals = [ablation[k] for k in names]
     axes[0].barh(range(len(names)), vals, color=["k"] + ["0.55"] * (len(names) - 1))
     for y, v in enumerate(vals):
-        axes[0].annotate(f"{v:.3f}", (v, y), xytext=(3, 0), textcoords="offset points", va="center", fontsize=8)
+        axes[0].annotate(f"{v:.3f}", (max(v, 0), y), xytext=(3, 0), textcoords="offset points", va="center", fontsize=8)
     axes[0].set_yticks(range(len(names)), names, fontsize=8)
     axes[0].invert_yaxis()
     axes[0].set_xlabel("test R^2 (1 ms)")
@@ -299,7 +304,7 @@ def feature_importance(ablation: dict, own: np.ndarray, others: np.ndarray, n_ex
     _ei_axis(axes[1], len(own), n_exc)
     axes[2].bar(range(len(lag_labels)), lag_imp, color="0.3")
     axes[2].set_xticks(range(len(lag_labels)), lag_labels, rotation=45)
-    axes[2].set_xlabel("lags shuffled (samples before the target's window end; 1 = newest)")
+    axes[2].set_xlabel("lags shuffled (1 = newest input sample)")
     axes[2].set_ylabel("increase in mean MSE (z^2)")
     axes[2].set_yscale("symlog", linthresh=1e-3)
     fig.tight_layout()
@@ -322,6 +327,7 @@ def spatial_patterns(sens: np.ndarray, w_mv: np.ndarray, corr: dict, n_exc: int,
         ax.set_xlabel("post (forecast neuron)")
         ax.set_ylabel("pre (input neuron)")
         _ei_axis(ax, len(sens), n_exc)
+        _ei_axis(ax, len(sens), n_exc, axis="y")
     s, w = sens[off], w_mv[off]
     levels = np.unique(w)
     axes[1, 0].boxplot([s[w == v] for v in levels], positions=range(len(levels)), showfliers=False)
@@ -329,11 +335,11 @@ def spatial_patterns(sens: np.ndarray, w_mv: np.ndarray, corr: dict, n_exc: int,
     axes[1, 0].set_xlabel("true weight pre -> post (mV)")
     axes[1, 0].set_ylabel("sensitivity")
     axes[1, 0].set_title(f"Pearson r = {corr['r_own']:.3f} over {off.sum():,} pairs", loc="left", fontsize=9)
-    axes[1, 1].hist(corr["r_other_runs"], bins=10, color="0.6", label="other test runs' graphs")
+    axes[1, 1].hist(corr["r_other_runs"], bins=10, color="0.6", label="other runs' graphs")
     axes[1, 1].axvline(corr["r_own"], color="k", lw=2, label=f"own run's graph ({corr['r_own']:.3f})")
     axes[1, 1].set_xlabel("r(sensitivity, connectivity)")
     axes[1, 1].set_ylabel("runs")
-    axes[1, 1].legend(frameon=False, fontsize=8)
+    axes[1, 1].legend(frameon=False, fontsize=8, loc="upper left")
     fig.tight_layout()
     return fig
 
@@ -372,9 +378,16 @@ def lstm_dynamics(t_ms: np.ndarray, pcs: np.ndarray, explained: np.ndarray, rate
     for k, tgt in enumerate(targets):
         ax.bar(np.arange(len(names)) + (k - (len(targets) - 1) / 2) * width, [decoding[n][tgt] for n in names],
                width, label=tgt)
-    ax.set_xticks(range(len(names)), names, fontsize=8)
+    ax.set_xticks(range(len(names)), names, fontsize=8, rotation=15)
     ax.set_ylabel("held-out decoding R^2")
     ax.axhline(0, color="k", lw=0.8)
+    low = min(decoding[n][t] for n in names for t in targets)
+    ax.set_ylim(max(-0.5, low - 0.05), 1.0)          # a decoder far below 0 is just "useless"; clip it
+    for k, tgt in enumerate(targets):
+        for i, name in enumerate(names):
+            v = decoding[name][tgt]
+            ax.annotate(f"{v:.2f}", (i + (k - (len(targets) - 1) / 2) * width, max(v, 0)), xytext=(0, 2),
+                        textcoords="offset points", ha="center", fontsize=7)
     ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()
     return fig
@@ -392,7 +405,7 @@ def residual_analysis(resid: np.ndarray, lags_ms: np.ndarray, acfs: dict, parts:
     axes[0].set_ylim(max(1e-5, g.max() * 1e-5), None)
     axes[0].set_xlabel("target - forecast (z units)")
     axes[0].set_ylabel("density")
-    axes[0].legend(frameon=False, fontsize=8)
+    axes[0].legend(frameon=False, fontsize=8, loc="lower center")
     for name, values in acfs.items():
         axes[1].plot(lags_ms, values, marker="o", ms=3, label=name)
     axes[1].axhline(0, color="k", lw=0.8)
@@ -403,7 +416,7 @@ def residual_analysis(resid: np.ndarray, lags_ms: np.ndarray, acfs: dict, parts:
     vals = [parts[k] for k in names]
     axes[2].barh(range(len(names)), vals, color=["k"] + ["0.55"] * (len(names) - 1))
     for y, v in enumerate(vals):
-        axes[2].annotate(f"{v:.3f}", (v, y), xytext=(3, 0), textcoords="offset points", va="center", fontsize=8)
+        axes[2].annotate(f"{v:.3f}", (max(v, 0), y), xytext=(3, 0), textcoords="offset points", va="center", fontsize=8)
     axes[2].set_yticks(range(len(names)), names, fontsize=8)
     axes[2].invert_yaxis()
     axes[2].set_xlabel("test R^2 (1 ms)")
