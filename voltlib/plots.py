@@ -286,15 +286,7 @@ def feature_importance(ablation: dict, own: np.ndarray, others: np.ndarray, n_ex
                        lag_labels: list, lag_imp: np.ndarray):
     """Ablation R^2 bars, permutation importance per input neuron (own vs other outputs) and per lag group; returns the figure."""
     fig, axes = plt.subplots(1, 3, figsize=(14, 4.0), gridspec_kw={"width_ratios": [1.1, 1.6, 1]})
-    names = list(ablation)
-    vals = [ablation[k] for k in names]
-    axes[0].barh(range(len(names)), vals, color=["k"] + ["0.55"] * (len(names) - 1))
-    for y, v in enumerate(vals):
-        axes[0].annotate(f"{v:.3f}", (max(v, 0), y), xytext=(3, 0), textcoords="offset points", va="center", fontsize=8)
-    axes[0].set_yticks(range(len(names)), names, fontsize=8)
-    axes[0].invert_yaxis()
-    axes[0].set_xlabel("test R^2 (1 ms)")
-    axes[0].set_xlim(min(0, min(vals)) - 0.05, max(1, max(vals) + 0.15))
+    _r2_bars(axes[0], ablation)
     x = np.arange(len(own))
     axes[1].bar(x, own, color=np.where(x < n_exc, EXC_COLOR, INH_COLOR), width=1.0, label="on its own forecast")
     axes[1].bar(x, others, bottom=own, color="0.6", width=1.0, label="on all other neurons' forecasts")
@@ -412,14 +404,19 @@ def residual_analysis(resid: np.ndarray, lags_ms: np.ndarray, acfs: dict, parts:
     axes[1].set_xlabel("lag (ms)")
     axes[1].set_ylabel("residual autocorrelation")
     axes[1].legend(frameon=False, fontsize=8)
-    names = list(parts)
-    vals = [parts[k] for k in names]
-    axes[2].barh(range(len(names)), vals, color=["k"] + ["0.55"] * (len(names) - 1))
-    for y, v in enumerate(vals):
-        axes[2].annotate(f"{v:.3f}", (max(v, 0), y), xytext=(3, 0), textcoords="offset points", va="center", fontsize=8)
-    axes[2].set_yticks(range(len(names)), names, fontsize=8)
-    axes[2].invert_yaxis()
-    axes[2].set_xlabel("test R^2 (1 ms)")
-    axes[2].set_xlim(min(0, min(vals)) - 0.05, max(1, max(vals) + 0.15))
+    _r2_bars(axes[2], parts)
     fig.tight_layout()
     return fig
+
+
+def _r2_bars(ax, r2_by_variant: dict) -> None:
+    """Draws horizontal R^2 bars (first variant black, the rest grey) with their values on ax."""
+    names = list(r2_by_variant)
+    vals = [r2_by_variant[k] for k in names]
+    ax.barh(range(len(names)), vals, color=["k"] + ["0.55"] * (len(names) - 1))
+    for y, v in enumerate(vals):
+        ax.annotate(f"{v:.3f}", (max(v, 0), y), xytext=(3, 0), textcoords="offset points", va="center", fontsize=8)
+    ax.set_yticks(range(len(names)), names, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("test R^2 (1 ms)")
+    ax.set_xlim(min(0, min(vals)) - 0.05, max(1, max(vals) + 0.15))
