@@ -14,7 +14,8 @@
 # %% [markdown]
 # # 1. The network: a Brunel network simulated in Brian2
 #
-# The data of the whole paper come from 50 independent runs of a sparse network of 100
+# The data of the whole paper come from independent runs (50 x 10 s at the quick and paper profiles,
+# fewer and shorter at smoke) of a sparse network of 100
 # leaky integrate-and-fire neurons (80 excitatory, 20 inhibitory), each connection present with
 # probability 0.1, driven by external Poisson input at the threshold rate and a small white-noise
 # current (PROTOCOL.md section 1; every value is the source's). The membrane voltage of every

@@ -11,8 +11,8 @@ from voltlib.models import ablated, build_model, count_params
 #   LayerNorm 768; Linear(100, 384) 38,784; Linear(384, 100) 38,500        -> 2,188,168
 PAPER_PARAMS = {"phase1_lstm": 918_628, "phase2_large_lstm": 5_564_004, "phase3_lstm_res": 2_007_268,
                 "phase4_cnn_lstm": 2_188_168}
-QUICK_PARAMS = {"phase1_lstm": 44_476, "phase2_large_lstm": 197_895, "phase3_lstm_res": 88_868,
-                "phase4_cnn_lstm": 269_768}
+QUICK_PARAMS = {"phase1_lstm": 192_700, "phase2_large_lstm": 1_041_031, "phase3_lstm_res": 406_340,
+                "phase4_cnn_lstm": 587_240}
 
 
 @pytest.mark.parametrize("phase", list(PAPER_PARAMS))
@@ -23,6 +23,13 @@ def test_paper_parameter_counts(phase):
 @pytest.mark.parametrize("phase", list(QUICK_PARAMS))
 def test_quick_parameter_counts(phase):
     assert count_params(build_model(get_profile("quick").phases[phase][0])) == QUICK_PARAMS[phase]
+
+
+@pytest.mark.parametrize("profile", ["quick", "paper"])
+def test_every_width_can_carry_all_neurons(profile):
+    # the forecast leaves through Linear(hidden, n): a width below n cannot represent persistence
+    for phase, (model_cfg, _) in get_profile(profile).phases.items():
+        assert model_cfg.hidden >= 100, (profile, phase, model_cfg.hidden)
 
 
 def test_cnn_block_is_the_difference_between_phase_3_and_4():
