@@ -43,6 +43,7 @@ pers_orig_r2 = S.baseline_r2(base, "original", "persistence", H)
 bb_name, bb_r2 = S.best_baseline(base, "clean", H)
 ceil_r2, ceil_ci = S.ceiling_at(ceil, H)
 share = S.gain_share(best_r2, pers_r2, ceil_r2)
+bb_share = S.gain_share(bb_r2, pers_r2, ceil_r2)
 
 
 def vs(a, b, word_above="above", word_below="below"):
@@ -74,8 +75,9 @@ Markdown(
     + (f" ({bb_name})" if bb_name else "") + f" **{S.num(bb_r2)}**. "
     f"An oracle that knows the simulator's full state but not its future noise bounds what any forecaster "
     f"can reach at 1 ms: **R² = {S.num(ceil_r2)}**{ci_text}. "
-    + (f"The best model ({PHASE_LABELS.get(best_phase, best_phase)}, R² = {best_r2:.3f}) therefore realises "
-       f"**{S.pct(share)}** of the gain that is achievable beyond persistence."
+    + (f"The best model of the ladder ({PHASE_LABELS.get(best_phase, best_phase)}, R² = {best_r2:.3f}) therefore "
+       f"realises **{S.pct(share)}** of the gain that is achievable beyond persistence"
+       + (f"; the best simple baseline realises {S.pct(bb_share)}." if bb_share is not None else ".")
        if share is not None else
        f"The best model's share of the gain achievable beyond persistence is {S.MISSING}.")
 )

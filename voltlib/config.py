@@ -248,7 +248,7 @@ def _profiles() -> dict:
                               max_train_windows=4000, max_eval_windows=1000),
         ceiling=CeilingConfig(n_start_times=100, n_test_runs=8, n_replicas=16),
         description="the full 50 x 10 s data, every baseline and phase, narrower LSTMs and a short "
-                    "schedule so that all notebooks finish in about 30 minutes on 2 CPU cores",
+                    "schedule so that all notebooks finish in about 40 minutes on 2 CPU cores",
     )
     paper = Profile(
         name="paper",

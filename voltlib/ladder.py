@@ -66,15 +66,19 @@ def persistence_r2(profile_name: str, protocol: str, horizon_ms: int = 1) -> flo
 
 
 def ladder_table(profile_name: str, protocol: str) -> pd.DataFrame:
-    """Returns the ladder of one protocol as a table (source R^2 beside ours), from ladder.json."""
+    """Returns the ladder of one protocol as a table (source R^2 beside ours), from ladder.json.
+
+    Narrow enough for the report's column; every metric of every phase stays in ladder.json.
+    """
     ladder = read_json(paths.results_dir(profile_name) / "ladder.json")[protocol]
     rows = []
     for phase, e in ladder.items():
         rows.append({"phase": PHASE_LABELS[phase], "source R^2": SOURCE_R2[phase], "R^2": e["r2"],
-                     "per-neuron R^2": e["r2_per_neuron_mean"], "skill vs persistence": e["skill_vs_persistence"],
-                     "MSE (z)": e["mse_z"], "MAE (z)": e["mae_z"], "RMSE (mV)": e["rmse_mv"],
-                     "MAE (mV)": e["mae_mv"], "hidden x layers": f"{e['hidden']} x {e['layers']}",
-                     "parameters": e["params"], "epochs": e["epochs"], "train s": e["train_s"]})
+                     "skill vs persistence": e["skill_vs_persistence"], "RMSE (mV)": e["rmse_mv"],
+                     "MAE (mV)": e["mae_mv"], "size": f"{e['hidden']} x {e['layers']}",
+                     "parameters": f"{e['params']:,}", "epochs": e["epochs"], "train s": round(e["train_s"], 1)})
     order = list(PHASE_LABELS.values())
-    return (pd.DataFrame(rows).set_index("phase")
-            .reindex([p for p in order if p in {r["phase"] for r in rows}]))
+    table = (pd.DataFrame(rows).set_index("phase")
+             .reindex([p for p in order if p in {r["phase"] for r in rows}]))
+    table.index.name = f"{protocol} protocol"
+    return table

@@ -98,7 +98,7 @@ def ladder_bars(r2: dict, references: dict, source: dict | None = None):
                     va="center", fontsize=8, color="0.35", annotation_clip=False)
     ax.set_xticks(np.arange(len(names)), names)
     ax.set_ylabel("test R^2 (1 ms ahead)")
-    ax.legend(frameon=False, loc="upper left", fontsize=8)
+    ax.legend(frameon=False, loc="upper center", fontsize=8, bbox_to_anchor=(0.5, -0.12), ncol=3)
     return fig
 
 
@@ -241,7 +241,8 @@ def gain_share_bars(horizons_ms, shares: dict, ax=None, colors: dict | None = No
     ax.set_xticks(x, [f"{h:g}" for h in horizons_ms])
     ax.set_xlabel("horizon (ms)")
     ax.set_ylabel("(R^2 - R^2 pers.) / (R^2 ceil. - R^2 pers.)")
-    ax.set_ylim(-1.05, 1.1)
+    lowest = min((float(np.nanmin(v)) for v in shares.values() if len(v)), default=0.0)
+    ax.set_ylim(max(-1.05, min(lowest, 0.0) - 0.05), 1.1)   # below -1 is clipped and labelled
     ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return fig
 
