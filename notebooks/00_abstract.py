@@ -149,7 +149,9 @@ if pers_r2 is not None and clean_r2 is not None:
     points.append(
         f"**Baselines first.** Persistence alone scores {pers_r2:.3f} at 1 ms; the CNN-LSTM is "
         f"{abs(clean_r2 - pers_r2):.3f} {vs(clean_r2, pers_r2)} it on the clean protocol"
-        + (f", and the source's basic LSTM (0.511) was {vs(SOURCE_R2['phase1_lstm'], pers_r2)} it" ) + ". "
+        + (f", and the source's basic LSTM (0.511) was {vs(SOURCE_R2['phase1_lstm'], pers_r2)} it" )
+        + (f"; the best simple baseline ({bb_name}) scores {bb_r2:.3f}, {vs(bb_r2, clean_r2)} the CNN-LSTM"
+           if bb_r2 is not None else "") + ". "
         "The source compared its models only with each other.")
 else:
     points.append(f"**Baselines first.** The comparison with persistence is {S.MISSING}.")

@@ -1,10 +1,11 @@
 """The build's incremental rule, its atomic execution, its error message and its timings."""
 import json
+import re
 from pathlib import Path
 
 import pytest
 
-from voltlib import pipeline
+from voltlib import paths, pipeline
 
 HEADER = "# ---\n# jupyter:\n#   kernelspec:\n#     display_name: Python 3.11 (voltlib)\n#     language: python\n#     name: voltlib\n# ---\n"
 
@@ -55,6 +56,25 @@ def test_library_hash_follows_voltlib_sources(tmp_path):
     h1 = pipeline.library_hash(tmp_path, extra=())
     (tmp_path / "a.py").write_text("x = 2\n")
     assert pipeline.library_hash(tmp_path, extra=()) != h1
+
+
+def test_library_hash_ignores_build_only_modules(tmp_path):
+    (tmp_path / "a.py").write_text("x = 1\n")
+    (tmp_path / "report.py").write_text("y = 1\n")
+    h1 = pipeline.library_hash(tmp_path, extra=())
+    (tmp_path / "report.py").write_text("y = 2\n")
+    assert pipeline.library_hash(tmp_path, extra=()) == h1
+
+
+def test_no_notebook_imports_a_build_only_module():
+    # if one did, editing that module would have to re-execute it, and the hash would miss that
+    build_only = {m.removesuffix(".py") for m in pipeline.BUILD_ONLY}
+    for nb in sorted(paths.NOTEBOOKS.glob("*.py")):
+        for line in nb.read_text().splitlines():
+            imported = set(re.findall(r"voltlib\.(\w+)", line))
+            if line.startswith("from voltlib import"):
+                imported |= {w.strip() for w in line.split("import", 1)[1].split("#")[0].split(",")}
+            assert not imported & build_only, (nb.name, line)
 
 
 def test_build_runs_then_is_up_to_date_and_records_timings(project):

@@ -77,11 +77,17 @@ def report_order(executed: list[Path]) -> list[Path]:
     return sorted(executed, key=lambda p: p.name)
 
 
+# modules that only assemble, check or time the build: no notebook imports them, so editing them must
+# not re-execute the notebooks (tests/test_pipeline.py checks that no notebook imports them)
+BUILD_ONLY = frozenset({"pipeline.py", "report.py", "golden.py", "bench.py"})
+
+
 def library_hash(package_dir: Path = Path(__file__).resolve().parent,
                  extra: tuple = (paths.ROOT / "requirements.txt",)) -> str:
-    """sha256 over voltlib/*.py (names and contents) and the pinned requirements."""
+    """sha256 over voltlib/*.py (names and contents, BUILD_ONLY left out) and the pinned requirements."""
     h = hashlib.sha256()
-    for f in sorted(Path(package_dir).glob("*.py")) + [Path(e) for e in extra if Path(e).exists()]:
+    sources = [f for f in sorted(Path(package_dir).glob("*.py")) if f.name not in BUILD_ONLY]
+    for f in sources + [Path(e) for e in extra if Path(e).exists()]:
         h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
     return h.hexdigest()
 

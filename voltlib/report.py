@@ -186,7 +186,13 @@ def header_html(profile: str, results_dir: Path) -> str:
     if timings_file.exists():
         t = json.loads(timings_file.read_text())
         total = sum((n.get("seconds") or 0) for n in t.get("notebooks", {}).values())
-        build_time = f"{total / 60:.1f} min of notebook execution in all"
+        build_time = f"{total / 60:.1f} min of notebook execution in the latest run of each notebook"
+        ladder_file = Path(results_dir) / "ladder.json"
+        if ladder_file.exists():                  # trained models are cached, so say what training cost
+            entries = [e for phases in json.loads(ladder_file.read_text()).values() for e in phases.values()]
+            train = sum(e.get("train_s") or 0 for e in entries)
+            build_time += (f" (trained models are loaded from the cache when their configuration is unchanged; "
+                           f"training the ladder's {len(entries)} models took {train / 60:.1f} min)")
     rows = [("Profile", f"<b>{html.escape(profile)}</b>: {html.escape(description)}"),
             ("Built", f"{dt.date.today().isoformat()} from commit <code>{html.escape(git_commit())}</code>"),
             ("Software", html.escape(versions)),
