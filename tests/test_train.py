@@ -158,6 +158,11 @@ def test_fit_or_load_caches_and_a_changed_config_retrains(ds, cache):
     assert not info3["cached"] and info3["epochs"] == 1
 
 
+def test_fit_or_load_rejects_an_unknown_ablation_switch(ds):
+    with pytest.raises(ValueError, match=r"unknown switches \['use_lstm'\].*use_cnn"):
+        tr.fit_or_load("p4", MODEL, CFG, ds, device="cpu", variant={"use_lstm": False})
+
+
 def test_predict_shape_and_values(ds):
     model = _fresh().eval()
     pred = tr.predict(model, ds.test, batch_size=7)

@@ -6,18 +6,16 @@ are capped (the notebook states the caps) because each importance value costs a 
 from __future__ import annotations
 
 import dataclasses
-import json
 
 import numpy as np
 import torch
 from scipy import signal
 
-from .config import ModelConfig, TrainConfig, config_hash, to_dict
+from .config import ModelConfig, TrainConfig, config_hash
 from .data import Dataset, Split
 from .metrics import r2_pooled
-from .models import Forecaster, build_model, count_params
-from .store import atomic_path, write_json
-from .train import model_dir, train
+from .models import Forecaster
+from .train import fit_or_load
 
 
 # ---------------------------------------------------------------- filters
@@ -60,18 +58,12 @@ def permutation_importance(model: torch.nn.Module, x: torch.Tensor, y: torch.Ten
     out = np.empty((len(groups), y.shape[1]))
     for g, members in enumerate(groups):
         members = torch.as_tensor(np.atleast_1d(members))
+        at = (slice(None), slice(None), members) if axis == "neuron" else (slice(None), members)
         # shuffle in place and restore: a window keeps everything except this group, which comes from another window
-        if axis == "neuron":
-            saved = x[:, :, members].clone()
-            x[:, :, members] = saved[perm]
-        else:
-            saved = x[:, members, :].clone()
-            x[:, members, :] = saved[perm]
+        saved = x[at].clone()
+        x[at] = saved[perm]
         out[g] = mse_per_output(y, predict_x(model, x)) - base
-        if axis == "neuron":
-            x[:, :, members] = saved
-        else:
-            x[:, members, :] = saved
+        x[at] = saved
     return out
 
 
@@ -141,27 +133,8 @@ def unpermute(values: np.ndarray, perm: np.ndarray) -> np.ndarray:
 
 def fit_or_load_ablated(name: str, model_cfg: ModelConfig, train_cfg: TrainConfig, dataset: Dataset,
                         device, cnn: bool = True, residual: bool = True) -> tuple[Forecaster, dict]:
-    """Returns (model trained with its CNN and/or residual path switched off from the start, info); cached like train.fit_or_load."""
-    variant = {"use_cnn": cnn, "use_residual": residual}
-    folder = model_dir(dataset.key, model_cfg, train_cfg).with_name(
-        config_hash({"model": model_dir(dataset.key, model_cfg, train_cfg).name, **variant}))
-    torch.manual_seed(train_cfg.seed)
-    model = build_model(model_cfg, window=dataset.train.window, n_neurons=dataset.train.series.shape[1])
-    model.use_cnn, model.use_residual = model.use_cnn and cnn, model.use_residual and residual
-    weights, info_path = folder / "model.safetensors", folder / "info.json"
-    from safetensors.torch import load_file, save_file
-    if weights.exists() and info_path.exists():
-        model.load_state_dict(load_file(weights))
-        return model.to(device).eval(), {**json.loads(info_path.read_text()), "cached": True}
-    result = train(model, train_cfg, dataset.train, dataset.val, device, checkpoint=folder / "checkpoint.pt")
-    with atomic_path(weights) as tmp:
-        save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(tmp))
-    info = {"name": name, "key": folder.name, "data_key": dataset.key, "model": to_dict(model_cfg),
-            "train": to_dict(train_cfg), "variant": variant, "params": count_params(model), "epochs": result["epochs"],
-            "best_epoch": result["best_epoch"], "train_s": result["train_s"], "history": result["history"]}
-    write_json(info_path, info)
-    (folder / "checkpoint.pt").unlink(missing_ok=True)
-    return model.eval(), {**info, "cached": False}
+    """Returns (model trained with its CNN and/or residual path switched off from the start, info), cached by train.fit_or_load."""
+    return fit_or_load(name, model_cfg, train_cfg, dataset, device, variant={"use_cnn": cnn, "use_residual": residual})
 
 
 # ---------------------------------------------------------------- residual head
@@ -170,8 +143,7 @@ def fit_or_load_ablated(name: str, model_cfg: ModelConfig, train_cfg: TrainConfi
 def head_components(model: Forecaster, x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     """Returns the forecast's two additive parts [b, n] (z, output bias left out): from the LSTM branch and from the skip path."""
     model.eval()
-    if model.cnn is not None and model.use_cnn:
-        x = x + model.cnn(x)
+    x = model.lstm_input(x)
     h = model.norm(model.lstm(x)[0][:, -1])
     w = model.out.weight                                   # out is linear, so out(h + s) = W h + W s + bias
     return (h @ w.T).numpy(), (model.skip(x[:, -1]) @ w.T).numpy()
@@ -192,10 +164,7 @@ def hidden_states(model: Forecaster, x: torch.Tensor, batch_size: int = 500) -> 
     model.eval()
     out = []
     for b in range(0, len(x), batch_size):
-        xb = x[b:b + batch_size]
-        if model.cnn is not None and model.use_cnn:
-            xb = xb + model.cnn(xb)
-        out.append(model.lstm(xb)[0][:, -1])
+        out.append(model.lstm(model.lstm_input(x[b:b + batch_size]))[0][:, -1])
     return torch.cat(out).numpy()
 
 

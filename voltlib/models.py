@@ -65,10 +65,15 @@ class Forecaster(nn.Module):
         self.use_cnn = cnn
         self.use_residual = residual_head
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Returns the forecast y[batch, n] (z units) from the window x[batch, window, n]."""
+    def lstm_input(self, x: torch.Tensor) -> torch.Tensor:
+        """Returns what the LSTM reads: the window x[batch, window, n], plus the CNN branch when it is on."""
         if self.cnn is not None and self.use_cnn:
             x = x + self.cnn(x)                 # added, not concatenated
+        return x
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Returns the forecast y[batch, n] (z units) from the window x[batch, window, n]."""
+        x = self.lstm_input(x)
         h = self.lstm(x)[0][:, -1]              # LSTM output at the last time step
         if not self.residual_head:
             return self.out(h)

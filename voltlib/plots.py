@@ -7,6 +7,7 @@ import numpy as np
 from . import paths
 
 EXC_COLOR, INH_COLOR = "#c0392b", "#2471a3"
+CEILING_COLOR = "#16a085"   # the oracle ceiling, and the lines and bands that refer to it
 
 plt.rcParams.update({
     "figure.dpi": 110, "savefig.dpi": 130, "savefig.bbox": "tight", "font.size": 10,
@@ -202,16 +203,15 @@ def r2_vs_horizon(horizons_ms, curves: dict, ceiling=None, ceiling_ci=None, ceil
     """Test R^2 against horizon (ms, log axis) for named curves {name: (r2 list, style dict)}, ceiling band optional."""
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7.5, 4.2))
     h = np.asarray(horizons_ms, float)
-    if ceiling is not None:
-        ax.plot(h, ceiling, color="#16a085", lw=2, label="ceiling (oracle)")
-        if ceiling_ci is not None:
-            ci = np.asarray(ceiling_ci)
-            ax.fill_between(h, ci[:, 0], ci[:, 1], color="#16a085", alpha=0.25, lw=0)
-    if ceiling_noise is not None:
-        ax.plot(h, ceiling_noise, color="#16a085", lw=1.2, ls="--", label="ceiling + 0.2 mV meas. noise")
-        if ceiling_noise_ci is not None:
-            ci = np.asarray(ceiling_noise_ci)
-            ax.fill_between(h, ci[:, 0], ci[:, 1], color="#16a085", alpha=0.12, lw=0)
+    for values, ci, label, line, alpha in (
+            (ceiling, ceiling_ci, "ceiling (oracle)", dict(lw=2), 0.25),
+            (ceiling_noise, ceiling_noise_ci, "ceiling + 0.2 mV meas. noise", dict(lw=1.2, ls="--"), 0.12)):
+        if values is None:
+            continue
+        ax.plot(h, values, color=CEILING_COLOR, label=label, **line)
+        if ci is not None:
+            ci = np.asarray(ci)
+            ax.fill_between(h, ci[:, 0], ci[:, 1], color=CEILING_COLOR, alpha=alpha, lw=0)
     for name, (values, style) in curves.items():
         ax.plot(h[:len(values)], values, label=name, **{"marker": "o", "ms": 3, **style})
     ax.set_xscale("log")
@@ -237,7 +237,7 @@ def gain_share_bars(horizons_ms, shares: dict, ax=None, colors: dict | None = No
                 ax.annotate(f"{100 * v:.0f} %", (p, -1), xytext=(0, 2), textcoords="offset points", rotation=90,
                             ha="center", va="bottom", fontsize=7, color="w")
     ax.axhline(0, color="k", lw=0.8)
-    ax.axhline(1, color="#16a085", lw=1, ls="--")
+    ax.axhline(1, color=CEILING_COLOR, lw=1, ls="--")
     ax.set_xticks(x, [f"{h:g}" for h in horizons_ms])
     ax.set_xlabel("horizon (ms)")
     ax.set_ylabel("(R^2 - R^2 pers.) / (R^2 ceil. - R^2 pers.)")

@@ -213,20 +213,33 @@ def model_dir(dataset_key: str, model_cfg: ModelConfig, train_cfg: TrainConfig) 
     return paths.MODELS / model_key(dataset_key, model_cfg, train_cfg)
 
 
+ABLATION_SWITCHES = ("use_cnn", "use_residual")
+
+
 def fit_or_load(name: str, model_cfg: ModelConfig, train_cfg: TrainConfig, dataset,
-                device: torch.device | str | None = None, progress: bool = False) -> tuple[nn.Module, dict]:
+                device: torch.device | str | None = None, progress: bool = False,
+                variant: dict | None = None) -> tuple[nn.Module, dict]:
     """Returns (trained model in eval mode, info): from the cache if this exact training was done before.
 
+    variant: ablation switches ({"use_cnn": False} and/or {"use_residual": False}) set on the model
+    before training, so it learns without that part from the start; they are part of the cache key.
     info: name, key, history [per epoch: train_loss, val_loss, lr, seconds], best_epoch, epochs,
-    train_s, params, device, cached (True if loaded).
+    train_s, params, device, variant (if any), cached (True if loaded).
     """
+    unknown = set(variant or {}) - set(ABLATION_SWITCHES)
+    if unknown:
+        raise ValueError(f"variant has unknown switches {sorted(unknown)}; allowed: {list(ABLATION_SWITCHES)}.")
     device = device if isinstance(device, torch.device) else pick_device(device)
     window, n = dataset.train.window, dataset.train.series.shape[1]
     folder = model_dir(dataset.key, model_cfg, train_cfg)
+    if variant:
+        folder = folder.with_name(config_hash({"model": folder.name, **variant}))
     weights, info_path = folder / "model.safetensors", folder / "info.json"
 
     torch.manual_seed(train_cfg.seed)                        # initial weights
     model = build_model(model_cfg, window=window, n_neurons=n)
+    for switch, on in (variant or {}).items():               # a switch can turn a part off, never on
+        setattr(model, switch, getattr(model, switch) and on)
     if weights.exists() and info_path.exists():
         from safetensors.torch import load_file
         model.load_state_dict(load_file(weights))
@@ -243,7 +256,7 @@ def fit_or_load(name: str, model_cfg: ModelConfig, train_cfg: TrainConfig, datas
             "train": to_dict(train_cfg), "params": count_params(model), "device": describe(device),
             "torch": torch.__version__, "epochs": result["epochs"], "best_epoch": result["best_epoch"],
             "best_val_loss": result["best_val_loss"], "train_s": result["train_s"],
-            "history": result["history"]}
+            "history": result["history"], **({"variant": variant} if variant else {})}
     write_json(info_path, info)
     (folder / "checkpoint.pt").unlink(missing_ok=True)      # the final weights replace it
     info["cached"] = False
