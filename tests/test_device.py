@@ -65,3 +65,16 @@ def test_choice_is_printed_once(avail, capsys, monkeypatch):
 def test_mps_fallback_is_enabled():
     import os
     assert os.environ["PYTORCH_ENABLE_MPS_FALLBACK"] == "1"
+
+
+def test_cpu_threads_honour_omp_num_threads(monkeypatch):
+    monkeypatch.setattr(dev.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    assert dev.cpu_threads() == 4
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert dev.cpu_threads() == 1
+    monkeypatch.setenv("OMP_NUM_THREADS", "16")   # never more threads than cores
+    assert dev.cpu_threads() == 4
+    monkeypatch.setenv("OMP_NUM_THREADS", "two")
+    with pytest.raises(dev.DeviceError, match="OMP_NUM_THREADS='two' is invalid"):
+        dev.cpu_threads()

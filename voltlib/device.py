@@ -32,11 +32,18 @@ def mps_available() -> bool:
 
 
 def cpu_threads() -> int:
-    """Returns the CPU threads torch should use: the cores this process may run on."""
+    """Returns the CPU threads torch should use: the cores this process may run on, at most OMP_NUM_THREADS."""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = max(1, len(os.sched_getaffinity(0)))
     except AttributeError:              # macOS has no sched_getaffinity
-        return max(1, os.cpu_count() or 1)
+        cores = max(1, os.cpu_count() or 1)
+    limit = os.environ.get("OMP_NUM_THREADS", "").strip()
+    if not limit:
+        return cores
+    if not limit.isdigit() or int(limit) < 1:
+        raise DeviceError(f"OMP_NUM_THREADS={limit!r} is invalid: expected a whole number >= 1. "
+                          "Unset it or set it to the number of threads torch and BLAS may use.")
+    return min(cores, int(limit))
 
 
 def pick_device(requested: str | None = None, verbose: bool = True) -> torch.device:
