@@ -60,3 +60,61 @@ def evaluate(y_true_z: np.ndarray, y_pred_z: np.ndarray, std_mv: np.ndarray, n_e
         q = np.asarray(y_persist_z, dtype=np.float64)
         out["skill_vs_persistence"] = float(1.0 - np.mean(err_z ** 2) / np.mean((q - t) ** 2))
     return out
+
+
+# --- uncertainty: bootstrap over whole test runs (the unit of independence) ---------------------------
+
+def run_sums(y_true: np.ndarray, y_pred: np.ndarray, run_of_sample: np.ndarray, n_runs: int | None = None) -> dict:
+    """Per-run sufficient statistics of pooled R^2: count, sum and sum of squares of targets, SSE; each [runs]."""
+    t = np.asarray(y_true, dtype=np.float64)
+    p = np.asarray(y_pred, dtype=np.float64)
+    runs = np.asarray(run_of_sample)
+    if t.shape != p.shape or t.ndim < 1 or runs.shape != t.shape[:1]:
+        raise ValueError(f"y_true {t.shape}, y_pred {p.shape} and run_of_sample {runs.shape} must share their "
+                         "first (sample) axis: pass one run index per forecast sample.")
+    n_runs = int(runs.max()) + 1 if n_runs is None else n_runs
+    flat = lambda a: a.reshape(len(a), -1).sum(axis=1)    # noqa: E731  (sum over neurons)
+    width = t[0].size
+    return {"n": np.bincount(runs, minlength=n_runs) * float(width),
+            "sum": np.bincount(runs, flat(t), minlength=n_runs),
+            "sumsq": np.bincount(runs, flat(t ** 2), minlength=n_runs),
+            "sse": np.bincount(runs, flat((t - p) ** 2), minlength=n_runs)}
+
+
+def _pooled_r2_from_sums(n, s, q, sse):
+    """Pooled R^2 (SST around the global mean) from summed statistics; broadcasts."""
+    return 1.0 - sse / (q - s ** 2 / n)
+
+
+def bootstrap_r2(y_true: np.ndarray, preds: dict, run_of_sample: np.ndarray, n_boot: int = 2000,
+                 seed: int = 0) -> dict:
+    """Pooled R^2 of each forecaster on run-resampled test sets: {name: [n_boot]}, one resample shared by all.
+
+    preds maps a name to [samples, ...] forecasts, or to [seeds, samples, ...] for several training seeds
+    (each resample then also redraws the seeds and averages their R^2). Sharing the resamples makes
+    differences between forecasters paired. The spread of a resampled mean over R runs is narrower
+    than the sampling spread by sqrt((R-1)/R); `interval` widens it back.
+    """
+    runs = np.asarray(run_of_sample)
+    n_runs = int(runs.max()) + 1
+    rng = np.random.default_rng(seed)
+    w = rng.multinomial(n_runs, np.full(n_runs, 1.0 / n_runs), size=n_boot).astype(np.float64)   # [B, R]
+    out = {}
+    for name, pred in preds.items():
+        pred = np.asarray(pred)
+        stacked = pred[None] if pred.shape == np.shape(y_true) else pred
+        sums = [run_sums(y_true, p, runs, n_runs) for p in stacked]
+        n, s, q = (w @ sums[0][k] for k in ("n", "sum", "sumsq"))                              # [B]
+        r2 = _pooled_r2_from_sums(n, s, q, np.stack([w @ x["sse"] for x in sums]))               # [S, B]
+        pick = rng.integers(0, len(sums), size=(len(sums), n_boot)) if len(sums) > 1 else np.zeros((1, n_boot), int)
+        out[name] = np.take_along_axis(r2, pick, axis=0).mean(axis=0)
+    return out
+
+
+def interval(samples: np.ndarray, estimate: float, n_runs: int, level: float = 0.95) -> tuple[float, float]:
+    """A basic-percentile interval around `estimate` from bootstrap samples, widened by sqrt(R/(R-1)) for R runs."""
+    samples = np.asarray(samples, dtype=np.float64)
+    lo, hi = np.quantile(samples, [(1 - level) / 2, (1 + level) / 2])
+    center = samples.mean()
+    widen = np.sqrt(n_runs / (n_runs - 1)) if n_runs > 1 else np.inf
+    return float(estimate + (lo - center) * widen), float(estimate + (hi - center) * widen)
