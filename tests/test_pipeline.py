@@ -32,8 +32,8 @@ def _stamps(nbs, build, lib="lib-v1"):
 
 def test_run_order_puts_the_abstract_last_and_report_order_first(project):
     nbs, _, _ = project
-    assert [p.stem for p in pipeline.discover(nbs)] == ["01_first", "02_second", "00_abstract"]
-    assert [p.stem for p in pipeline.report_order(pipeline.discover(nbs))] == ["00_abstract", "01_first", "02_second"]
+    assert [p.stem for p in paths.discover(nbs)] == ["01_first", "02_second", "00_abstract"]
+    assert [p.stem for p in paths.report_order(paths.discover(nbs))] == ["00_abstract", "01_first", "02_second"]
 
 
 def test_stamps_are_stable_and_a_change_invalidates_that_notebook_and_the_ones_after(project):

@@ -28,7 +28,8 @@ from pathlib import Path
 import nbformat
 
 from . import paths
-from .pipeline import HEADLESS_ENV, KERNEL, build, discover
+from .paths import discover
+from .pipeline import HEADLESS_ENV, KERNEL, build
 
 PROFILE = "smoke"
 SANITIZE = paths.GOLDEN / "sanitize.cfg"

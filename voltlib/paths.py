@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 ROOT = Path(os.environ.get("VOLTLIB_ROOT", Path(__file__).resolve().parent.parent))
@@ -12,6 +13,9 @@ BUILD = ROOT / "build"               # executed notebooks, per profile
 RESULTS = ROOT / "results"           # JSON results, per profile
 REPORT = ROOT / "report"             # HTML report and figures, per profile
 GOLDEN = ROOT / "tests" / "golden"   # stored smoke notebooks that nbval replays
+
+NOTEBOOK_NAME = re.compile(r"^(\d\d)_[A-Za-z0-9_]+\.py$")
+ABSTRACT_PREFIX = "00"             # the abstract reads every result: it runs last and is shown first
 
 
 def results_dir(profile: str) -> Path:
@@ -32,3 +36,18 @@ def build_dir(profile: str) -> Path:
 def _made(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def discover(notebooks_dir: Path = NOTEBOOKS) -> list[Path]:
+    """The notebooks NN_*.py in run order: 01, 02, ... and the abstract (00_*) last."""
+    found = sorted(p for p in Path(notebooks_dir).glob("*.py") if NOTEBOOK_NAME.match(p.name))
+    if not found:
+        raise FileNotFoundError(f"no notebooks named NN_name.py in {notebooks_dir}: expected e.g. "
+                                "01_simulate.py. Run from a checkout of the project.")
+    return [p for p in found if not p.name.startswith(ABSTRACT_PREFIX)] + \
+           [p for p in found if p.name.startswith(ABSTRACT_PREFIX)]
+
+
+def report_order(executed: list[Path]) -> list[Path]:
+    """The executed notebooks in the order the report shows them: the abstract (00_*) first."""
+    return sorted(executed, key=lambda p: p.name)

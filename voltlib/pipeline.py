@@ -21,7 +21,6 @@ import argparse
 import hashlib
 import json
 import os
-import re
 import sys
 import time
 from dataclasses import dataclass
@@ -29,10 +28,9 @@ from pathlib import Path
 
 from . import paths
 from .config import config_hash, get_profile
+from .paths import discover
 
 KERNEL = "voltlib"
-NOTEBOOK_NAME = re.compile(r"^(\d\d)_[A-Za-z0-9_]+\.py$")
-ABSTRACT_PREFIX = "00"
 
 # Kernels inherit these: notebooks and voltlib stay quiet (no progress bars) when headless, and
 # figures display inline even if the caller (the Makefile) chose Agg for plain Python.
@@ -60,21 +58,6 @@ class Step:
     @property
     def failed(self) -> Path:
         return self.executed.with_name(self.name + ".failed.ipynb")
-
-
-def discover(notebooks_dir: Path = paths.NOTEBOOKS) -> list[Path]:
-    """The notebooks NN_*.py in run order: 01, 02, ... and the abstract (00_*) last."""
-    found = sorted(p for p in Path(notebooks_dir).glob("*.py") if NOTEBOOK_NAME.match(p.name))
-    if not found:
-        raise FileNotFoundError(f"no notebooks named NN_name.py in {notebooks_dir}: expected e.g. "
-                                "01_simulate.py. Run from a checkout of the project.")
-    return [p for p in found if not p.name.startswith(ABSTRACT_PREFIX)] + \
-           [p for p in found if p.name.startswith(ABSTRACT_PREFIX)]
-
-
-def report_order(executed: list[Path]) -> list[Path]:
-    """The executed notebooks in the order the report shows them: the abstract (00_*) first."""
-    return sorted(executed, key=lambda p: p.name)
 
 
 # modules that only assemble, check or time the build: no notebook imports them, so editing them must

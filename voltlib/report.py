@@ -25,8 +25,8 @@ from pathlib import Path
 import nbformat
 
 from . import paths
+from .paths import discover
 from .config import get_profile
-from .pipeline import discover
 from .store import atomic_path
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
