@@ -12,6 +12,7 @@ BUILD = ROOT / "build"               # executed notebooks, per profile
 RESULTS = ROOT / "results"           # JSON results, per profile
 REPORT = ROOT / "report"             # HTML report and figures, per profile
 GOLDEN = ROOT / "tests" / "golden"   # stored smoke notebooks that nbval replays
+METHODS = ROOT / "METHODS.md"        # the methods, rendered into the report as its Methods chapter
 
 
 def results_dir(profile: str) -> Path:
