@@ -132,6 +132,12 @@ Markdown(
     f"**Scale.** This build uses the *{profile}* profile: {cfg.description}."
 )
 
+# %% [markdown]
+# The Methods chapter at the end of this report (the repository's `METHODS.md`) states each method
+# in full, in ten numbered sections that the notebooks and the code cite: the network, the
+# simulation, the task, both protocols, the models, training, the baselines, the metrics, the
+# ceiling and the profiles.
+
 # %% [markdown] tags=["discussion"]
 # # Discussion
 

@@ -18,7 +18,7 @@
 # fewer and shorter at smoke) of a sparse network of 100
 # leaky integrate-and-fire neurons (80 excitatory, 20 inhibitory), each connection present with
 # probability 0.1, driven by external Poisson input at the threshold rate and a small white-noise
-# current (PROTOCOL.md section 1; every value is the source's). The membrane voltage of every
+# current (Methods sections 1-2; every value is the source's). The membrane voltage of every
 # neuron is recorded every 1 ms, spikes exactly. Here we simulate the runs (or load them from the
 # cache, named by a hash of the configuration) and check that the network is in the regime the
 # source reported: about 30 Hz and a CV of inter-spike intervals of 0.41.
@@ -42,7 +42,9 @@ net = cfg.sim.network
 
 # %% [markdown]
 # ## Simulation
-# One C++ program is built from the Brian2 model and rerun with seed 72 + r for run r.
+# One C++ program is built from the Brian2 model and rerun with seed 72 + r for run r; the seed fixes
+# the run's random graph, initial voltages, noise and Poisson input. It integrates with Euler steps of
+# 0.1 ms and records every voltage every 1 ms (Methods section 2).
 
 # %%
 sim = simulate(cfg.sim, progress=False)

@@ -14,12 +14,13 @@
 # %% [markdown]
 # # 2. The data: windows, two protocols, and the baselines any forecaster must beat
 #
-# The task (PROTOCOL.md section 2, the source's code): from the z-scored voltages of all 100
+# The task (Methods section 3, as the source's code has it): from the z-scored voltages of all 100
 # neurons over a window of 150 samples (150 ms at 1 ms), predict every neuron's voltage one sample
 # (1 ms) after the window. Windows start every 15 samples, so neighbours overlap by 90 %.
 # We cut the data twice: **original**, the source's pipeline (all runs concatenated, windows
 # shuffled into train / val / test), and **clean**, split by whole runs with training-only
-# statistics. Then we ask how far the simplest forecasts get, at 1, 2, 5, 10 and 20 ms ahead.
+# statistics (Methods section 4). Both drop each run's first 800 ms and add seeded N(0, 0.2 mV)
+# measurement noise. Then we ask how far the simplest forecasts get, at 1, 2, 5, 10 and 20 ms ahead.
 
 # %% tags=["parameters"]
 profile = "smoke"
@@ -70,7 +71,9 @@ plots.save_figure(fig, profile, "dataset_windows.png");
 # %% [markdown]
 # ## Split sizes under each protocol
 # The original protocol reproduces the source's counts exactly at the paper's scale (50 runs x 10 s).
-# Its window starts are the source's `range(0, T - 151, 15)`, which leaves out the last valid start.
+# Its window starts are the source's `range(0, T - 151, 15)`, which leaves out the last valid start;
+# the windows are shuffled with seed 42 and split 70 / 15 / 15 %. The clean protocol shuffles whole
+# runs instead (35 / 7 / 8 of 50) and cuts every window inside one run (Methods section 4).
 
 # %%
 summary = {p: protocol_summary(d) for p, d in datasets.items()}
@@ -125,7 +128,7 @@ Markdown(f"Per-neuron means {c.mean_mv.min():.1f} to {c.mean_mv.max():.1f} mV, s
 # **mean** (0 in z), **persistence** (the window's last value), **ar_ridge** (each neuron from its own
 # last p samples), **population_ridge** (each neuron from all neurons' last p samples) and
 # **own_lags_boosting** (gradient-boosted trees on a neuron's own last few samples in mV, shared by
-# all neurons, no input from other neurons).
+# all neurons, no input from other neurons). Lags and penalties searched: Methods section 7.
 
 # %%
 t0 = time.perf_counter()
@@ -134,7 +137,8 @@ baseline_s = time.perf_counter() - t0
 Markdown(f"All baselines, both protocols, {len(cfg.data.horizons_ms)} horizons: {baseline_s:.0f} s.")
 
 # %% [markdown]
-# Pooled R^2 on the test windows (1 - SSE/SST over all neurons and windows, the source's definition):
+# Pooled R^2 on the test windows (1 - SSE/SST over all neurons and windows, the source's definition;
+# Methods section 8):
 
 # %%
 table_frame(table, "r2").round(3)

@@ -17,7 +17,13 @@
 # The source's first model is a 2-layer LSTM (hidden 256, dropout 0.3) whose output at the last
 # time step goes through one linear layer to the 100 next voltages. It reported R^2 = 0.511.
 # We train it on both protocols with the same data every later phase uses, and put it beside the
-# baselines of notebook 02, which the source never ran.
+# baselines of notebook 02, which the source never ran (Methods section 5).
+#
+# Every phase trains alike (Methods section 6): Adam on the mean squared error in z units over
+# shuffled mini-batches, gradients clipped to norm 1, the learning rate lowered when the validation
+# loss stops falling, early stopping, and the best-validation weights kept. Phase 1 uses learning
+# rate 1e-3, no weight decay, plateau factor 0.5 and patience 10. Below the paper profile the widths
+# are narrower and the schedules shorter (Methods section 10).
 
 # %% tags=["parameters"]
 profile = "smoke"

@@ -64,7 +64,7 @@ results = paths.results_dir(profile)
 # ## The models: one CNN-LSTM per horizon
 # The 1-ms model is notebook 05's (same configuration, loaded from the cache). For each longer
 # horizon h, the same architecture and schedule are trained directly on targets h ms after the
-# window ("direct" forecasting).
+# window ("direct" forecasting; Methods section 3).
 
 # %% tags=["nbval-ignore-output"]
 model_cfg, train_cfg = cfg.phases["phase4_cnn_lstm"]
@@ -242,7 +242,7 @@ if not os.environ.get("VOLTLIB_HEADLESS"):
 
 # %% [markdown]
 # ## How much is predictable?
-# The ceiling (PROTOCOL.md section 7) is the R^2 of an oracle that knows the simulator's full state
+# The ceiling (Methods section 9) is the R^2 of an oracle that knows the simulator's full state
 # but not its future noise, on the clean test runs (computed once and cached; see voltlib.ceiling).
 # The models' targets also carry 0.2 mV of measurement noise that nobody can predict: the dashed
 # ceiling adds it, and is the one to compare the models with. The share of the achievable gain is

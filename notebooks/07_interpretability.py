@@ -70,8 +70,9 @@ Markdown(f"Evaluation sets (seeded subsets of the {len(test):,} clean test windo
 # %% [markdown]
 # ## The convolution filters
 # Conv1d reads the 150 time steps of the window as channels and slides along the neuron index,
-# kernel 3 then kernel 5, in sequence (not in parallel, as the report says). Below: the mean
-# absolute weight per (input time step, neuron offset), and the same summary at initialisation.
+# kernel 3 then kernel 5, in sequence (not in parallel, as the report says; Methods section 5).
+# Below: the mean absolute weight per (input time step, neuron offset), and the same summary at
+# initialisation.
 
 # %%
 torch.manual_seed(train_cfg.seed)

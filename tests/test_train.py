@@ -1,4 +1,4 @@
-"""The training loop against PROTOCOL.md section 4: warm-up, plateau, early stopping, resume, determinism, cache."""
+"""The training loop against METHODS.md section 6: warm-up, plateau, early stopping, resume, determinism, cache."""
 import numpy as np
 import pytest
 import torch

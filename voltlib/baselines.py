@@ -1,4 +1,4 @@
-"""The naive forecasts of PROTOCOL.md section 6, on exactly the windows the models see.
+"""The naive forecasts of METHODS.md section 7, on exactly the windows the models see.
 
 Each baseline predicts a window's target (all neurons, `horizon` samples after the window's last
 sample) from the end of that window, and each is fitted on the training windows' targets only

@@ -1,4 +1,4 @@
-"""The predictability ceiling of PROTOCOL.md section 7: restart the simulator from saved states.
+"""The predictability ceiling of METHODS.md section 9: restart the simulator from saved states.
 
 An oracle that knows the network's full state at time t (every voltage, every refractory clock,
 every spike still travelling on the 1.5 ms delays, the connectivity) but not the noise to come

@@ -1,6 +1,6 @@
 """Every knob of the paper in one place: dataclasses for each stage and the named profiles.
 
-PROTOCOL.md is the specification; the defaults below are its values (the source's code).
+METHODS.md states the methods; the defaults below are its values (the source's, read from its code).
 A profile (smoke / quick / paper) is one complete `Profile`; `config_hash` names cached artifacts.
 """
 from __future__ import annotations
@@ -23,7 +23,7 @@ def _check(ok: bool, field_name: str, value, allowed: str) -> None:
 
 @dataclass(frozen=True)
 class NetworkConfig:
-    """The Brunel network of PROTOCOL.md section 1 (source values)."""
+    """The Brunel network of METHODS.md section 1 (source values)."""
     n_exc: int = 80
     n_inh: int = 20
     p_connect: float = 0.1
@@ -65,7 +65,7 @@ class NetworkConfig:
 
 @dataclass(frozen=True)
 class SimConfig:
-    """How many runs, how long, how fine (PROTOCOL.md section 1)."""
+    """How many runs, how long, how fine (METHODS.md section 2)."""
     network: NetworkConfig = field(default_factory=NetworkConfig)
     n_runs: int = 50
     duration_s: float = 10.0
@@ -92,7 +92,7 @@ PROTOCOLS = ("original", "clean")
 
 @dataclass(frozen=True)
 class DataConfig:
-    """The forecasting task and both protocols (PROTOCOL.md sections 2-3)."""
+    """The forecasting task and both protocols (METHODS.md sections 3-4)."""
     discard_ms: float = 800.0
     meas_noise_mv: float = 0.2
     noise_seed: int = 1234
@@ -119,7 +119,7 @@ MODEL_KINDS = ("lstm", "lstm_res", "cnn_lstm")
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """One architecture of the ladder (PROTOCOL.md section 4)."""
+    """One architecture of the ladder (METHODS.md section 5)."""
     kind: str = "cnn_lstm"
     hidden: int = 384
     layers: int = 2
@@ -136,7 +136,7 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """One training schedule (PROTOCOL.md section 4, 'Common training')."""
+    """One training schedule (METHODS.md section 6)."""
     lr: float = 3e-3
     weight_decay: float = 1e-4
     batch_size: int = 32
@@ -187,7 +187,7 @@ def paper_phases() -> dict:
 
 @dataclass(frozen=True)
 class CeilingConfig:
-    """The oracle of PROTOCOL.md section 7: restarts from saved states with fresh noise."""
+    """The oracle of METHODS.md section 9: restarts from saved states with fresh noise."""
     n_start_times: int = 200       # per test run
     n_test_runs: int = 2
     n_replicas: int = 16           # K

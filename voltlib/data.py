@@ -1,4 +1,4 @@
-"""The forecasting task of PROTOCOL.md section 2 under both protocols of section 3.
+"""The forecasting task of METHODS.md section 3 under both protocols of section 4.
 
 A window is 150 consecutive samples of all neurons (z-scored); its target is every neuron's value
 `horizon` samples after the window's last sample. Windows are never copied: a `Split` holds one

@@ -1,4 +1,4 @@
-"""The metrics of PROTOCOL.md section 5, defined once.
+"""The metrics of METHODS.md section 8, defined once.
 
 Pooled R^2 is the source's: r2_score(y_true.flatten(), y_pred.flatten()), i.e. 1 - SSE/SST with SSE
 summed over every neuron and sample and SST taken around the one global mean of all targets (not

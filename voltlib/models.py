@@ -1,4 +1,4 @@
-"""The source's four-phase ladder (PROTOCOL.md section 4), one forecaster with optional parts.
+"""The source's four-phase ladder (METHODS.md section 5), one forecaster with optional parts.
 
 Every model maps a window x[batch, window, n] of z-scored voltages to y[batch, n], the voltages
 `horizon` samples after the window's end.

@@ -13,6 +13,7 @@ BUILD = ROOT / "build"               # executed notebooks, per profile
 RESULTS = ROOT / "results"           # JSON results, per profile
 REPORT = ROOT / "report"             # HTML report and figures, per profile
 GOLDEN = ROOT / "tests" / "golden"   # stored smoke notebooks that nbval replays
+METHODS = ROOT / "METHODS.md"        # the methods, rendered into the report as its Methods chapter
 
 NOTEBOOK_NAME = re.compile(r"^(\d\d)_[A-Za-z0-9_]+\.py$")
 ABSTRACT_PREFIX = "00"             # the abstract reads every result: it runs last and is shown first

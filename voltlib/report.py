@@ -1,7 +1,10 @@
 """Assembles report/<profile>/technical_report.html from the executed notebooks in build/<profile>/.
 
 Order: the abstract (00_abstract) first, then 01, 02, ..., then the abstract's cells tagged
-`discussion`, last. What a reader sees, by cell tag:
+`discussion`, then the Methods chapter: the repository's METHODS.md, rendered as one more markdown
+cell, so the methods are written once. Its numbered sections get the anchors `methods-section-N`, and
+every "Methods section N" or "METHODS.md section N" in the report's text links to its section.
+What a reader sees, by cell tag:
 
 - code is hidden; a cell tagged `show-input` shows its code;
 - cells tagged `parameters`, `injected-parameters`, `remove-cell` or `interactive` (the ipywidgets
@@ -35,6 +38,11 @@ WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 # text/plain reprs that only say an object exists (a figure, a path, an artist) and mean nothing to a reader
 NOISE_REPR = re.compile(r"^\s*(<.*>|\[<.*>\]|(Posix|Windows)?Path\(.*\)|Text\(.*\)|None)\s*$", re.S)
 DEFAULT_TITLE = "Forecasting membrane voltages of a simulated network"
+METHODS_TAG = "methods"
+# a numbered section heading of METHODS.md ("4. Two protocols"), and a citation of one in prose
+METHODS_HEADING = re.compile(r"^(\d+)\.\s")
+METHODS_CITATION = re.compile(r"\b(?:METHODS\.md|Methods),? sections? (\d+)(?:\s*(?:-|–|and)\s*\d+)?")
+NO_LINK_PARENTS = {"a", "code", "pre", "h1", "h2", "h3", "h4", "script", "style"}
 
 
 def _tags(cell) -> set:
@@ -92,6 +100,40 @@ def merged_notebook(executed: list[Path]):
     return merged
 
 
+def methods_cell(path: Path = paths.METHODS):
+    """METHODS.md as one markdown cell tagged `methods` (the report's Methods chapter)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: the report's Methods chapter is rendered from it. "
+                                "Restore it from git (git checkout -- METHODS.md).")
+    text = path.read_text(encoding="utf-8")
+    if not text.lstrip().startswith("# "):
+        raise ValueError(f"{path} must start with a level-1 heading ('# Methods'): it becomes the report's "
+                         "Methods chapter, a top-level entry of the contents.")
+    return nbformat.v4.new_markdown_cell(text, metadata={"tags": [METHODS_TAG]})
+
+
+def _link_methods_citations(soup, anchors: dict) -> None:
+    """Turns each "Methods section N" in the report's prose into a link to anchors[N], the id of that section."""
+    for node in list(soup.find_all(string=METHODS_CITATION)):
+        if any(parent.name in NO_LINK_PARENTS for parent in node.parents):
+            continue
+        text, pieces, pos = str(node), [], 0
+        for m in METHODS_CITATION.finditer(text):
+            anchor = anchors.get(int(m.group(1)))
+            if anchor is None:                  # no such section: leave the text as it is
+                continue
+            pieces.append(text[pos:m.start()])
+            link = soup.new_tag("a", href=f"#{anchor}")
+            link.string = m.group(0)
+            pieces.append(link)
+            pos = m.end()
+        if not pieces:
+            continue
+        pieces.append(text[pos:])
+        node.replace_with(*[p for p in pieces if p != ""])
+
+
 def _slug(text: str, used: set) -> str:
     base = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "section"
     slug, k = base, 2
@@ -119,12 +161,18 @@ def body_and_toc(merged) -> tuple[str, str, str]:
         title = headings[0].get_text(" ", strip=True)
         headings[0].decompose()
         headings = headings[1:]
-    used, items = set(), []
+    used, items, sections = set(), [], {}
     for h in headings:
         text = h.get_text(" ", strip=True)
-        h["id"] = _slug(text, used)
+        number = METHODS_HEADING.match(text)
+        if h.name == "h2" and number and h.find_parent(class_=f"celltag_{METHODS_TAG}") is not None:
+            # "methods-section-4": the stable anchor that citations of section 4 link to
+            h["id"] = sections[int(number.group(1))] = _slug(f"{METHODS_TAG} section {number.group(1)}", used)
+        else:
+            h["id"] = _slug(text, used)
         items.append(f'<li class="toc-{h.name}"><a href="#{h["id"]}">{html.escape(text)}</a></li>')
     toc = '<nav class="toc"><h2>Contents</h2><ul>' + "".join(items) + "</ul></nav>" if items else ""
+    _link_methods_citations(soup, sections)
     return title, str(soup), toc
 
 
@@ -214,10 +262,11 @@ def executed_notebooks(profile: str, build_dir: Path | None = None,
 
 
 def assemble(profile: str, build_dir: Path | None = None, out: Path | None = None,
-             notebooks_dir: Path = paths.NOTEBOOKS) -> Path:
+             notebooks_dir: Path = paths.NOTEBOOKS, methods: Path = paths.METHODS) -> Path:
     """Writes the standalone HTML report of a profile and returns its path."""
     results_dir = paths.RESULTS / profile
     merged = merged_notebook(executed_notebooks(profile, build_dir, notebooks_dir))
+    merged.cells.append(methods_cell(methods))
     title, body, toc = body_and_toc(merged)
     page = (TEMPLATES / "report.html").read_text()
     css = (TEMPLATES / "report.css").read_text()

@@ -1,4 +1,4 @@
-"""The Brunel network of PROTOCOL.md section 1 in Brian2, and its on-disk cache.
+"""The Brunel network of METHODS.md sections 1-2 in Brian2, and its on-disk cache.
 
 Speed: the network is compiled once as a C++ standalone program; the per-run seed is read at run
 time from the environment (variable VOLTLIB_SEED), so every run reuses one build (~0.5 s / 10 s run).

@@ -1,4 +1,4 @@
-"""Training as PROTOCOL.md section 4 'Common training' says, checkpoints, and the trained-model cache.
+"""Training as METHODS.md section 6 says, checkpoints, and the trained-model cache.
 
 One epoch: (warm-up sets the lr) -> shuffled mini-batches: MSE, backward, clip grad norm, Adam step
 -> validation MSE -> ReduceLROnPlateau (after warm-up) -> early-stopping bookkeeping -> checkpoint.
