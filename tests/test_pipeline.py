@@ -1,4 +1,5 @@
 """The build's incremental rule, its atomic execution, its error message and its timings."""
+import ast
 import json
 import re
 from pathlib import Path
@@ -114,3 +115,41 @@ def test_a_failing_notebook_stops_the_build_names_the_cell_and_leaves_no_execute
     assert not (build / "00_abstract.ipynb").exists()          # the build stopped there
     assert not list(build.glob(".*"))                          # no temporary files left behind
     assert (build / "01_first.ipynb").exists()                 # earlier work is kept
+
+
+def _setup_cells(nb: Path) -> tuple[str, str]:
+    """The source of a notebook's parameters cell and of the code cell after it."""
+    import jupytext
+    code = [c for c in jupytext.read(nb).cells if c.cell_type == "code"]
+    k = next(i for i, c in enumerate(code) if "parameters" in c.metadata.get("tags", []))
+    return code[k].source, code[k + 1].source
+
+
+@pytest.mark.parametrize("nb", sorted(paths.NOTEBOOKS.glob("[0-9][0-9]_*.py")), ids=lambda p: p.stem)
+def test_each_notebook_checks_all_its_parameters_first(nb):
+    # papermill injects whatever it is given (`-p device 3` is the int 3); one call checks them all
+    params, setup = _setup_cells(nb)
+    names = [t.id for node in ast.parse(params).body for t in node.targets]
+    calls = [n for n in ast.walk(ast.parse(setup))
+             if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "notebook_profile"]
+    assert len(calls) == 1 and [a.id for a in calls[0].args] == names, (nb.name, names)
+    assert "get_profile" not in setup
+
+
+@pytest.mark.parametrize("notebook, params, message", [
+    ("00_abstract.py", {"profile": ["quick"]},
+     "ConfigError: profile=['quick'] is invalid: expected one of 'smoke', 'quick', 'paper' (a string, not a list)"),
+    ("04_lstm_ladder.py", {"profile": "smoke", "device": 3}, "ConfigError: device=3 is invalid: expected None"),
+])
+def test_a_parameter_of_the_wrong_type_fails_in_the_setup_cell_with_its_message(tmp_path, notebook, params, message):
+    # the real notebook cut after its setup cell: a bad parameter must fail there, before any work
+    source = paths.NOTEBOOKS / notebook
+    text = source.read_text()
+    setup = _setup_cells(source)[1]
+    cut = tmp_path / notebook
+    cut.write_text(text[:text.index(setup) + len(setup)] + "\n")
+    step = pipeline.Step(cut, tmp_path / "build" / f"{cut.stem}.ipynb", tmp_path / "build" / "stamp.json", "s")
+    with pytest.raises(pipeline.NotebookFailed) as err:
+        pipeline.execute(step, params)
+    assert f"{notebook} failed in code cell 2" in str(err.value) and message in str(err.value)
+
