@@ -21,8 +21,18 @@ help: ## List the targets
 
 env: $(STAMP) ## Build .venv (pinned packages, voltlib editable, the 'voltlib' Jupyter kernel)
 
+# The interpreter is checked before anything is installed (PYTHON when .venv is still to be made,
+# else .venv's own): a wrong one otherwise fails minutes into pip (brian2 2.9.0 and torch 2.13.0 are
+# pinned for Python 3.11).
+VERSION_OF = $$($(1) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+
 $(STAMP): requirements.txt pyproject.toml
-	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required (brian2 2.9.0, torch 2.13.0); set PYTHON=/path/to/python3.11"'
+	@v=$(call VERSION_OF,$(PYTHON)); test -e $(VENV) || test "$$v" = 3.11 || { echo "error: PYTHON=$(PYTHON) is $${v:+Python $$v, }not \
+	a working Python 3.11, which the pinned packages need. Install Python 3.11 and pass its path: \
+	make $(MAKECMDGOALS) PYTHON=/path/to/python3.11" >&2; exit 1; }
+	@v=$(call VERSION_OF,$(PY)); test ! -e $(VENV) || test "$$v" = 3.11 || { echo "error: $(VENV) is not a \
+	Python 3.11 environment (its python is $${v:-missing or broken}). Remove it (rm -rf $(VENV)) \
+	or move it away, then run make $(MAKECMDGOALS) again." >&2; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip>=24"
 	$(PY) -m pip install --quiet -r requirements.txt

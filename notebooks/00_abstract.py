@@ -27,9 +27,9 @@ import pandas as pd
 from IPython.display import Markdown
 
 from voltlib import summary as S
-from voltlib.config import PHASE_LABELS, PHASES, SOURCE_R2, get_profile
+from voltlib.config import PHASE_LABELS, PHASES, SOURCE_R2, notebook_profile
 
-cfg = get_profile(profile)
+cfg = notebook_profile(profile)
 R = S.load_results(profile)
 sim, base, ladder, ceil = R["simulation"], R["baselines"], R["ladder"], R["ceiling"]
 H = 1  # the source's task: 1 ms ahead

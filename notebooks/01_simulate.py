@@ -32,12 +32,12 @@ import pandas as pd
 from IPython.display import Markdown
 
 from voltlib import paths, plots
-from voltlib.config import get_profile
+from voltlib.config import notebook_profile
 from voltlib.simulate import simulate
 from voltlib.stats import network_stats
 from voltlib.store import write_json
 
-cfg = get_profile(profile)
+cfg = notebook_profile(profile)
 net = cfg.sim.network
 
 # %% [markdown]

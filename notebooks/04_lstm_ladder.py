@@ -29,11 +29,11 @@ device = None
 from IPython.display import Markdown
 
 from voltlib import ladder
-from voltlib.config import SOURCE_R2, get_profile
+from voltlib.config import SOURCE_R2, notebook_profile
 from voltlib.device import pick_device
 from voltlib.simulate import simulate
 
-cfg = get_profile(profile)
+cfg = notebook_profile(profile, device)
 dev = pick_device(device)
 datasets = ladder.load_datasets(cfg, simulate(cfg.sim, progress=False))
 

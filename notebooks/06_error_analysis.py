@@ -36,7 +36,7 @@ from IPython.display import Markdown
 
 from voltlib import analysis, paths, plots
 from voltlib.ceiling import compute_ceiling, gain_share
-from voltlib.config import PHASE_LABELS, get_profile
+from voltlib.config import PHASE_LABELS, notebook_profile
 from voltlib.data import make_datasets
 from voltlib.device import pick_device
 from voltlib.metrics import evaluate
@@ -45,7 +45,7 @@ from voltlib.store import read_json, update_json, write_json
 from voltlib.train import fit_or_load, predict
 
 t_start = time.perf_counter()
-cfg = get_profile(profile)
+cfg = notebook_profile(profile, device)
 dev = pick_device(device)
 sim = simulate(cfg.sim, progress=False)
 n_exc, n = cfg.sim.network.n_exc, cfg.sim.network.n_neurons

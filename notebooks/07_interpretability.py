@@ -35,7 +35,7 @@ import torch
 from IPython.display import Markdown
 
 from voltlib import analysis, interpret, paths, plots
-from voltlib.config import get_profile
+from voltlib.config import notebook_profile
 from voltlib.data import make_dataset
 from voltlib.device import pick_device
 from voltlib.metrics import r2_pooled
@@ -45,7 +45,7 @@ from voltlib.store import update_json
 from voltlib.train import fit_or_load, predict
 
 t_start = time.perf_counter()
-cfg = get_profile(profile)
+cfg = notebook_profile(profile, device)
 dev = pick_device(device)
 sim = simulate(cfg.sim, progress=False)
 n_exc, n = cfg.sim.network.n_exc, cfg.sim.network.n_neurons

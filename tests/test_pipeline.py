@@ -1,6 +1,12 @@
 """The build's incremental rule, its atomic execution, its error message and its timings."""
+import ast
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -89,9 +95,14 @@ def test_build_runs_then_is_up_to_date_and_records_timings(project):
     assert not any(v["cached"] for v in first["notebooks"].values())
     assert first["executed_s"] > 0
     lines.clear()
+    # what a build killed by SIGKILL leaves behind; the next build clears it even with nothing to run
+    leftovers = [build / ".02_second.input.ipynb", build / ".02_second.running.ipynb", build / ".09_gone.running.ipynb"]
+    for stale in leftovers:
+        stale.write_text("{}")
     pipeline.build("smoke", nbs, build, results, lib_hash="lib", progress=lambda t, end="\n": lines.append(t))
     assert lines == ["[1/3] 01_first ... up to date", "[2/3] 02_second ... up to date",
                      "[3/3] 00_abstract ... up to date"]
+    assert not any(stale.exists() for stale in leftovers)
     second = json.loads((results / "timings.json").read_text())
     assert all(v["cached"] for v in second["notebooks"].values()) and second["executed_s"] == 0
     assert second["notebooks"]["01_first"]["seconds"] == first["notebooks"]["01_first"]["seconds"]
@@ -114,3 +125,144 @@ def test_a_failing_notebook_stops_the_build_names_the_cell_and_leaves_no_execute
     assert not (build / "00_abstract.ipynb").exists()          # the build stopped there
     assert not list(build.glob(".*"))                          # no temporary files left behind
     assert (build / "01_first.ipynb").exists()                 # earlier work is kept
+
+
+def _setup_cells(nb: Path) -> tuple[str, str]:
+    """The source of a notebook's parameters cell and of the code cell after it."""
+    import jupytext
+    code = [c for c in jupytext.read(nb).cells if c.cell_type == "code"]
+    k = next(i for i, c in enumerate(code) if "parameters" in c.metadata.get("tags", []))
+    return code[k].source, code[k + 1].source
+
+
+@pytest.mark.parametrize("nb", sorted(paths.NOTEBOOKS.glob("[0-9][0-9]_*.py")), ids=lambda p: p.stem)
+def test_each_notebook_checks_all_its_parameters_first(nb):
+    # papermill injects whatever it is given (`-p device 3` is the int 3); one call checks them all
+    params, setup = _setup_cells(nb)
+    names = [t.id for node in ast.parse(params).body for t in node.targets]
+    calls = [n for n in ast.walk(ast.parse(setup))
+             if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "notebook_profile"]
+    assert len(calls) == 1 and [a.id for a in calls[0].args] == names, (nb.name, names)
+    assert "get_profile" not in setup
+
+
+@pytest.mark.parametrize("notebook, params, message", [
+    ("00_abstract.py", {"profile": ["quick"]},
+     "ConfigError: profile=['quick'] is invalid: expected one of 'smoke', 'quick', 'paper' (a string, not a list)"),
+    ("04_lstm_ladder.py", {"profile": "smoke", "device": 3}, "ConfigError: device=3 is invalid: expected None"),
+])
+def test_a_parameter_of_the_wrong_type_fails_in_the_setup_cell_with_its_message(tmp_path, notebook, params, message):
+    # the real notebook cut after its setup cell: a bad parameter must fail there, before any work
+    source = paths.NOTEBOOKS / notebook
+    text = source.read_text()
+    setup = _setup_cells(source)[1]
+    cut = tmp_path / notebook
+    cut.write_text(text[:text.index(setup) + len(setup)] + "\n")
+    step = pipeline.Step(cut, tmp_path / "build" / f"{cut.stem}.ipynb", tmp_path / "build" / "stamp.json", "s")
+    with pytest.raises(pipeline.NotebookFailed) as err:
+        pipeline.execute(step, params)
+    assert f"{notebook} failed in code cell 2" in str(err.value) and message in str(err.value)
+
+
+def _cli(*args, env=None, **kw) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "voltlib.pipeline", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})}, **kw)
+
+
+def test_an_unknown_profile_is_one_line_and_a_non_zero_exit():
+    out, err = _cli("--profile", "nonsense").communicate(timeout=60)
+    assert err.splitlines() == ["error: profile='nonsense' is invalid: expected one of 'smoke', 'quick', 'paper'. "
+                                "Pass PROFILE=smoke|quick|paper to make, or profile = 'smoke' in the notebook's "
+                                "parameters cell (papermill: -p profile smoke)."]
+    assert out == ""
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full, where every write fails with ENOSPC")
+def test_a_full_disk_is_one_message_and_a_non_zero_exit(capsys):
+    assert pipeline.run_cli(lambda argv: Path("/dev/full").write_text("x" * 10**6)) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: the disk is full (No space left on device). Free space (`make clean`")
+    assert len(err.splitlines()) == 1
+
+
+def test_a_bug_keeps_its_traceback_and_the_signal_handlers_are_restored():
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    with pytest.raises(ZeroDivisionError):
+        pipeline.run_cli(lambda argv: 1 / 0)
+    with pytest.raises(FileNotFoundError):       # not a full disk: the traceback says where it came from
+        pipeline.run_cli(lambda argv: Path("/nonexistent/dir/file").write_text("x"))
+    assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # as in a background job (`make report &`)
+    try:
+        assert pipeline.run_cli(lambda argv: 0 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN else 5) == 0
+    finally:
+        signal.signal(signal.SIGINT, before[1])
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states from /proc")
+def test_sigterm_stops_the_build_like_ctrl_c_removing_its_temporaries_and_its_kernel(tmp_path):
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    # the cell reports its kernel's pid once it runs, then sleeps until the build is stopped
+    _write(nbs, "01_sleep.py", "# %%\nimport os, time\nopen('kernel.pid', 'w').write(str(os.getpid()))\ntime.sleep(120)\n")
+    build = tmp_path / "build" / "smoke"
+    proc = _cli("--profile", "smoke", "--no-report", env={"VOLTLIB_ROOT": str(tmp_path), **pipeline.HEADLESS_ENV})
+    pid_file = nbs / "kernel.pid"
+    deadline = time.time() + 90
+    while not (pid_file.exists() and pid_file.read_text()) and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    assert pid_file.exists(), proc.communicate()[1]
+    kernel = int(pid_file.read_text())
+    assert list(build.glob(".*")), "the running notebook's temporaries should exist before the stop"
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert err.strip().startswith("stopped by SIGTERM: what was running was shut down") and "Traceback" not in err
+    assert not list(build.glob(".*")) and not list(build.glob("01_sleep*"))
+    assert not _alive(kernel)
+
+
+def test_a_kernel_is_shut_down_without_an_interrupt(tmp_path):
+    # jupyter_client interrupts a kernel's process group before a shutdown, and ipykernel then may log
+    # "KeyboardInterrupt caught in kernel"; a watcher process in that group records the SIGINT
+    import asyncio
+
+    from jupyter_client import AsyncKernelManager
+
+    watch = ("import pathlib, signal, sys, time; out = pathlib.Path(sys.argv[1]); "
+             "signal.signal(signal.SIGINT, lambda *a: out.write_text('SIGINT')); "
+             "pathlib.Path(sys.argv[1] + '.ready').write_text(str(__import__('os').getpid())); time.sleep(60)")
+
+    async def got_sigint(manager_class, marker: Path) -> bool:
+        km = manager_class(kernel_name=pipeline.KERNEL)
+        await km.start_kernel(cwd=str(tmp_path))
+        kc = km.client()
+        kc.start_channels()
+        try:
+            await kc.wait_for_ready(timeout=60)
+            await kc.execute_interactive(f"import subprocess, sys; subprocess.Popen([sys.executable, '-c', {watch!r}, "
+                                         f"{str(marker)!r}])", timeout=60)
+            ready = Path(f"{marker}.ready")
+            for _ in range(600):                    # the watcher has its SIGINT handler in place
+                if ready.exists() and ready.read_text():
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            kc.stop_channels()
+            await km.shutdown_kernel()
+        await asyncio.sleep(0.5)
+        try:
+            os.kill(int(ready.read_text()), signal.SIGKILL)   # the watcher outlives a kernel that exits cleanly
+        except ProcessLookupError:
+            pass
+        return marker.exists()
+
+    assert asyncio.run(got_sigint(AsyncKernelManager, tmp_path / "stock")), "the stock manager should interrupt"
+    assert not asyncio.run(got_sigint(pipeline.quiet_kernel_manager(), tmp_path / "quiet"))

@@ -20,6 +20,7 @@ import numpy as np
 
 from . import paths
 from .config import get_profile, paper_phases
+from .pipeline import run_cli
 from .store import write_json
 
 WINDOW, N = 150, 100
@@ -155,6 +156,8 @@ def main(argv=None) -> None:
     ap.add_argument("--quick-only", action="store_true", help="skip the paper sizes")
     ap.add_argument("--repeats", type=int, default=5)
     args = ap.parse_args(argv)
+    if args.repeats < 1:
+        ap.error(f"--repeats {args.repeats}: expected an integer >= 1 (a median of no repeats is NaN)")
     if args.child:
         print(json.dumps(measure(json.loads(args.child))))
         return
@@ -164,4 +167,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_cli(main))

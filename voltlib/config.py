@@ -6,8 +6,12 @@ A profile (smoke / quick / paper) is one complete `Profile`; `config_hash` names
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
+import math
+import numbers
+import typing
 from dataclasses import dataclass, field, replace
 
 
@@ -15,10 +19,76 @@ class ConfigError(ValueError):
     """A configuration value is outside what the protocol allows."""
 
 
-def _check(ok: bool, field_name: str, value, allowed: str) -> None:
+FIX_CONFIG = "Fix the value in the profiles of voltlib/config.py, or in the code that built this config."
+
+
+def _check(ok: bool, field_name: str, value, allowed: str, fix: str = FIX_CONFIG) -> None:
     if not ok:
-        raise ConfigError(f"{field_name}={value!r} is invalid: expected {allowed}. Fix the value in "
-                          "voltlib/config.py or in the notebook's parameters cell.")
+        raise ConfigError(f"{field_name}={value!r} is invalid: expected {allowed}. {fix}")
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)   # True is an int to Python
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
+
+
+# declared type -> (test, what the message expects); a dataclass type is checked with isinstance
+_TYPE_RULES = {
+    int: (_is_int, "an integer"),
+    float: (_is_number, "a finite number"),
+    str: (lambda v: isinstance(v, str), "a string"),
+    tuple: (lambda v: isinstance(v, tuple) and all(map(_is_number, v)), "a tuple of finite numbers"),
+    dict: (lambda v: isinstance(v, dict), "a dict"),
+}
+
+
+@functools.cache
+def _field_types(cls) -> dict:
+    """{field: (declared type, None allowed)} of a config dataclass, `int | None` as (int, True)."""
+    out = {}
+    for name, hint in typing.get_type_hints(cls).items():
+        kinds = typing.get_args(hint) or (hint,)
+        out[name] = (next(k for k in kinds if k is not type(None)), type(None) in kinds)
+    return out
+
+
+def _section(cfg) -> str:
+    """'network', 'sim', 'train', ... : the prefix of a field in messages."""
+    return type(cfg).__name__.removesuffix("Config").lower()
+
+
+def _check_types(cfg) -> None:
+    """Every field holds its declared type: integers integral, numbers finite, never a bool, None only if declared."""
+    for name, (kind, none_ok) in _field_types(type(cfg)).items():
+        value = getattr(cfg, name)
+        test, expected = _TYPE_RULES.get(kind, (lambda v: isinstance(v, kind), f"a {kind.__name__}"))
+        _check(test(value) or (none_ok and value is None), f"{_section(cfg)}.{name}", value,
+               expected + (" or None" if none_ok else ""))
+
+
+def _positive(cfg, *names, or_zero: bool = False) -> None:
+    """Each named field (each element of a tuple) is > 0, or >= 0 with or_zero; None passes (it means no cap)."""
+    for name in names:
+        value = getattr(cfg, name)
+        if value is None:
+            continue
+        values = value if isinstance(value, tuple) else (value,)
+        if isinstance(value, tuple):
+            expected = "one or more positive numbers"
+        elif _field_types(type(cfg))[name][0] is int:
+            expected = "an integer >= 0" if or_zero else "an integer >= 1"
+        else:
+            expected = "a number >= 0" if or_zero else "a positive number"
+        _check(bool(values) and all(v >= 0 if or_zero else v > 0 for v in values),
+               f"{_section(cfg)}.{name}", value, expected)
+
+
+def _whole_multiple(x: float, step: float) -> bool:
+    ratio = x / step
+    return abs(ratio - round(ratio)) < 1e-9 and ratio >= 1
 
 
 @dataclass(frozen=True)
@@ -41,12 +111,15 @@ class NetworkConfig:
     v0_sd_mv: float = 2.0
 
     def __post_init__(self):
-        _check(self.n_exc > 0 and self.n_inh >= 0, "network.n_exc/n_inh", (self.n_exc, self.n_inh),
-               "n_exc > 0 and n_inh >= 0")
+        _check_types(self)
+        # g is the inhibitory / excitatory strength ratio: g <= 0 would make inhibition vanish or excite
+        # (n_inh=0 is the way to drop inhibition); zero noise or zero external sources are valid models
+        _positive(self, "n_exc", "tau_ms", "refractory_ms", "delay_ms", "j_mv", "g", "tau_noise_ms")
+        _positive(self, "n_inh", "c_ext", "noise_mv", "v0_sd_mv", or_zero=True)
         _check(0 < self.p_connect <= 1, "network.p_connect", self.p_connect, "a probability in (0, 1]")
         _check(self.theta_mv > self.e_l_mv, "network.theta_mv", self.theta_mv, "a threshold above e_l_mv")
-        for name in ("tau_ms", "refractory_ms", "delay_ms", "j_mv", "tau_noise_ms"):
-            _check(getattr(self, name) > 0, f"network.{name}", getattr(self, name), "a positive number")
+        _check(self.v_reset_mv < self.theta_mv, "network.v_reset_mv", self.v_reset_mv,
+               "a reset below theta_mv (at or above it a neuron would fire at every step)")
 
     @property
     def n_neurons(self) -> int:
@@ -74,11 +147,10 @@ class SimConfig:
     seed_base: int = 72            # run r uses seed seed_base + r
 
     def __post_init__(self):
-        _check(self.n_runs >= 1, "sim.n_runs", self.n_runs, "an integer >= 1")
-        _check(self.duration_s > 0, "sim.duration_s", self.duration_s, "a positive number of seconds")
-        _check(self.dt_ms > 0, "sim.dt_ms", self.dt_ms, "a positive number")
-        ratio = self.record_dt_ms / self.dt_ms
-        _check(abs(ratio - round(ratio)) < 1e-9 and ratio >= 1, "sim.record_dt_ms", self.record_dt_ms,
+        _check_types(self)
+        _positive(self, "n_runs", "duration_s", "dt_ms")
+        _positive(self, "seed_base", or_zero=True)
+        _check(_whole_multiple(self.record_dt_ms, self.dt_ms), "sim.record_dt_ms", self.record_dt_ms,
                "a whole multiple of dt_ms")
 
     @property
@@ -104,11 +176,9 @@ class DataConfig:
     horizons_ms: tuple = (1, 2, 5, 10, 20)
 
     def __post_init__(self):
-        _check(self.discard_ms >= 0, "data.discard_ms", self.discard_ms, "a number >= 0")
-        _check(self.meas_noise_mv >= 0, "data.meas_noise_mv", self.meas_noise_mv, "a number >= 0")
-        _check(self.window >= 1, "data.window", self.window, "an integer >= 1")
-        _check(self.stride >= 1, "data.stride", self.stride, "an integer >= 1")
-        _check(self.horizon >= 1, "data.horizon", self.horizon, "an integer >= 1 (samples ahead)")
+        _check_types(self)
+        _positive(self, "window", "stride", "horizon", "horizons_ms")
+        _positive(self, "discard_ms", "meas_noise_mv", "noise_seed", "split_seed", or_zero=True)
         _check(len(self.split_fractions) == 3 and abs(sum(self.split_fractions) - 1) < 1e-9
                and min(self.split_fractions) > 0, "data.split_fractions", self.split_fractions,
                "three positive fractions (train, val, test) summing to 1")
@@ -127,9 +197,9 @@ class ModelConfig:
     cnn_dropout: float = 0.1
 
     def __post_init__(self):
+        _check_types(self)
         _check(self.kind in MODEL_KINDS, "model.kind", self.kind, f"one of {MODEL_KINDS}")
-        _check(self.hidden >= 1, "model.hidden", self.hidden, "an integer >= 1")
-        _check(self.layers >= 1, "model.layers", self.layers, "an integer >= 1")
+        _positive(self, "hidden", "layers")
         _check(0 <= self.dropout < 1, "model.dropout", self.dropout, "a probability in [0, 1)")
         _check(0 <= self.cnn_dropout < 1, "model.cnn_dropout", self.cnn_dropout, "a probability in [0, 1)")
 
@@ -154,13 +224,17 @@ class TrainConfig:
     max_eval_windows: int | None = None    # cap on validation windows (smoke/quick speed)
 
     def __post_init__(self):
-        _check(self.lr > 0, "train.lr", self.lr, "a positive learning rate")
-        _check(self.weight_decay >= 0, "train.weight_decay", self.weight_decay, "a number >= 0")
-        _check(self.batch_size >= 1, "train.batch_size", self.batch_size, "an integer >= 1")
-        _check(self.warmup_epochs >= 0, "train.warmup_epochs", self.warmup_epochs, "an integer >= 0")
+        _check_types(self)
+        # a window cap of 0 would read as "no cap" in train.py, so a cap is None or >= 1; a clip norm
+        # of 0 zeroes every gradient. Zero is meaningful for the rest: no decay, no warm-up, no lr
+        # floor (torch's default), a cut at the first epoch without improvement (patience 0).
+        _positive(self, "lr", "batch_size", "max_epochs", "early_stop", "clip_norm", "max_train_windows",
+                  "max_eval_windows")
+        _positive(self, "weight_decay", "warmup_epochs", "warmup_start_lr", "plateau_patience", "min_lr",
+                  "min_delta", "seed", or_zero=True)
         _check(0 < self.plateau_factor < 1, "train.plateau_factor", self.plateau_factor, "a factor in (0, 1)")
-        _check(self.max_epochs >= 1, "train.max_epochs", self.max_epochs, "an integer >= 1")
-        _check(self.early_stop >= 1, "train.early_stop", self.early_stop, "an integer >= 1")
+        _check(self.min_lr <= self.lr, "train.min_lr", self.min_lr,
+               f"a floor at or below lr={self.lr:g} (above it, a plateau would raise the rate)")
 
 
 PHASES = ("phase1_lstm", "phase2_large_lstm", "phase3_lstm_res", "phase4_cnn_lstm")
@@ -195,6 +269,9 @@ class CeilingConfig:
     seed: int = 2024
 
     def __post_init__(self):
+        _check_types(self)
+        _positive(self, "n_test_runs", "horizons_ms")
+        _positive(self, "seed", or_zero=True)
         _check(self.n_replicas >= 2, "ceiling.n_replicas", self.n_replicas,
                "an integer >= 2 (the protocol asks for >= 16 outside the smoke profile)")
         _check(self.n_start_times >= 2, "ceiling.n_start_times", self.n_start_times, "an integer >= 2")
@@ -211,7 +288,17 @@ class Profile:
     description: str = ""
 
     def __post_init__(self):
+        _check_types(self)
         _check(set(self.phases) == set(PHASES), "profile.phases", sorted(self.phases), f"exactly {PHASES}")
+        for name, pair in self.phases.items():
+            _check(isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[0], ModelConfig)
+                   and isinstance(pair[1], TrainConfig), f"profile.phases[{name!r}]", pair,
+                   "a pair (ModelConfig, TrainConfig)")
+        # a horizon between two recorded samples would be rounded to one of them without a word
+        for part in (self.data, self.ceiling):
+            _check(all(_whole_multiple(h, self.sim.record_dt_ms) for h in part.horizons_ms),
+                   f"{_section(part)}.horizons_ms", part.horizons_ms,
+                   f"whole multiples of sim.record_dt_ms={self.sim.record_dt_ms:g}")
 
 
 def _scaled_phases(hidden: int, **train_overrides) -> dict:
@@ -265,11 +352,22 @@ PROFILES = _profiles()
 
 
 def get_profile(name: str) -> Profile:
-    """Returns the named profile; an unknown name fails with the allowed names."""
-    if name not in PROFILES:
-        raise ConfigError(f"unknown profile {name!r}: expected one of {sorted(PROFILES)}. "
-                          "Pass PROFILE=smoke|quick|paper to make, or profile='...' in a notebook.")
+    """Returns the named profile; an unknown name or a non-string fails with the allowed names."""
+    allowed = ", ".join(map(repr, PROFILES))
+    _check(isinstance(name, str) and name in PROFILES, "profile", name,
+           f"one of {allowed}" + ("" if isinstance(name, str) else f" (a string, not a {type(name).__name__})"),
+           fix="Pass PROFILE=smoke|quick|paper to make, or profile = 'smoke' in the notebook's parameters cell "
+               "(papermill: -p profile smoke).")
     return PROFILES[name]
+
+
+def notebook_profile(profile, device=None) -> Profile:
+    """Checks a notebook's parameters (what papermill injected, of any type) and returns its profile."""
+    _check(device is None or isinstance(device, str), "device", device,
+           "None (choose automatically) or a device name such as 'cpu', 'cuda', 'cuda:1' or 'mps'",
+           fix="Set device = 'cpu' (or None) in the notebook's parameters cell, or pass a name to papermill "
+               "(-p device cpu).")
+    return get_profile(profile)
 
 
 def to_dict(cfg) -> dict:

@@ -18,16 +18,19 @@ notebook as NN_name.failed.ipynb (never taken as done) and stops the build namin
 from __future__ import annotations
 
 import argparse
+import errno
+import functools
 import hashlib
 import json
 import os
+import signal
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import paths
-from .config import config_hash, get_profile
+from .config import ConfigError, config_hash, get_profile
 from .paths import discover
 
 KERNEL = "voltlib"
@@ -136,7 +139,8 @@ def execute(step: Step, params: dict, kernel: str = KERNEL, cwd: Path | None = N
     try:
         pm.execute_notebook(str(converted), str(partial), parameters=params, kernel_name=kernel,
                             cwd=str(cwd or step.source.parent), progress_bar=False, log_output=False,
-                            report_mode=False, extra_arguments=["--IPKernelApp.log_level=ERROR"])
+                            report_mode=False, extra_arguments=["--IPKernelApp.log_level=ERROR"],
+                            kernel_manager_class=quiet_kernel_manager())
     except PapermillExecutionError as err:
         os.replace(partial, step.failed)
         raise NotebookFailed(
@@ -154,6 +158,34 @@ def execute(step: Step, params: dict, kernel: str = KERNEL, cwd: Path | None = N
     step.stamp_file.write_text(json.dumps({"stamp": step.stamp, "seconds": round(seconds, 2),
                                            "finished": time.strftime("%Y-%m-%dT%H:%M:%S")}) + "\n")
     return seconds
+
+
+@functools.cache
+def quiet_kernel_manager() -> type:
+    """jupyter_client's kernel manager without the SIGINT it sends a kernel before asking it to shut down."""
+    from jupyter_client import AsyncKernelManager
+
+    class QuietShutdownKernelManager(AsyncKernelManager):
+        async def _async_interrupt_kernel(self) -> None:
+            # papermill shuts a kernel down after its last cell, and the SIGINT that jupyter_client sends
+            # first made ipykernel log "KeyboardInterrupt caught in kernel" into builds nobody
+            # interrupted. A kernel stopped mid-cell (Ctrl-C, SIGTERM) is still ended: jupyter_client
+            # sends its process group SIGTERM, then SIGKILL, when it does not exit within shutdown_wait_time.
+            if not self.shutting_down:
+                await super()._async_interrupt_kernel()
+
+    return QuietShutdownKernelManager
+
+
+# execute()'s converted input (.NN_name.input.ipynb) and partial output (.NN_name.running.ipynb)
+TEMPORARIES = (".*.input.ipynb", ".*.running.ipynb")
+
+
+def clear_leftovers(build_dir: Path) -> None:
+    """Removes the temporaries of a build killed before it could (SIGKILL, a power cut)."""
+    for pattern in TEMPORARIES:
+        for stale in Path(build_dir).glob(pattern):
+            stale.unlink(missing_ok=True)
 
 
 def cell_number(notebook: Path, cell_index: int) -> str:
@@ -179,6 +211,7 @@ def build(profile: str, notebooks_dir: Path = paths.NOTEBOOKS, build_dir: Path |
     """Runs every notebook that is not up to date, in order; writes and returns the timings."""
     progress = progress or _print
     steps = plan(profile, notebooks_dir, build_dir, lib_hash)
+    clear_leftovers(steps[0].executed.parent)
     params = profile_parameters(profile)
     timings = {"profile": profile, "notebooks": {}, "total_s": 0.0, "executed_s": 0.0}
     t_start = time.perf_counter()
@@ -213,11 +246,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     get_profile(args.profile)  # an unknown profile fails here, before any work
     t0 = time.perf_counter()
-    try:
-        timings = build(args.profile)
-    except NotebookFailed as err:
-        print(f"\nBUILD FAILED: {err}", file=sys.stderr)
-        return 1
+    timings = build(args.profile)
     if not args.no_report:
         from . import report
         t1 = time.perf_counter()
@@ -228,5 +257,49 @@ def main(argv=None) -> int:
     return 0
 
 
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+
+
+def _stop(signum, frame) -> None:
+    """SIGTERM (a killed make, a CI timeout) unwinds like Ctrl-C, so the running step cleans up."""
+    # a second signal must not cut that cleanup short: it ends within jupyter_client's shutdown_wait_time
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def run_cli(main_fn, argv=None) -> int:
+    """Runs a command line's main: a user error or a stop is one message and a non-zero exit; a bug keeps its traceback."""
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig, handler in previous.items():
+        if handler is not signal.SIG_IGN:      # a background job (`make report &`) keeps ignoring Ctrl-C
+            signal.signal(sig, _stop)
+    try:
+        return main_fn(argv) or 0
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except NotebookFailed as err:
+        print(f"\nBUILD FAILED: {err}", file=sys.stderr)
+        return 1
+    except OSError as err:
+        if err.errno not in NO_SPACE:
+            raise
+        where = f": {err.filename}" if err.filename else ""
+        print(f"error: the disk is full ({err.strerror}{where}). Free space (`make clean` "
+              "removes the build and reports, `make clean-cache` the cached simulations and models too) and "
+              "run the same command again.", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt as stop:
+        sig = signal.Signals.__members__.get(str(stop), signal.SIGINT)   # _stop names the signal; Ctrl-C does not
+        print(f"\nstopped by {'Ctrl-C (SIGINT)' if sig == signal.SIGINT else sig.name}: what was running was shut "
+              "down and left no partial output; finished work is kept. Run the same command again to continue.",
+              file=sys.stderr)
+        return 128 + sig
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))

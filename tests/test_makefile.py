@@ -1,0 +1,78 @@
+"""`make` with an interpreter that cannot build the environment stops before installing anything, saying why."""
+import glob
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from voltlib import paths
+
+pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="needs GNU make")
+
+
+@pytest.fixture
+def checkout(tmp_path):
+    """A copy of what the env target reads, so that no make run here can touch the real .venv."""
+    for name in ("Makefile", "requirements.txt", "pyproject.toml"):
+        shutil.copy(paths.ROOT / name, tmp_path / name)
+    return tmp_path
+
+
+def _make(folder: Path, *args) -> subprocess.CompletedProcess:
+    return subprocess.run(["make", "--no-print-directory", *args], cwd=folder, capture_output=True, text=True,
+                          timeout=60)
+
+
+def _version(python: str) -> str | None:
+    try:
+        out = subprocess.run([python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                             capture_output=True, text=True, timeout=30)
+    except OSError:
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def _other_python() -> str | None:
+    """A working interpreter that is not Python 3.11: on PATH, or beside this one (pyenv, /usr/bin)."""
+    candidates = [shutil.which(f"python3.{m}") for m in (12, 13, 10)]
+    candidates += sorted(glob.glob(str(Path(sys.base_prefix).parent / "3.1[023]*" / "bin" / "python3")))
+    return next((c for c in candidates if c and _version(c) not in (None, "3.11")), None)
+
+
+@pytest.mark.parametrize("python", ["/bin/false", "no-such-python3.11"])
+def test_a_python_that_does_not_run_is_named_with_what_to_do(checkout, python):
+    res = _make(checkout, "report", f"PYTHON={python}")
+    assert res.returncode != 0
+    lines = res.stderr.splitlines()
+    assert lines[0] == (f"error: PYTHON={python} is not a working Python 3.11, which the pinned packages need. "
+                        "Install Python 3.11 and pass its path: make report PYTHON=/path/to/python3.11")
+    assert len(lines) == 2 and "Error 1" in lines[1]          # make's own line naming the target
+    assert not (checkout / ".venv").exists()
+
+
+def test_a_venv_of_another_python_is_found_before_installing(checkout):
+    other = _other_python()
+    if other is None:
+        pytest.skip("no Python other than 3.11 on this machine")
+    res = _make(checkout, "env", f"PYTHON={other}")
+    assert res.returncode != 0
+    assert res.stderr.startswith(f"error: PYTHON={other} is Python {_version(other)}, not a working Python 3.11")
+    subprocess.run([other, "-m", "venv", "--without-pip", str(checkout / ".venv")], check=True, timeout=120)
+    res = _make(checkout, "env", f"PYTHON={sys.executable}")
+    assert res.returncode != 0
+    assert res.stderr.splitlines()[0] == (f"error: .venv is not a Python 3.11 environment (its python is "
+                                          f"{_version(other)}). Remove it (rm -rf .venv) or move it away, then run "
+                                          "make env again.")
+    assert not (checkout / ".venv" / ".voltlib-installed").exists() and "pip" not in res.stdout
+
+
+def test_a_venv_whose_python_is_gone_is_found_before_installing(checkout):
+    (checkout / ".venv" / "bin").mkdir(parents=True)
+    (checkout / ".venv" / "bin" / "python").symlink_to(checkout / "removed-python3.11")
+    res = _make(checkout, "env", f"PYTHON={sys.executable}")
+    assert res.returncode != 0
+    assert res.stderr.splitlines()[0].startswith("error: .venv is not a Python 3.11 environment (its python is "
+                                                 "missing or broken). Remove it (rm -rf .venv)")
+    assert "pip" not in res.stdout
