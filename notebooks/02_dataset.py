@@ -39,6 +39,7 @@ from voltlib.config import PROTOCOLS, SOURCE_R2, notebook_profile
 from voltlib.data import SOURCE_WINDOW_COUNTS, make_dataset, protocol_summary
 from voltlib.simulate import simulate
 from voltlib.store import write_json
+from voltlib.summary import best_baseline
 
 cfg = notebook_profile(profile)
 sim = simulate(cfg.sim, progress=False)
@@ -169,7 +170,7 @@ plots.save_figure(fig, profile, "baselines_by_horizon.png");
 
 # %%
 r2_1ms = {name: table["clean"][name][1]["r2"] for name in BASELINES}
-best = max(BASELINES, key=r2_1ms.get)
+best, _ = best_baseline(table, "clean")
 beat_p1 = [n for n in BASELINES if r2_1ms[n] > SOURCE_R2["phase1_lstm"]]
 p4 = SOURCE_R2["phase4_cnn_lstm"]
 

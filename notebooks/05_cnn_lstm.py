@@ -31,7 +31,7 @@ device = None
 # %%
 from IPython.display import Markdown
 
-from voltlib import ladder, paths, plots
+from voltlib import ladder, paths, plots, summary
 from voltlib.config import PHASE_LABELS, SOURCE_R2, notebook_profile, paper_phases
 from voltlib.device import pick_device
 from voltlib.models import build_model, count_params
@@ -69,18 +69,16 @@ ladder.ladder_table(profile, "clean").round(3)
 lad = read_json(paths.results_dir(profile) / "ladder.json")
 base = read_json(paths.results_dir(profile) / "baselines.json")
 r2 = {p: {PHASE_LABELS[k]: v["r2"] for k, v in lad[p].items() if k in PHASE_LABELS} for p in datasets}
-best_clean = max(base["clean"], key=lambda k: base["clean"][k]["1"]["r2"])
-refs = {"persistence (clean)": base["clean"]["persistence"]["1"]["r2"],
-        f"{best_clean} (clean)": base["clean"][best_clean]["1"]["r2"]}
+best_clean, best_clean_r2 = summary.best_baseline(base, "clean")
+refs = {"persistence (clean)": summary.baseline_r2(base, "clean", "persistence"), f"{best_clean} (clean)": best_clean_r2}
 fig = plots.ladder_bars(r2, refs, source={PHASE_LABELS[k]: v for k, v in SOURCE_R2.items()})
 plots.save_figure(fig, profile, "ladder.png");
 
 # %%
 o, c = lad["original"]["phase4_cnn_lstm"], lad["clean"]["phase4_cnn_lstm"]
-best_phase = max(lad["clean"], key=lambda k: lad["clean"][k]["r2"] if k in PHASE_LABELS else -1)
+best_phase, best_phase_r2 = summary.best_phase(lad, "clean")
 Markdown(f"The CNN-LSTM reaches R^2 = {o['r2']:.3f} on the source's leaky random split and "
          f"{c['r2']:.3f} on unseen network runs (the source: 0.755). Its skill against persistence on the "
          f"clean protocol is {c['skill_vs_persistence']:.3f} (the fraction of persistence's squared error it "
          f"removes). The best phase on the clean protocol is {PHASE_LABELS[best_phase]} "
-         f"(R^2 {lad['clean'][best_phase]['r2']:.3f}); the best naive baseline, {best_clean}, gives "
-         f"{base['clean'][best_clean]['1']['r2']:.3f}.")
+         f"(R^2 {best_phase_r2:.3f}); the best naive baseline, {best_clean}, gives {best_clean_r2:.3f}.")

@@ -35,11 +35,11 @@ import pandas as pd
 from IPython.display import Markdown
 
 from voltlib import analysis, paths, plots
-from voltlib.ceiling import compute_ceiling, gain_share
+from voltlib.ceiling import compute_ceiling
 from voltlib.config import PHASE_LABELS, notebook_profile
 from voltlib.data import make_datasets
 from voltlib.device import pick_device
-from voltlib.metrics import evaluate
+from voltlib.metrics import evaluate, gain_share
 from voltlib.simulate import simulate
 from voltlib.store import read_json, update_json, write_json
 from voltlib.train import fit_or_load, predict

@@ -55,14 +55,6 @@ def test_start_samples_are_seeded_and_in_range():
 
 # ---------------------------------------------------------------- from variances to R^2
 
-def test_gain_share_by_hand():
-    assert C.gain_share(0.7, 0.6, 0.8) == pytest.approx(0.5)
-    assert C.gain_share(0.6, 0.6, 0.8) == pytest.approx(0.0)
-    assert C.gain_share(0.8, 0.6, 0.8) == pytest.approx(1.0)
-    assert C.gain_share(0.5, 0.6, 0.8) == pytest.approx(-0.5)    # below persistence
-    np.testing.assert_allclose(C.gain_share([0.7, 0.3], [0.6, 0.2], [0.8, 0.4]), [0.5, 0.5])
-
-
 def test_summarise_by_hand():
     var_mv2 = np.full((10, 2, 3), 4.0)            # 4 mV^2 everywhere, std 2 mV -> 1 z^2
     out = C.summarise(var_mv2, std_mv=np.full(3, 2.0), target_var_z=[4.0, 2.0], meas_noise_mv=0.2, seed=0)

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 
-from voltlib.metrics import bootstrap_r2, evaluate, interval, r2_per_neuron, r2_pooled, run_sums
+from voltlib.metrics import (bootstrap_r2, evaluate, gain_share, interval, r2_per_neuron, r2_pooled, run_sums,
+                             skill_vs_persistence)
 
 Y_TRUE = np.array([[1.0, 2.0], [3.0, 4.0]])
 Y_PRED = np.array([[1.0, 3.0], [2.0, 4.0]])
@@ -111,3 +112,19 @@ def test_seed_axis_is_averaged_and_identical_seeds_change_nothing():
 def test_run_sums_reject_mismatched_run_labels():
     with pytest.raises(ValueError, match="one run index per forecast sample"):
         run_sums(np.zeros((10, 3)), np.zeros((10, 3)), np.zeros(9, int))
+
+
+def test_gain_share_by_hand():
+    assert gain_share(0.7, 0.6, 0.8) == pytest.approx(0.5)
+    assert gain_share(0.6, 0.6, 0.8) == pytest.approx(0.0)
+    assert gain_share(0.8, 0.6, 0.8) == pytest.approx(1.0)
+    assert gain_share(0.5, 0.6, 0.8) == pytest.approx(-0.5)    # below persistence
+    np.testing.assert_allclose(gain_share([0.7, 0.3], [0.6, 0.2], [0.8, 0.4]), [0.5, 0.5])
+    assert np.isnan(gain_share(0.5, 0.6, 0.6))                    # no achievable gain: undefined, not a division error
+
+
+def test_skill_against_persistence_by_hand():
+    y = np.array([[0.0, 1.0], [2.0, 3.0]])
+    # persistence errs by 1 everywhere (MSE 1), the forecast by 0.5 (MSE 0.25): skill 0.75
+    assert skill_vs_persistence(y, y + 0.5, y - 1.0) == pytest.approx(0.75)
+    assert evaluate(y, y + 0.5, np.ones(2), 1, y_persist_z=y - 1.0)["skill_vs_persistence"] == pytest.approx(0.75)

@@ -18,7 +18,7 @@ import torch
 from scipy import stats as sps
 
 from .data import Split
-from .metrics import r2_per_neuron, r2_pooled
+from .metrics import r2_per_neuron, r2_pooled, skill_vs_persistence
 
 
 # ---------------------------------------------------------------- spike clock
@@ -144,9 +144,9 @@ def rollout(model: torch.nn.Module, split: Split, steps: int, idx=None, device=N
 
 def scores(y_true: np.ndarray, y_pred: np.ndarray, y_persist: np.ndarray) -> dict:
     """Returns pooled R^2, per-neuron R^2 [n] and MSE (z) with skill against persistence."""
-    mse = float(np.mean((y_pred - y_true) ** 2))
-    return {"r2": r2_pooled(y_true, y_pred), "r2_per_neuron": r2_per_neuron(y_true, y_pred), "mse_z": mse,
-            "skill_vs_persistence": 1.0 - mse / float(np.mean((y_persist - y_true) ** 2))}
+    return {"r2": r2_pooled(y_true, y_pred), "r2_per_neuron": r2_per_neuron(y_true, y_pred),
+            "mse_z": float(np.mean((y_pred - y_true) ** 2)),
+            "skill_vs_persistence": skill_vs_persistence(y_true, y_pred, y_persist)}
 
 
 # ---------------------------------------------------------------- contiguous traces

@@ -343,13 +343,6 @@ def summarise(var_mv2: np.ndarray, std_mv: np.ndarray, target_var_z: np.ndarray,
     }
 
 
-def gain_share(r2_model, r2_persistence, r2_ceiling):
-    """Share of the achievable gain a model captures: (R2_model - R2_pers) / (R2_ceil - R2_pers), float or array."""
-    model, pers, ceil = (np.asarray(x, np.float64) for x in (r2_model, r2_persistence, r2_ceiling))
-    out = (model - pers) / (ceil - pers)
-    return float(out) if out.ndim == 0 else out
-
-
 def cache_path(profile_name: str, test_runs=None, std_mv=None, target_var_z=None) -> Path:
     """data/ceiling/<hash of the sim, data, ceiling configs and the arguments as given (None = derived)>.json."""
     p = get_profile(profile_name)

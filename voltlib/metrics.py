@@ -27,6 +27,21 @@ def r2_per_neuron(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
     return 1.0 - np.sum((t - p) ** 2, axis=0) / sst
 
 
+def skill_vs_persistence(y_true: np.ndarray, y_pred: np.ndarray, y_persist: np.ndarray) -> float:
+    """Returns 1 - MSE(forecast) / MSE(persistence): the share of persistence's squared error a forecast removes."""
+    t = np.asarray(y_true, dtype=np.float64)
+    return float(1.0 - np.mean((np.asarray(y_pred, np.float64) - t) ** 2)
+                 / np.mean((np.asarray(y_persist, np.float64) - t) ** 2))
+
+
+def gain_share(r2_model, r2_floor, r2_ceiling):
+    """Returns (R2_model - R2_floor) / (R2_ceiling - R2_floor), the share of the achievable gain; float or array."""
+    model, floor, ceil = (np.asarray(x, np.float64) for x in (r2_model, r2_floor, r2_ceiling))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(ceil > floor, (model - floor) / (ceil - floor), np.nan)   # no gain to share: undefined
+    return float(out) if out.ndim == 0 else out
+
+
 def evaluate(y_true_z: np.ndarray, y_pred_z: np.ndarray, std_mv: np.ndarray, n_exc: int,
              y_persist_z: np.ndarray | None = None) -> dict:
     """Returns every metric of [samples, n] z-unit forecasts: R^2s, MSE/RMSE/MAE in z and mV, skill, E vs I."""
@@ -57,8 +72,7 @@ def evaluate(y_true_z: np.ndarray, y_pred_z: np.ndarray, std_mv: np.ndarray, n_e
         "r2_per_neuron": per_neuron.tolist(),
     }
     if y_persist_z is not None:
-        q = np.asarray(y_persist_z, dtype=np.float64)
-        out["skill_vs_persistence"] = float(1.0 - np.mean(err_z ** 2) / np.mean((q - t) ** 2))
+        out["skill_vs_persistence"] = skill_vs_persistence(t, p, y_persist_z)
     return out
 
 

@@ -6,13 +6,14 @@ prints as MISSING, so the abstract says what is missing instead of failing.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
-from . import paths
+from . import metrics, paths
+from .config import PHASE_LABELS
 
 MISSING = "not computed in this build"
 RESULT_FILES = ("simulation", "baselines", "ladder", "ceiling", "analysis", "timings")
-SIMPLE_BASELINES_EXCLUDED = ("mean", "persistence")
 
 
 def load_results(profile: str, results_dir: Path | None = None) -> dict:
@@ -58,25 +59,23 @@ def baseline_r2(baselines, protocol: str, name: str, horizon_ms=1):
     return dig(baselines, protocol, name, horizon_ms, "r2")
 
 
-def best_baseline(baselines, protocol: str, horizon_ms=1, exclude=SIMPLE_BASELINES_EXCLUDED):
-    """(name, R^2) of the best baseline other than mean and persistence, or (None, None)."""
-    scores = {n: baseline_r2(baselines, protocol, n, horizon_ms) for n in (dig(baselines, protocol) or {})
-              if n not in exclude}
-    scores = {n: r for n, r in scores.items() if r is not None}
+def _best(scores: dict):
+    """(name, value) of the largest value that is not None, or (None, None)."""
+    scores = {k: v for k, v in scores.items() if v is not None}
     if not scores:
         return None, None
     name = max(scores, key=scores.get)
     return name, scores[name]
 
 
+def best_baseline(baselines, protocol: str, horizon_ms=1):
+    """(name, R^2) of the best naive baseline (the mean and persistence included) at a horizon, or (None, None)."""
+    return _best({n: baseline_r2(baselines, protocol, n, horizon_ms) for n in (dig(baselines, protocol) or {})})
+
+
 def best_phase(ladder, protocol: str):
     """(phase, R^2) of the ladder's best phase under a protocol, or (None, None)."""
-    scores = {p: dig(ladder, protocol, p, "r2") for p in (dig(ladder, protocol) or {})}
-    scores = {p: r for p, r in scores.items() if r is not None}
-    if not scores:
-        return None, None
-    phase = max(scores, key=scores.get)
-    return phase, scores[phase]
+    return _best({p: dig(ladder, protocol, p, "r2") for p in (dig(ladder, protocol) or {}) if p in PHASE_LABELS})
 
 
 def ceiling_at(ceiling, horizon_ms=1):
@@ -93,10 +92,11 @@ def ceiling_at(ceiling, horizon_ms=1):
 
 
 def gain_share(model_r2, floor_r2, ceiling_r2):
-    """(model - floor) / (ceiling - floor): the share of the achievable gain over the floor, or None."""
-    if None in (model_r2, floor_r2, ceiling_r2) or ceiling_r2 <= floor_r2:
+    """metrics.gain_share of three recorded values, or None when one is absent or there is no gain to share."""
+    if None in (model_r2, floor_r2, ceiling_r2):
         return None
-    return (model_r2 - floor_r2) / (ceiling_r2 - floor_r2)
+    share = metrics.gain_share(model_r2, floor_r2, ceiling_r2)
+    return None if math.isnan(share) else share
 
 
 def devices(ladder) -> list[str]:
