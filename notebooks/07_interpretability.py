@@ -108,7 +108,7 @@ def r2_of(m, x=x_eval, y=y_eval):
 
 m3_cfg, t3_cfg = cfg.phases["phase3_lstm_res"]
 phase3, _ = fit_or_load("phase3_lstm_res", m3_cfg, t3_cfg, ds, device=dev)
-no_res, no_res_info = interpret.fit_or_load_ablated("phase4_cnn_lstm_no_residual", model_cfg, train_cfg, ds, dev, residual=False)
+no_res, no_res_info = interpret.fit_or_load_ablated("phase4_cnn_lstm_no_residual", model_cfg, train_cfg, ds, dev, residual=True)
 ablation = {"full CNN-LSTM": r2_of(model)}
 with ablated(model, cnn=True):
     ablation["CNN switched off"] = r2_of(model)

@@ -138,12 +138,25 @@ def test_ablated_retraining_is_cached_and_never_uses_the_skip(tmp_path, monkeypa
     sim = array_simulation(rng.standard_normal((4, 80, 4)).cumsum(axis=1), n_exc=3)
     ds = make_dataset(sim, DataConfig(discard_ms=0, meas_noise_mv=0.0, window=6, stride=3), "clean")
     mcfg, tcfg = ModelConfig("cnn_lstm", hidden=8, layers=1), TrainConfig(max_epochs=1, warmup_epochs=0)
-    model, info = fit_or_load_ablated("no_res", mcfg, tcfg, ds, "cpu", residual=False)
+    model, info = fit_or_load_ablated("no_res", mcfg, tcfg, ds, "cpu", residual=True)
     assert not info["cached"] and not model.use_residual and model.use_cnn
-    again, info2 = fit_or_load_ablated("no_res", mcfg, tcfg, ds, "cpu", residual=False)
+    again, info2 = fit_or_load_ablated("no_res", mcfg, tcfg, ds, "cpu", residual=True)
     assert info2["cached"] and not again.use_residual
     x = ds.test.get_batch(np.arange(len(ds.test)))[0]
     with torch.no_grad():
         np.testing.assert_allclose(again(x).numpy(), model(x).numpy(), atol=1e-6)
         again.skip.weight.mul_(100.0)                    # the skip path does not enter the forecast
         np.testing.assert_allclose(again(x).numpy(), model(x).numpy(), atol=1e-6)
+
+
+def test_ablation_switches_mean_the_same_in_ablated_and_in_retraining(tmp_path, monkeypatch):
+    # models.ablated(cnn=True) removes the CNN at forward time; fit_or_load_ablated(cnn=True) trains without it
+    monkeypatch.setattr(paths, "MODELS", tmp_path)
+    rng = np.random.default_rng(6)
+    sim = array_simulation(rng.standard_normal((4, 60, 4)).cumsum(axis=1), n_exc=3)
+    ds = make_dataset(sim, DataConfig(discard_ms=0, meas_noise_mv=0.0, window=6, stride=3), "clean")
+    mcfg, tcfg = ModelConfig("cnn_lstm", hidden=8, layers=1), TrainConfig(max_epochs=1, warmup_epochs=0)
+    no_cnn, info = fit_or_load_ablated("no_cnn", mcfg, tcfg, ds, "cpu", cnn=True)
+    assert not no_cnn.use_cnn and no_cnn.use_residual and info["variant"] == {"use_cnn": False, "use_residual": True}
+    with pytest.raises(ValueError, match="needs a part to switch off"):
+        fit_or_load_ablated("nothing", mcfg, tcfg, ds, "cpu")

@@ -132,9 +132,16 @@ def unpermute(values: np.ndarray, perm: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------- retraining with a part switched off
 
 def fit_or_load_ablated(name: str, model_cfg: ModelConfig, train_cfg: TrainConfig, dataset: Dataset,
-                        device, cnn: bool = True, residual: bool = True) -> tuple[Forecaster, dict]:
-    """Returns (model trained with its CNN and/or residual path switched off from the start, info), cached by train.fit_or_load."""
-    return fit_or_load(name, model_cfg, train_cfg, dataset, device, variant={"use_cnn": cnn, "use_residual": residual})
+                        device, cnn: bool = False, residual: bool = False) -> tuple[Forecaster, dict]:
+    """Returns (model trained with its CNN (cnn=True) and/or residual path (residual=True) switched off from the start, info).
+
+    The switches mean what they mean in models.ablated: True removes that part. Cached by train.fit_or_load.
+    """
+    if not (cnn or residual):
+        raise ValueError("fit_or_load_ablated needs a part to switch off: pass cnn=True and/or residual=True "
+                         "(train.fit_or_load trains the whole model).")
+    return fit_or_load(name, model_cfg, train_cfg, dataset, device,
+                       variant={"use_cnn": not cnn, "use_residual": not residual})
 
 
 # ---------------------------------------------------------------- residual head
