@@ -128,3 +128,21 @@ def test_skill_against_persistence_by_hand():
     # persistence errs by 1 everywhere (MSE 1), the forecast by 0.5 (MSE 0.25): skill 0.75
     assert skill_vs_persistence(y, y + 0.5, y - 1.0) == pytest.approx(0.75)
     assert evaluate(y, y + 0.5, np.ones(2), 1, y_persist_z=y - 1.0)["skill_vs_persistence"] == pytest.approx(0.75)
+
+
+def test_run_labels_need_not_be_contiguous_and_evaluate_reports_the_interval():
+    y, p, runs = _runs_problem(np.random.default_rng(7))
+    sparse = np.array([3, 17, 18, 40, 41, 42, 60, 99])[runs]     # the test runs of a clean split, say
+    a = bootstrap_r2(y, {"m": p}, runs, n_boot=400, seed=1)["m"]
+    b = bootstrap_r2(y, {"m": p}, sparse, n_boot=400, seed=1)["m"]
+    np.testing.assert_allclose(a, b, rtol=1e-12)
+    out = evaluate(y, p, np.ones(y.shape[1]), 2, run_of_sample=sparse)
+    lo, hi = out["r2_ci"]
+    assert lo < out["r2"] < hi and hi - lo < 0.2
+
+
+def test_format_interval():
+    from voltlib.metrics import format_interval
+    assert format_interval((0.6123, 0.6789)) == "0.612 to 0.679"
+    assert format_interval(None) == "n/a" and format_interval((None, 0.5)) == "n/a"
+    assert format_interval((-np.inf, np.inf)) == "n/a"

@@ -182,7 +182,8 @@ def run_baselines(ds: Dataset) -> dict:
         else:
             pred, extra = {"ar_ridge": ar_ridge, "population_ridge": population_ridge,
                            "own_lags_boosting": own_lags_boosting}[name](ds)
-        out[name] = {**evaluate(y, pred, ds.std_mv, ds.n_exc, y_persist_z=persist), **extra,
+        out[name] = {**evaluate(y, pred, ds.std_mv, ds.n_exc, y_persist_z=persist,
+                                run_of_sample=ds.test.run_of_window), **extra,
                      "fit_s": time.perf_counter() - t0}
     return out
 

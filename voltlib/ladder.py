@@ -11,11 +11,11 @@ from . import paths
 from .config import PHASE_LABELS, PROTOCOLS, SOURCE_R2, Profile
 from .data import make_dataset
 from .device import pick_device
-from .metrics import evaluate
+from .metrics import evaluate, format_interval
 from .store import read_json, update_json
 from .train import fit_or_load, predict
 
-ENTRY_KEYS = ("r2", "r2_per_neuron_mean", "mse_z", "mae_z", "rmse_mv", "mae_mv", "r2_exc", "r2_inh",
+ENTRY_KEYS = ("r2", "r2_ci", "r2_per_neuron_mean", "mse_z", "mae_z", "rmse_mv", "mae_mv", "r2_exc", "r2_inh",
               "skill_vs_persistence")
 
 
@@ -28,7 +28,7 @@ def score(model, dataset, device) -> dict:
     """Returns the test-set metrics of a trained model (with skill against persistence)."""
     test = dataset.test
     return evaluate(test.targets(), predict(model, test, device), dataset.std_mv, dataset.n_exc,
-                    y_persist_z=test.last_values())
+                    y_persist_z=test.last_values(), run_of_sample=test.run_of_window)
 
 
 def run_phase(profile: Profile, phase: str, dataset, device=None, progress: bool = False) -> tuple:
@@ -74,6 +74,7 @@ def ladder_table(profile_name: str, protocol: str) -> pd.DataFrame:
     rows = []
     for phase, e in ladder.items():
         rows.append({"phase": PHASE_LABELS[phase], "source R^2": SOURCE_R2[phase], "R^2": e["r2"],
+                     "95 % CI (runs)": format_interval(e.get("r2_ci")),
                      "skill vs persistence": e["skill_vs_persistence"], "RMSE (mV)": e["rmse_mv"],
                      "MAE (mV)": e["mae_mv"], "size": f"{e['hidden']} x {e['layers']}",
                      "parameters": f"{e['params']:,}", "epochs": e["epochs"], "train s": round(e["train_s"], 1)})

@@ -43,8 +43,12 @@ def gain_share(r2_model, r2_floor, r2_ceiling):
 
 
 def evaluate(y_true_z: np.ndarray, y_pred_z: np.ndarray, std_mv: np.ndarray, n_exc: int,
-             y_persist_z: np.ndarray | None = None) -> dict:
-    """Returns every metric of [samples, n] z-unit forecasts: R^2s, MSE/RMSE/MAE in z and mV, skill, E vs I."""
+             y_persist_z: np.ndarray | None = None, run_of_sample: np.ndarray | None = None) -> dict:
+    """Returns every metric of [samples, n] z-unit forecasts: R^2s, MSE/RMSE/MAE in z and mV, skill, E vs I.
+
+    With run_of_sample (the simulation run of each sample), also r2_ci: the 95 % interval of the pooled
+    R^2 over test runs (`r2_interval`).
+    """
     t = np.asarray(y_true_z, dtype=np.float64)
     p = np.asarray(y_pred_z, dtype=np.float64)
     if t.ndim != 2 or t.shape != p.shape:
@@ -73,6 +77,8 @@ def evaluate(y_true_z: np.ndarray, y_pred_z: np.ndarray, std_mv: np.ndarray, n_e
     }
     if y_persist_z is not None:
         out["skill_vs_persistence"] = skill_vs_persistence(t, p, y_persist_z)
+    if run_of_sample is not None:
+        out["r2_ci"] = r2_interval(t, p, run_of_sample, estimate=out["r2"])
     return out
 
 
@@ -109,7 +115,7 @@ def bootstrap_r2(y_true: np.ndarray, preds: dict, run_of_sample: np.ndarray, n_b
     differences between forecasters paired. The spread of a resampled mean over R runs is narrower
     than the sampling spread by sqrt((R-1)/R); `interval` widens it back.
     """
-    runs = np.asarray(run_of_sample)
+    _, runs = np.unique(np.asarray(run_of_sample), return_inverse=True)   # labels 0..R-1: every run is drawn
     n_runs = int(runs.max()) + 1
     rng = np.random.default_rng(seed)
     w = rng.multinomial(n_runs, np.full(n_runs, 1.0 / n_runs), size=n_boot).astype(np.float64)   # [B, R]
@@ -132,3 +138,18 @@ def interval(samples: np.ndarray, estimate: float, n_runs: int, level: float = 0
     center = samples.mean()
     widen = np.sqrt(n_runs / (n_runs - 1)) if n_runs > 1 else np.inf
     return float(estimate + (lo - center) * widen), float(estimate + (hi - center) * widen)
+
+
+def r2_interval(y_true: np.ndarray, y_pred: np.ndarray, run_of_sample: np.ndarray, estimate: float | None = None,
+                n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
+    """Returns the `level` interval of a forecast's pooled R^2 by bootstrap over whole test runs."""
+    estimate = r2_pooled(y_true, y_pred) if estimate is None else estimate
+    samples = bootstrap_r2(y_true, {"m": y_pred}, run_of_sample, n_boot=n_boot, seed=seed)["m"]
+    return interval(samples, estimate, len(np.unique(run_of_sample)), level)
+
+
+def format_interval(ci, spec: str = ".3f") -> str:
+    """An interval as 'lo to hi' for tables, or 'n/a' where none could be computed (e.g. one test run)."""
+    if ci is None or any(v is None or not np.isfinite(v) for v in ci):
+        return "n/a"
+    return f"{format(ci[0], spec)} to {format(ci[1], spec)}"
