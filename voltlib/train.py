@@ -19,7 +19,6 @@ that ends without finite weights and a finite validation loss raises and caches 
 """
 from __future__ import annotations
 
-import json
 import math
 import shutil
 import time
@@ -273,7 +272,8 @@ def fit_or_load(name: str, model_cfg: ModelConfig, train_cfg: TrainConfig, datas
 
     # info first: a damaged entry is said once, naming the first damaged file
     info = load_checked(info_path, parse_json, "retraining")
-    model = load_checked(weights, lambda p: _load_weights(initial_model(), p), "retraining") if info is not None else None
+    load = lambda p: _load_weights(initial_model(), p)     # noqa: E731
+    model = None if info is None else load_checked(weights, load, "retraining")
     if model is not None:
         info["cached"] = True
         return model.to(device).eval(), info
