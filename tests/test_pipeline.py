@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from voltlib import paths, pipeline
+from voltlib import paths, pipeline, store
 
 HEADER = "# ---\n# jupyter:\n#   kernelspec:\n#     display_name: Python 3.11 (voltlib)\n#     language: python\n#     name: voltlib\n# ---\n"
 
@@ -114,3 +114,50 @@ def test_a_failing_notebook_stops_the_build_names_the_cell_and_leaves_no_execute
     assert not (build / "00_abstract.ipynb").exists()          # the build stopped there
     assert not list(build.glob(".*"))                          # no temporary files left behind
     assert (build / "01_first.ipynb").exists()                 # earlier work is kept
+
+
+def test_a_missing_or_changed_output_reruns_the_notebook_that_wrote_it_and_the_ones_after(project):
+    nbs, build, results = project
+    _write(nbs, "01_first.py", "# %%\nfrom pathlib import Path\nPath('../results').mkdir(exist_ok=True)\n"
+                               "Path('../results/first.json').write_text('{\"v\": 1}')\n"
+                               "Path('../results/shared.txt').write_text('a')\n")
+    # 02 adds to a file 01 wrote (as 04 does to ladder.json) and reports a repaired cache file
+    _write(nbs, "02_second.py", "# %%\nfrom pathlib import Path\nfrom voltlib import store\n"
+                                "shared = Path('../results/shared.txt')\nshared.write_text(shared.read_text() + 'b')\n"
+                                "store.announce('data/x.bin', 'failed its checksum (sha256 mismatch)', 'rebuilding')\n")
+    lines = []
+
+    def run():
+        lines.clear()
+        pipeline.build("smoke", nbs, build, results, lib_hash="lib", outputs=(results,),
+                       progress=lambda t, end="\n": lines.append(t))
+        return {s.name: pipeline.is_up_to_date(s) for s in pipeline.plan("smoke", nbs, build, lib_hash="lib")}
+
+    assert run() == {"01_first": True, "02_second": True, "00_abstract": True}
+    # the cache line printed inside the headless kernel reaches the build's output
+    assert "  cache: data/x.bin failed its checksum (sha256 mismatch); rebuilding" in lines
+    steps = {s.name: s for s in pipeline.plan("smoke", nbs, build, lib_hash="lib")}
+    recorded = {n: pipeline.read_stamp(s)["outputs"] for n, s in steps.items()}
+    shared, first = str(results / "shared.txt"), str(results / "first.json")
+    assert set(recorded["01_first"]) == {first, shared} and set(recorded["02_second"]) == {shared}
+    assert recorded["00_abstract"] == {}
+    # 01's record of the shared file is what 02 left, so an intact build stays up to date
+    assert recorded["01_first"][shared] == recorded["02_second"][shared] == store.sha256_of(results / "shared.txt")
+
+    (results / "first.json").unlink()
+    assert not pipeline.is_up_to_date(steps["01_first"]) and pipeline.is_up_to_date(steps["02_second"])
+    assert run() == {"01_first": True, "02_second": True, "00_abstract": True}
+    assert lines[0] == f"{first} is missing; rerunning 01_first and the notebooks after it"
+    assert sum("up to date" in t for t in lines) == 0                    # 02 and 00 read what 01 wrote
+    assert (results / "first.json").read_text() == '{"v": 1}'
+
+    (results / "shared.txt").write_text("garbage")                         # changed behind the build's back
+    assert not pipeline.is_up_to_date(steps["01_first"]) and not pipeline.is_up_to_date(steps["02_second"])
+    assert run() == {"01_first": True, "02_second": True, "00_abstract": True}
+    assert lines[0] == f"{shared} {store.MISMATCH}; rerunning 01_first and the notebooks after it"
+    assert (results / "shared.txt").read_text() == "ab"                    # its first writer ran again
+
+    record = pipeline.read_stamp(steps["02_second"])                       # a stamp from before outputs were recorded
+    del record["outputs"]
+    steps["02_second"].stamp_file.write_text(json.dumps(record))
+    assert not pipeline.is_up_to_date(steps["02_second"]) and pipeline.is_up_to_date(steps["01_first"])

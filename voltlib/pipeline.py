@@ -5,11 +5,16 @@ Incremental rule (a stamp per notebook, stored beside its executed copy as NN_na
     stamp(n) = sha256(source of n, the profile's parameters, hash of voltlib/*.py and
                       requirements.txt, stamp of the notebook that ran just before n)
 
-A notebook is up to date when its executed copy exists and its stored stamp equals the stamp
-computed now. Chaining the previous notebook's stamp makes every input a notebook can read (the
-results, caches and figures of the notebooks before it) part of its stamp, so a change reruns the
-notebook where it happened and every notebook after it, and nothing before it. The abstract
-(00_abstract) reads every result, so it runs last and is placed first in the report.
+A notebook is up to date when its executed copy exists, its stored stamp equals the stamp
+computed now, and every output it wrote (the files under results/<profile>/ and
+report/<profile>/figures/ modified while it ran, recorded in its stamp file with their sha256) is
+still there with that hash. Chaining the previous notebook's stamp makes every input a notebook can
+read (the results, caches and figures of the notebooks before it) part of its stamp, so a change
+reruns the notebook where it happened and every notebook after it, and nothing before it; a
+notebook that runs for any other reason (a missing or changed output, a failed earlier run) also
+reruns every notebook after it, as they read what it writes. A file written by several notebooks
+(ladder.json by 03-05) is recorded by each with its latest hash, so damaging it reruns the first.
+The abstract (00_abstract) reads every result, so it runs last and is placed first in the report.
 
 Atomicity: a notebook executes into a temporary file that is renamed onto build/<profile>/NN_name.ipynb
 only on success, and its stamp is written after that rename; a failure leaves the partial
@@ -29,6 +34,7 @@ from pathlib import Path
 
 from . import paths
 from .config import config_hash, get_profile
+from .store import MESSAGE_LOG_ENV, MISMATCH, atomic_path, remove, sha256_of, shown, write_json
 
 KERNEL = "voltlib"
 NOTEBOOK_NAME = re.compile(r"^(\d\d)_[A-Za-z0-9_]+\.py$")
@@ -124,18 +130,67 @@ def plan(profile: str, notebooks_dir: Path = paths.NOTEBOOKS, build_dir: Path | 
     return steps
 
 
-def is_up_to_date(step: Step) -> bool:
-    """True when the executed copy exists and was made with this very stamp."""
-    if not (step.executed.exists() and step.stamp_file.exists()):
-        return False
+def output_dirs(profile: str, results_dir: Path | None = None) -> tuple[Path, ...]:
+    """The folders whose files a notebook's run records as its outputs: results/<profile>/, its figures."""
+    return Path(results_dir) if results_dir else paths.RESULTS / profile, paths.REPORT / profile / "figures"
+
+
+def read_stamp(step: Step) -> dict | None:
+    """The stored stamp record {stamp, seconds, finished, outputs {path: sha256}}, or None if absent or unreadable."""
     try:
-        return json.loads(step.stamp_file.read_text()).get("stamp") == step.stamp
+        record = json.loads(step.stamp_file.read_text())
     except (ValueError, OSError):
-        return False
+        return None
+    return record if isinstance(record, dict) else None
 
 
-def execute(step: Step, params: dict, kernel: str = KERNEL, cwd: Path | None = None) -> float:
-    """Runs one notebook with papermill into its executed copy, atomically; returns seconds."""
+def output_problems(step: Step) -> list[tuple[Path, str]]:
+    """(file, what is wrong) for every output recorded in the notebook's stamp that is now missing or changed."""
+    problems = []
+    for name, digest in ((read_stamp(step) or {}).get("outputs") or {}).items():
+        path = paths.ROOT / name                     # a recorded path outside the project is absolute
+        if not path.is_file():
+            problems.append((path, "is missing"))
+        elif sha256_of(path) != digest:
+            problems.append((path, MISMATCH))
+    return problems
+
+
+def made_with_stamp(step: Step) -> bool:
+    """True when the executed copy exists and was made with this very stamp, its outputs recorded."""
+    record = read_stamp(step)
+    # a stamp from before outputs were recorded has none to check, so it counts as stale
+    return (step.executed.exists() and record is not None and record.get("stamp") == step.stamp
+            and "outputs" in record)
+
+
+def is_up_to_date(step: Step) -> bool:
+    """True when the notebook was made with this very stamp and every output it recorded is unchanged."""
+    return made_with_stamp(step) and not output_problems(step)
+
+
+def written_since(folders, t0_ns: int) -> list[Path]:
+    """The files under folders modified at or after t0_ns (time.time_ns()), hidden temporary files left out."""
+    found = []
+    for folder in map(Path, folders):
+        if folder.is_dir():
+            found += [f for f in folder.rglob("*") if f.is_file() and not f.name.startswith(".")
+                      and f.stat().st_mtime_ns >= t0_ns]
+    return sorted(found)
+
+
+def _write_stamp(step: Step, record: dict) -> None:
+    with atomic_path(step.stamp_file, checksum=False) as tmp:
+        tmp.write_text(json.dumps(record, indent=1) + "\n")
+
+
+def execute(step: Step, params: dict, kernel: str = KERNEL, cwd: Path | None = None,
+            outputs: tuple = (), messages: list | None = None) -> float:
+    """Runs one notebook with papermill into its executed copy, atomically; returns seconds.
+
+    outputs: folders whose files written during the run are recorded, with their sha256, in the
+    stamp. messages: receives the one-line cache messages (store.announce) the notebook printed.
+    """
     import jupytext
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
@@ -148,8 +203,10 @@ def execute(step: Step, params: dict, kernel: str = KERNEL, cwd: Path | None = N
     converted = build_dir / f".{step.name}.input.ipynb"
     partial = build_dir / f".{step.name}.running.ipynb"
     jupytext.write(jupytext.read(step.source), converted, fmt="ipynb")
-    os.environ.update(HEADLESS_ENV)
-    t0 = time.perf_counter()
+    log = build_dir / f".{step.name}.messages"
+    log.unlink(missing_ok=True)
+    os.environ.update(HEADLESS_ENV, **{MESSAGE_LOG_ENV: str(log)})      # the kernel inherits both
+    t0, t0_ns = time.perf_counter(), time.time_ns()
     try:
         pm.execute_notebook(str(converted), str(partial), parameters=params, kernel_name=kernel,
                             cwd=str(cwd or step.source.parent), progress_bar=False, log_output=False,
@@ -166,11 +223,29 @@ def execute(step: Step, params: dict, kernel: str = KERNEL, cwd: Path | None = N
         raise
     finally:
         converted.unlink(missing_ok=True)
+        os.environ.pop(MESSAGE_LOG_ENV, None)
+        if messages is not None and log.exists():
+            messages += log.read_text().splitlines()
+        log.unlink(missing_ok=True)
     seconds = time.perf_counter() - t0
+    written = {shown(f): sha256_of(f) for f in written_since(outputs, t0_ns)}
     os.replace(partial, step.executed)
-    step.stamp_file.write_text(json.dumps({"stamp": step.stamp, "seconds": round(seconds, 2),
-                                           "finished": time.strftime("%Y-%m-%dT%H:%M:%S")}) + "\n")
+    _write_stamp(step, {"stamp": step.stamp, "seconds": round(seconds, 2),
+                        "finished": time.strftime("%Y-%m-%dT%H:%M:%S"), "outputs": written})
     return seconds
+
+
+def refresh_outputs(earlier: list[Step], written: dict) -> None:
+    """Updates the recorded hash of each file in `written` {path: sha256} in the stamps of earlier notebooks.
+
+    A file several notebooks write (ladder.json) must match each writer's record after the last one ran.
+    """
+    for step in earlier:
+        record = read_stamp(step)
+        recorded = (record or {}).get("outputs") or {}
+        changed = {k: v for k, v in written.items() if k in recorded and recorded[k] != v}
+        if changed:
+            _write_stamp(step, {**record, "outputs": {**recorded, **changed}})
 
 
 def cell_number(notebook: Path, cell_index: int) -> str:
@@ -192,28 +267,50 @@ def cell_number(notebook: Path, cell_index: int) -> str:
 
 def build(profile: str, notebooks_dir: Path = paths.NOTEBOOKS, build_dir: Path | None = None,
           results_dir: Path | None = None, kernel: str = KERNEL, lib_hash: str | None = None,
-          progress=None) -> dict:
-    """Runs every notebook that is not up to date, in order; writes and returns the timings."""
+          progress=None, outputs: tuple | None = None) -> dict:
+    """Runs every notebook that is not up to date, in order; writes and returns the timings.
+
+    outputs: the folders a notebook's outputs are recorded from (default output_dirs(profile, results_dir)).
+    """
     progress = progress or _print
     steps = plan(profile, notebooks_dir, build_dir, lib_hash)
     params = profile_parameters(profile)
+    outputs = output_dirs(profile, results_dir) if outputs is None else outputs
     timings = {"profile": profile, "notebooks": {}, "total_s": 0.0, "executed_s": 0.0}
     t_start = time.perf_counter()
+    rerun_rest = False                   # once a notebook runs, every later one reads what it wrote
     for k, step in enumerate(steps, 1):
         head = f"[{k}/{len(steps)}] {step.name} ..."
-        if is_up_to_date(step):
-            stored = json.loads(step.stamp_file.read_text())
-            timings["notebooks"][step.name] = {"seconds": stored.get("seconds"), "cached": True}
+        # after a rerun, later notebooks' outputs differ from their records by the build's own doing
+        problems = [] if rerun_rest else output_problems(step)
+        if not rerun_rest and not problems and made_with_stamp(step):
+            timings["notebooks"][step.name] = {"seconds": read_stamp(step).get("seconds"), "cached": True}
             progress(f"{head} up to date")
             continue
+        if problems:                        # changed or deleted outside the build: said once, naming the file
+            path, problem = problems[0]
+            more = f" (and {len(problems) - 1} more of its outputs)" if len(problems) > 1 else ""
+            progress(f"{shown(path)} {problem}{more}; rerunning {step.name} and the notebooks after it")
+        for path, problem in problems:
+            if problem != "is missing":
+                remove(path)                # a damaged file must not be read back (update_json) as a start
         progress(head, end=" ")
-        seconds = execute(step, params, kernel)
+        messages = []                       # cache damage the notebook found and repaired, one line each
+        try:
+            seconds = execute(step, params, kernel, outputs=outputs, messages=messages)
+        except BaseException:
+            if messages:
+                progress("\n" + "\n".join(f"  {m}" for m in messages))
+            raise
+        progress(f"{seconds:.1f} s")
+        for m in messages:
+            progress(f"  {m}")
+        refresh_outputs(steps[:k - 1], (read_stamp(step) or {}).get("outputs", {}))
+        rerun_rest = True
         timings["notebooks"][step.name] = {"seconds": round(seconds, 2), "cached": False}
         timings["executed_s"] += seconds
-        progress(f"{seconds:.1f} s")
     timings["total_s"] = round(time.perf_counter() - t_start, 2)
     timings["executed_s"] = round(timings["executed_s"], 2)
-    from .store import write_json
     write_json(Path(results_dir or paths.results_dir(profile)) / "timings.json", timings)
     return timings
 
