@@ -118,13 +118,17 @@ def test_a_failing_notebook_stops_the_build_names_the_cell_and_leaves_no_execute
 
 def test_a_missing_or_changed_output_reruns_the_notebook_that_wrote_it_and_the_ones_after(project):
     nbs, build, results = project
-    _write(nbs, "01_first.py", "# %%\nfrom pathlib import Path\nPath('../results').mkdir(exist_ok=True)\n"
+    # 01 writes two outputs and reads (or makes) a cache file through voltlib.store
+    _write(nbs, "01_first.py", "# %%\nfrom pathlib import Path\nfrom voltlib import store\n"
+                               "cache = Path('../data/c.json').resolve()\n"
+                               "if store.load_checked(cache, store.parse_json, 'recomputing') is None:\n"
+                               "    store.write_json(cache, {'v': 1})\n"
+                               "Path('../results').mkdir(exist_ok=True)\n"
                                "Path('../results/first.json').write_text('{\"v\": 1}')\n"
                                "Path('../results/shared.txt').write_text('a')\n")
-    # 02 adds to a file 01 wrote (as 04 does to ladder.json) and reports a repaired cache file
-    _write(nbs, "02_second.py", "# %%\nfrom pathlib import Path\nfrom voltlib import store\n"
-                                "shared = Path('../results/shared.txt')\nshared.write_text(shared.read_text() + 'b')\n"
-                                "store.announce('data/x.bin', 'failed its checksum (sha256 mismatch)', 'rebuilding')\n")
+    # 02 adds to a file 01 wrote, as 04 does to ladder.json
+    _write(nbs, "02_second.py", "# %%\nfrom pathlib import Path\n"
+                                "shared = Path('../results/shared.txt')\nshared.write_text(shared.read_text() + 'b')\n")
     lines = []
 
     def run():
@@ -134,13 +138,13 @@ def test_a_missing_or_changed_output_reruns_the_notebook_that_wrote_it_and_the_o
         return {s.name: pipeline.is_up_to_date(s) for s in pipeline.plan("smoke", nbs, build, lib_hash="lib")}
 
     assert run() == {"01_first": True, "02_second": True, "00_abstract": True}
-    # the cache line printed inside the headless kernel reaches the build's output
-    assert "  cache: data/x.bin failed its checksum (sha256 mismatch); rebuilding" in lines
     steps = {s.name: s for s in pipeline.plan("smoke", nbs, build, lib_hash="lib")}
     recorded = {n: pipeline.read_stamp(s)["outputs"] for n, s in steps.items()}
-    shared, first = str(results / "shared.txt"), str(results / "first.json")
+    shared, first, cache = str(results / "shared.txt"), str(results / "first.json"), nbs.parent / "data" / "c.json"
     assert set(recorded["01_first"]) == {first, shared} and set(recorded["02_second"]) == {shared}
     assert recorded["00_abstract"] == {}
+    assert pipeline.read_stamp(steps["01_first"])["caches"] == {str(cache): store.sha256_of(cache)}
+    assert pipeline.read_stamp(steps["02_second"])["caches"] == {}
     # 01's record of the shared file is what 02 left, so an intact build stays up to date
     assert recorded["01_first"][shared] == recorded["02_second"][shared] == store.sha256_of(results / "shared.txt")
 
@@ -156,6 +160,14 @@ def test_a_missing_or_changed_output_reruns_the_notebook_that_wrote_it_and_the_o
     assert run() == {"01_first": True, "02_second": True, "00_abstract": True}
     assert lines[0] == f"{shared} {store.MISMATCH}; rerunning 01_first and the notebooks after it"
     assert (results / "shared.txt").read_text() == "ab"                    # its first writer ran again
+
+    cache.write_text('{"v": 2}\n')                                        # a damaged cache reruns its reader,
+    assert not pipeline.is_up_to_date(steps["01_first"]) and pipeline.is_up_to_date(steps["02_second"])
+    assert run() == {"01_first": True, "02_second": True, "00_abstract": True}
+    # no line from the build itself: the notebook's read says what was wrong and what it did, once
+    assert lines[0] == "[1/3] 01_first ..." and lines[2] == f"  cache: {cache} {store.MISMATCH}; recomputing"
+    assert sum(str(cache) in t for t in lines) == 1
+    assert store.read_json(cache) == {"v": 1}
 
     record = pipeline.read_stamp(steps["02_second"])                       # a stamp from before outputs were recorded
     del record["outputs"]

@@ -6,9 +6,11 @@ Incremental rule (a stamp per notebook, stored beside its executed copy as NN_na
                       requirements.txt, stamp of the notebook that ran just before n)
 
 A notebook is up to date when its executed copy exists, its stored stamp equals the stamp
-computed now, and every output it wrote (the files under results/<profile>/ and
-report/<profile>/figures/ modified while it ran, recorded in its stamp file with their sha256) is
-still there with that hash. Chaining the previous notebook's stamp makes every input a notebook can
+computed now, and every file its stamp file records with a sha256 is still there with that hash:
+its outputs (the files under results/<profile>/ and report/<profile>/figures/ modified while it
+ran) and its caches (the files under data/ it read or wrote through voltlib.store, which also
+still match their own checksums). A changed cache reruns the notebook, whose read of it then says
+what was wrong in one line and rebuilds it. Chaining the previous notebook's stamp makes every input a notebook can
 read (the results, caches and figures of the notebooks before it) part of its stamp, so a change
 reruns the notebook where it happened and every notebook after it, and nothing before it; a
 notebook that runs for any other reason (a missing or changed output, a failed earlier run) also
@@ -34,7 +36,8 @@ from pathlib import Path
 
 from . import paths
 from .config import config_hash, get_profile
-from .store import MESSAGE_LOG_ENV, MISMATCH, atomic_path, remove, sha256_of, shown, write_json
+from .store import (FILE_LOG_ENV, MESSAGE_LOG_ENV, MISMATCH, atomic_path, remove, sha256_of, shown, verify,
+                    write_json)
 
 KERNEL = "voltlib"
 NOTEBOOK_NAME = re.compile(r"^(\d\d)_[A-Za-z0-9_]+\.py$")
@@ -135,8 +138,11 @@ def output_dirs(profile: str, results_dir: Path | None = None) -> tuple[Path, ..
     return Path(results_dir) if results_dir else paths.RESULTS / profile, paths.REPORT / profile / "figures"
 
 
+RECORDED = ("outputs", "caches")        # the files a stamp record holds, {path: sha256} each
+
+
 def read_stamp(step: Step) -> dict | None:
-    """The stored stamp record {stamp, seconds, finished, outputs {path: sha256}}, or None if absent or unreadable."""
+    """The stored stamp record {stamp, seconds, finished, outputs, caches}, or None if absent or unreadable."""
     try:
         record = json.loads(step.stamp_file.read_text())
     except (ValueError, OSError):
@@ -144,29 +150,45 @@ def read_stamp(step: Step) -> dict | None:
     return record if isinstance(record, dict) else None
 
 
-def output_problems(step: Step) -> list[tuple[Path, str]]:
-    """(file, what is wrong) for every output recorded in the notebook's stamp that is now missing or changed."""
-    problems = []
-    for name, digest in ((read_stamp(step) or {}).get("outputs") or {}).items():
-        path = paths.ROOT / name                     # a recorded path outside the project is absolute
-        if not path.is_file():
-            problems.append((path, "is missing"))
-        elif sha256_of(path) != digest:
-            problems.append((path, MISMATCH))
+def _digest(path: Path, memo: dict | None) -> str:
+    """sha256 of a file, computed once per build for the same (path, size, mtime) when memo is a dict."""
+    if memo is None:
+        return sha256_of(path)
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    if key not in memo:
+        memo[key] = sha256_of(path)
+    return memo[key]
+
+
+def recorded_problems(step: Step, memo: dict | None = None) -> list[tuple[Path, str, str]]:
+    """(file, what is wrong, 'outputs' or 'caches') for every file of the stamp record now missing or changed."""
+    record, problems = read_stamp(step) or {}, []
+    for kind in RECORDED:
+        for name, digest in (record.get(kind) or {}).items():
+            path = paths.ROOT / name                 # a recorded path outside the project is absolute
+            if not path.is_file():
+                problems.append((path, "is missing", kind))
+                continue
+            now = _digest(path, memo)
+            if now != digest:
+                problems.append((path, MISMATCH, kind))
+            elif kind == "caches" and verify(path, now):   # its own sidecar was removed or altered
+                problems.append((path, verify(path, now), kind))
     return problems
 
 
 def made_with_stamp(step: Step) -> bool:
-    """True when the executed copy exists and was made with this very stamp, its outputs recorded."""
+    """True when the executed copy exists and was made with this very stamp, its files recorded."""
     record = read_stamp(step)
-    # a stamp from before outputs were recorded has none to check, so it counts as stale
+    # a stamp from before files were recorded has none to check, so it counts as stale
     return (step.executed.exists() and record is not None and record.get("stamp") == step.stamp
-            and "outputs" in record)
+            and all(kind in record for kind in RECORDED))
 
 
 def is_up_to_date(step: Step) -> bool:
-    """True when the notebook was made with this very stamp and every output it recorded is unchanged."""
-    return made_with_stamp(step) and not output_problems(step)
+    """True when the notebook was made with this very stamp and every file it recorded is unchanged."""
+    return made_with_stamp(step) and not recorded_problems(step)
 
 
 def written_since(folders, t0_ns: int) -> list[Path]:
@@ -189,7 +211,8 @@ def execute(step: Step, params: dict, kernel: str = KERNEL, cwd: Path | None = N
     """Runs one notebook with papermill into its executed copy, atomically; returns seconds.
 
     outputs: folders whose files written during the run are recorded, with their sha256, in the
-    stamp. messages: receives the one-line cache messages (store.announce) the notebook printed.
+    stamp, as are the other files it read or wrote through voltlib.store (its caches). messages:
+    receives the one-line cache messages (store.announce) the notebook printed.
     """
     import jupytext
     import papermill as pm
@@ -203,9 +226,10 @@ def execute(step: Step, params: dict, kernel: str = KERNEL, cwd: Path | None = N
     converted = build_dir / f".{step.name}.input.ipynb"
     partial = build_dir / f".{step.name}.running.ipynb"
     jupytext.write(jupytext.read(step.source), converted, fmt="ipynb")
-    log = build_dir / f".{step.name}.messages"
-    log.unlink(missing_ok=True)
-    os.environ.update(HEADLESS_ENV, **{MESSAGE_LOG_ENV: str(log)})      # the kernel inherits both
+    log, files_log = build_dir / f".{step.name}.messages", build_dir / f".{step.name}.files"
+    for f in (log, files_log):
+        f.unlink(missing_ok=True)
+    os.environ.update(HEADLESS_ENV, **{MESSAGE_LOG_ENV: str(log), FILE_LOG_ENV: str(files_log)})  # the kernel inherits them
     t0, t0_ns = time.perf_counter(), time.time_ns()
     try:
         pm.execute_notebook(str(converted), str(partial), parameters=params, kernel_name=kernel,
@@ -223,29 +247,37 @@ def execute(step: Step, params: dict, kernel: str = KERNEL, cwd: Path | None = N
         raise
     finally:
         converted.unlink(missing_ok=True)
-        os.environ.pop(MESSAGE_LOG_ENV, None)
+        for env in (MESSAGE_LOG_ENV, FILE_LOG_ENV):
+            os.environ.pop(env, None)
         if messages is not None and log.exists():
             messages += log.read_text().splitlines()
-        log.unlink(missing_ok=True)
+        used = set(files_log.read_text().splitlines()) if files_log.exists() else set()
+        for f in (log, files_log):
+            f.unlink(missing_ok=True)
     seconds = time.perf_counter() - t0
+    folders = [Path(o).resolve() for o in outputs]
     written = {shown(f): sha256_of(f) for f in written_since(outputs, t0_ns)}
+    caches = {shown(f): sha256_of(f) for f in map(Path, sorted(used))        # a removed checkpoint is not one
+              if f.is_file() and not any(f.is_relative_to(o) for o in folders)}
     os.replace(partial, step.executed)
     _write_stamp(step, {"stamp": step.stamp, "seconds": round(seconds, 2),
-                        "finished": time.strftime("%Y-%m-%dT%H:%M:%S"), "outputs": written})
+                        "finished": time.strftime("%Y-%m-%dT%H:%M:%S"), "outputs": written, "caches": caches})
     return seconds
 
 
-def refresh_outputs(earlier: list[Step], written: dict) -> None:
-    """Updates the recorded hash of each file in `written` {path: sha256} in the stamps of earlier notebooks.
+def refresh_records(earlier: list[Step], record: dict) -> None:
+    """Updates, in the stamps of earlier notebooks, the recorded hash of each file a notebook's record holds.
 
     A file several notebooks write (ladder.json) must match each writer's record after the last one ran.
     """
+    now = {k: v for kind in RECORDED for k, v in (record.get(kind) or {}).items()}
     for step in earlier:
-        record = read_stamp(step)
-        recorded = (record or {}).get("outputs") or {}
-        changed = {k: v for k, v in written.items() if k in recorded and recorded[k] != v}
-        if changed:
-            _write_stamp(step, {**record, "outputs": {**recorded, **changed}})
+        old = read_stamp(step)
+        if old is None:
+            continue
+        new = {kind: {k: now.get(k, v) for k, v in (old.get(kind) or {}).items()} for kind in RECORDED}
+        if any(new[kind] != old.get(kind) for kind in RECORDED if kind in old):
+            _write_stamp(step, {**old, **new})
 
 
 def cell_number(notebook: Path, cell_index: int) -> str:
@@ -279,21 +311,23 @@ def build(profile: str, notebooks_dir: Path = paths.NOTEBOOKS, build_dir: Path |
     timings = {"profile": profile, "notebooks": {}, "total_s": 0.0, "executed_s": 0.0}
     t_start = time.perf_counter()
     rerun_rest = False                   # once a notebook runs, every later one reads what it wrote
+    memo = {}                            # each unchanged file is hashed once per build
     for k, step in enumerate(steps, 1):
         head = f"[{k}/{len(steps)}] {step.name} ..."
-        # after a rerun, later notebooks' outputs differ from their records by the build's own doing
-        problems = [] if rerun_rest else output_problems(step)
+        # after a rerun, later notebooks' files differ from their records by the build's own doing
+        problems = [] if rerun_rest else recorded_problems(step, memo)
         if not rerun_rest and not problems and made_with_stamp(step):
             timings["notebooks"][step.name] = {"seconds": read_stamp(step).get("seconds"), "cached": True}
             progress(f"{head} up to date")
             continue
-        if problems:                        # changed or deleted outside the build: said once, naming the file
-            path, problem = problems[0]
-            more = f" (and {len(problems) - 1} more of its outputs)" if len(problems) > 1 else ""
-            progress(f"{shown(path)} {problem}{more}; rerunning {step.name} and the notebooks after it")
-        for path, problem in problems:
-            if problem != "is missing":
-                remove(path)                # a damaged file must not be read back (update_json) as a start
+        # said once, naming the file; a changed cache is said by the notebook itself when it reads it
+        said = [(path, problem) for path, problem, kind in problems if kind == "outputs" or problem == "is missing"]
+        if said:
+            more = f" (and {len(said) - 1} more of its files)" if len(said) > 1 else ""
+            progress(f"{shown(said[0][0])} {said[0][1]}{more}; rerunning {step.name} and the notebooks after it")
+        for path, problem, kind in problems:
+            if kind == "outputs" and problem != "is missing":
+                remove(path)                # a damaged output must not be read back (update_json) as a start
         progress(head, end=" ")
         messages = []                       # cache damage the notebook found and repaired, one line each
         try:
@@ -305,7 +339,7 @@ def build(profile: str, notebooks_dir: Path = paths.NOTEBOOKS, build_dir: Path |
         progress(f"{seconds:.1f} s")
         for m in messages:
             progress(f"  {m}")
-        refresh_outputs(steps[:k - 1], (read_stamp(step) or {}).get("outputs", {}))
+        refresh_records(steps[:k - 1], read_stamp(step) or {})
         rerun_rest = True
         timings["notebooks"][step.name] = {"seconds": round(seconds, 2), "cached": False}
         timings["executed_s"] += seconds

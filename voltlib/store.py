@@ -27,9 +27,11 @@ import numpy as np
 from . import paths
 
 CHECKSUM_SUFFIX = ".sha256"
-# The build points this at a file per notebook, so that the one-line cache messages printed inside
-# a headless kernel also reach the terminal that runs `make report`.
+# The build points these at files per notebook: the one-line cache messages printed inside a
+# headless kernel reach the terminal that runs `make report`, and the cache files a notebook read or
+# wrote become part of whether it is up to date (a damaged one reruns it, which repairs the file).
 MESSAGE_LOG_ENV = "VOLTLIB_CACHE_LOG"
+FILE_LOG_ENV = "VOLTLIB_CACHE_FILES"
 NO_CHECKSUM = "has no recorded checksum (written before checksums were kept, or its write was interrupted)"
 MISMATCH = "failed its checksum (sha256 mismatch)"
 
@@ -118,6 +120,7 @@ def atomic_path(path: Path, checksum: bool = True):
         os.replace(tmp, path)
         if digest:
             _write_checksum(path, digest)
+            _log(FILE_LOG_ENV, str(path.resolve()))
     except DiskFullError:
         raise
     except Exception as exc:
@@ -143,8 +146,11 @@ def record_checksum(path: Path) -> Path:
     return checksum_path(path)
 
 
-def verify(path: Path) -> str | None:
-    """What is wrong with a file against its recorded sha256 (a phrase such as 'failed its checksum ...'), or None."""
+def verify(path: Path, digest: str | None = None) -> str | None:
+    """What is wrong with a file against its recorded sha256 (a phrase such as 'failed its checksum ...'), or None.
+
+    digest: the file's sha256 if the caller has already computed it.
+    """
     path = Path(path)
     if not path.exists():
         return "is missing"
@@ -155,7 +161,7 @@ def verify(path: Path) -> str | None:
         expected = side.read_text().split()[0]
     except (OSError, UnicodeDecodeError, IndexError):
         return f"has an unreadable checksum file {side.name}"
-    return None if sha256_of(path) == expected else MISMATCH
+    return None if (digest or sha256_of(path)) == expected else MISMATCH
 
 
 def remove(path: Path) -> None:
@@ -172,14 +178,19 @@ def shown(path: Path) -> str:
         return str(path)
 
 
+def _log(env: str, line: str) -> None:
+    """Appends a line to the file the environment variable `env` names, if the build set it."""
+    log = os.environ.get(env)
+    if log:
+        with open(log, "a") as fh:
+            fh.write(line + "\n")
+
+
 def announce(path: Path, problem: str, action: str) -> str:
     """Prints (and returns) the one line 'cache: <path> <problem>; <action>', logged for the build too."""
     line = f"cache: {shown(path)} {problem}; {action}"
     print(line, flush=True)
-    log = os.environ.get(MESSAGE_LOG_ENV)
-    if log:
-        with open(log, "a") as fh:
-            fh.write(line + "\n")
+    _log(MESSAGE_LOG_ENV, line)
     return line
 
 
@@ -193,6 +204,7 @@ def load_checked(path: Path, load, action: str):
     path = Path(path)
     if not path.exists():
         return None
+    _log(FILE_LOG_ENV, str(path.resolve()))
     problem = verify(path)
     if problem is None:
         try:
