@@ -32,6 +32,13 @@ def test_a_write_records_a_sha256sum_sidecar_and_is_readable_by_others(tmp_path,
     assert stat.S_IMODE(path.stat().st_mode) == 0o644 and stat.S_IMODE(side.stat().st_mode) == 0o644
     assert store.read_json(path) == {"x": 1.5, "nan": None}
     assert sorted(p.name for p in path.parent.iterdir()) == ["a.json", "a.json.sha256"]   # no .part left
+    import torch
+    from safetensors.torch import save_file
+    for name, save in (("m.safetensors", lambda p: save_file({"w": torch.ones(3)}, str(p))),
+                       ("c.pt", lambda p: torch.save({"w": torch.ones(3)}, p))):
+        with store.atomic_path(tmp_path / name) as tmp:
+            save(tmp)
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o644, name
 
 
 def test_verify_names_each_kind_of_damage(tmp_path):

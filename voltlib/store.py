@@ -19,6 +19,7 @@ import math
 import os
 import secrets
 import shutil
+import stat
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -113,8 +114,11 @@ def atomic_path(path: Path, checksum: bool = True):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _new_temp(path)
+    mode = stat.S_IMODE(tmp.stat().st_mode)
     try:
         yield tmp
+        if stat.S_IMODE(tmp.stat().st_mode) != mode:
+            os.chmod(tmp, mode)         # safetensors replaces the file with a private (0600) one of its own
         digest = sha256_of(tmp) if checksum else None
         checksum_path(path).unlink(missing_ok=True)     # until the new sidecar exists, path has none
         os.replace(tmp, path)
