@@ -4,7 +4,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from voltlib import ceiling as C
+from voltlib import ceiling as C, store
 from voltlib.config import NetworkConfig, get_profile
 from voltlib.simulate import build_network
 
@@ -194,3 +194,16 @@ def test_compute_ceiling_smoke_is_cached_and_sane():
     assert np.all(lo <= r2) and np.all(r2 <= hi)
     assert np.all(np.array(first["ceiling_r2_with_meas_noise"]) < r2)
     assert r2[0] > 0.5
+
+
+@pytest.mark.slow
+def test_a_damaged_ceiling_cache_is_said_in_one_line_and_recomputed_to_the_same_values(capsys):
+    first = C.compute_ceiling("smoke", progress=False)
+    path = C.cache_path("smoke")
+    path.write_text(path.read_text().replace('"ceiling_r2": [', '"ceiling_r2": [0.99, ', 1))   # valid JSON, altered
+    capsys.readouterr()
+    again = C.compute_ceiling("smoke", progress=False)
+    assert capsys.readouterr().out == f"cache: {store.shown(path)} {store.MISMATCH}; recomputing the ceiling\n"
+    timing = {"wall_s", "restarts_wall_s"}                  # the only values that depend on the machine's load
+    assert {k: v for k, v in again.items() if k not in timing} == {k: v for k, v in first.items() if k not in timing}
+    assert store.verify(path) is None and C.compute_ceiling("smoke", progress=False) == again

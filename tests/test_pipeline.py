@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from voltlib import paths, pipeline
+from voltlib import paths, pipeline, store
 
 HEADER = "# ---\n# jupyter:\n#   kernelspec:\n#     display_name: Python 3.11 (voltlib)\n#     language: python\n#     name: voltlib\n# ---\n"
 
@@ -266,3 +266,62 @@ def test_a_kernel_is_shut_down_without_an_interrupt(tmp_path):
 
     assert asyncio.run(got_sigint(AsyncKernelManager, tmp_path / "stock")), "the stock manager should interrupt"
     assert not asyncio.run(got_sigint(pipeline.quiet_kernel_manager(), tmp_path / "quiet"))
+
+
+def test_a_missing_or_changed_output_reruns_the_notebook_that_wrote_it_and_the_ones_after(project):
+    nbs, build, results = project
+    # 01 writes two outputs and reads (or makes) a cache file through voltlib.store
+    _write(nbs, "01_first.py", "# %%\nfrom pathlib import Path\nfrom voltlib import store\n"
+                               "cache = Path('../data/c.json').resolve()\n"
+                               "if store.load_checked(cache, store.parse_json, 'recomputing') is None:\n"
+                               "    store.write_json(cache, {'v': 1})\n"
+                               "Path('../results').mkdir(exist_ok=True)\n"
+                               "Path('../results/first.json').write_text('{\"v\": 1}')\n"
+                               "Path('../results/shared.txt').write_text('a')\n")
+    # 02 adds to a file 01 wrote, as 04 does to ladder.json
+    _write(nbs, "02_second.py", "# %%\nfrom pathlib import Path\n"
+                                "shared = Path('../results/shared.txt')\nshared.write_text(shared.read_text() + 'b')\n")
+    lines = []
+
+    def run():
+        lines.clear()
+        pipeline.build("smoke", nbs, build, results, lib_hash="lib", outputs=(results,),
+                       progress=lambda t, end="\n": lines.append(t))
+        return {s.name: pipeline.is_up_to_date(s) for s in pipeline.plan("smoke", nbs, build, lib_hash="lib")}
+
+    assert run() == {"01_first": True, "02_second": True, "00_abstract": True}
+    steps = {s.name: s for s in pipeline.plan("smoke", nbs, build, lib_hash="lib")}
+    recorded = {n: pipeline.read_stamp(s)["outputs"] for n, s in steps.items()}
+    shared, first, cache = str(results / "shared.txt"), str(results / "first.json"), nbs.parent / "data" / "c.json"
+    assert set(recorded["01_first"]) == {first, shared} and set(recorded["02_second"]) == {shared}
+    assert recorded["00_abstract"] == {}
+    assert pipeline.read_stamp(steps["01_first"])["caches"] == {str(cache): store.sha256_of(cache)}
+    assert pipeline.read_stamp(steps["02_second"])["caches"] == {}
+    # 01's record of the shared file is what 02 left, so an intact build stays up to date
+    assert recorded["01_first"][shared] == recorded["02_second"][shared] == store.sha256_of(results / "shared.txt")
+
+    (results / "first.json").unlink()
+    assert not pipeline.is_up_to_date(steps["01_first"]) and pipeline.is_up_to_date(steps["02_second"])
+    assert run() == {"01_first": True, "02_second": True, "00_abstract": True}
+    assert lines[0] == f"{first} is missing; rerunning 01_first and the notebooks after it"
+    assert sum("up to date" in t for t in lines) == 0                    # 02 and 00 read what 01 wrote
+    assert (results / "first.json").read_text() == '{"v": 1}'
+
+    (results / "shared.txt").write_text("garbage")                         # changed behind the build's back
+    assert not pipeline.is_up_to_date(steps["01_first"]) and not pipeline.is_up_to_date(steps["02_second"])
+    assert run() == {"01_first": True, "02_second": True, "00_abstract": True}
+    assert lines[0] == f"{shared} {store.MISMATCH}; rerunning 01_first and the notebooks after it"
+    assert (results / "shared.txt").read_text() == "ab"                    # its first writer ran again
+
+    cache.write_text('{"v": 2}\n')                                        # a damaged cache reruns its reader,
+    assert not pipeline.is_up_to_date(steps["01_first"]) and pipeline.is_up_to_date(steps["02_second"])
+    assert run() == {"01_first": True, "02_second": True, "00_abstract": True}
+    # no line from the build itself: the notebook's read says what was wrong and what it did, once
+    assert lines[0] == "[1/3] 01_first ..." and lines[2] == f"  cache: {cache} {store.MISMATCH}; recomputing"
+    assert sum(str(cache) in t for t in lines) == 1
+    assert store.read_json(cache) == {"v": 1}
+
+    record = pipeline.read_stamp(steps["02_second"])                       # a stamp from before outputs were recorded
+    del record["outputs"]
+    steps["02_second"].stamp_file.write_text(json.dumps(record))
+    assert not pipeline.is_up_to_date(steps["02_second"]) and pipeline.is_up_to_date(steps["01_first"])

@@ -1,10 +1,10 @@
 """The Brian2 network: statistics in the source's regime, determinism, and the run cache."""
 import dataclasses
-import warnings
 
 import numpy as np
 import pytest
 
+from voltlib import store
 from voltlib.config import get_profile
 from voltlib.simulate import cache_key, run_path, simulate
 from voltlib.stats import network_stats
@@ -72,34 +72,38 @@ def test_same_seed_same_voltages_different_seed_different(smoke):
     assert not np.array_equal(smoke.syn_i[0], smoke.syn_i[1]) or not np.array_equal(smoke.syn_j[0], smoke.syn_j[1])
 
 
-def test_cache_reused_and_corruption_rebuilt():
+def test_cache_reused_and_corruption_rebuilt(capsys):
     first = simulate(PRIVATE, progress=False)
     reused = simulate(PRIVATE, progress=False)
     assert reused.wall_s == 0.0
     np.testing.assert_array_equal(first.v_mv, reused.v_mv)
 
-    path = run_path(PRIVATE, PRIVATE.seed_base + 1)
+    old, path = run_path(PRIVATE, PRIVATE.seed_base), run_path(PRIVATE, PRIVATE.seed_base + 1)
+    store.checksum_path(old).unlink()                                          # written before checksums
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])          # a truncated file
-    with pytest.warns(UserWarning, match="unusable"):
-        rebuilt = simulate(PRIVATE, progress=False)
+    capsys.readouterr()
+    rebuilt = simulate(PRIVATE, progress=False)
+    assert capsys.readouterr().out == (f"cache: {store.shown(old)} {store.NO_CHECKSUM}; simulating it again\n"
+                                       f"cache: {store.shown(path)} {store.MISMATCH}; simulating it again\n")
     assert rebuilt.wall_s > 0
     np.testing.assert_array_equal(first.v_mv, rebuilt.v_mv)
 
 
-def test_mismatched_cache_file_is_not_used():
+def test_mismatched_cache_file_is_not_used(capsys):
     simulate(PRIVATE, progress=False)
-    # a file from another config under this name (e.g. copied by hand) must be detected
+    # a file from another config under this name (e.g. copied by hand with its checksum) must be detected
     good = run_path(PRIVATE, PRIVATE.seed_base)
     with np.load(good) as f:
         data = {k: f[k] for k in f.files}
     data["config_hash"] = np.str_("deadbeef0000")
-    np.savez(good.with_suffix(".tmp.npz"), **data)
-    good.with_suffix(".tmp.npz").replace(good)
-    with pytest.warns(UserWarning, match="config hash deadbeef0000"):
-        simulate(PRIVATE, progress=False)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        simulate(PRIVATE, progress=False)                                    # repaired, silent now
+    store.save_npz(good, **data)
+    capsys.readouterr()
+    simulate(PRIVATE, progress=False)
+    out = capsys.readouterr().out
+    assert out.startswith(f"cache: {store.shown(good)} is unusable (config hash deadbeef0000 != expected ")
+    assert out.endswith("); simulating it again\n") and out.count("\n") == 1
+    simulate(PRIVATE, progress=False)
+    assert capsys.readouterr().out == ""                                      # repaired, silent now
 
 
 def test_cache_key_ignores_run_count_but_not_duration():

@@ -1,9 +1,11 @@
 """The training loop against METHODS.md section 6: warm-up, plateau, early stopping, resume, determinism, cache."""
+import shutil
+
 import numpy as np
 import pytest
 import torch
 
-from voltlib import paths, train as tr
+from voltlib import paths, store, train as tr
 from voltlib.config import ModelConfig, TrainConfig
 from voltlib.models import build_model
 
@@ -170,3 +172,99 @@ def test_predict_shape_and_values(ds):
     assert pred.shape == (len(ds.test), N) and pred.dtype == np.float32
     with torch.no_grad():
         assert np.allclose(pred, model(x).numpy(), atol=1e-5)
+
+
+# ---------------------------------------------------------------- damaged cache entries
+
+SHORT = TrainConfig(**{**CFG.__dict__, "max_epochs": 2})     # each damage below costs one retraining
+
+
+@pytest.fixture(scope="module")
+def trained(ds, tmp_path_factory):
+    """One training's cache folder (weights, info and their checksums), made once for the damage tests."""
+    models = tmp_path_factory.mktemp("trained") / "models"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(paths, "MODELS", models)
+        _, info = tr.fit_or_load("p4", MODEL, SHORT, ds, device="cpu")
+    return models / tr.model_key(ds.key, MODEL, SHORT), info
+
+
+def _garbage_weights(path, value=None):
+    """Rewrites a safetensors file with same-shaped weights: random finite ones, or all `value`."""
+    from safetensors.torch import load_file, save_file
+    gen = torch.Generator().manual_seed(0)
+    state = {k: v if not v.is_floating_point() else
+             torch.randn(v.shape, generator=gen) if value is None else torch.full_like(v, value)
+             for k, v in load_file(path).items()}
+    save_file(state, str(path))
+
+
+def _nan_weights_with_a_good_checksum(path):
+    _garbage_weights(path, float("nan"))
+    store.record_checksum(path)                     # as if it had been cached like that
+
+
+DAMAGE = {   # name: (file, how it is damaged, the problem the line must name)
+    "truncated model": ("model.safetensors", lambda p: p.write_bytes(p.read_bytes()[:1000]), store.MISMATCH),
+    "garbage bytes": ("model.safetensors", lambda p: p.write_bytes(np.random.default_rng(0).bytes(p.stat().st_size)),
+                      store.MISMATCH),
+    "finite garbage behind a valid header": ("model.safetensors", _garbage_weights, store.MISMATCH),
+    "NaN weights, checksum intact": ("model.safetensors", _nan_weights_with_a_good_checksum,
+                                     "holds NaN or infinite weights ("),
+    "damaged info": ("info.json", lambda p: p.write_text(p.read_text()[:50]), store.MISMATCH),
+    "entry from before checksums": ("info.json", lambda p: [store.checksum_path(p.with_name(n)).unlink()
+                                                           for n in ("info.json", "model.safetensors")],
+                                    store.NO_CHECKSUM),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", DAMAGE)
+def test_a_damaged_cached_model_is_said_in_one_line_and_retrained_bit_identically(ds, cache, trained, capsys, kind):
+    from safetensors.torch import load_file
+    source, first_info = trained
+    folder = cache / source.name
+    shutil.copytree(source, folder)
+    name, damage, problem = DAMAGE[kind]
+    damage(folder / name)
+    model, info = tr.fit_or_load("p4", MODEL, SHORT, ds, device="cpu")
+    out = capsys.readouterr().out
+    assert out.startswith(f"cache: {folder / name} {problem}") and out.endswith("; retraining\n"), out
+    assert out.count("\n") == 1                                               # one line
+    assert not info["cached"]
+    assert [h["val_loss"] for h in info["history"]] == [h["val_loss"] for h in first_info["history"]]
+    original, rebuilt = load_file(source / "model.safetensors"), load_file(folder / "model.safetensors")
+    assert all(torch.equal(original[k], rebuilt[k]) for k in original)        # the same training, bit for bit
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in original.items())
+    assert (folder / "model.safetensors").read_bytes() == (source / "model.safetensors").read_bytes()
+    again, info2 = tr.fit_or_load("p4", MODEL, SHORT, ds, device="cpu")
+    assert info2["cached"] and capsys.readouterr().out == ""                   # repaired: silent
+
+
+@pytest.mark.slow
+def test_a_damaged_checkpoint_is_said_in_one_line_and_training_starts_over(ds, cache, trained, capsys):
+    from safetensors.torch import load_file
+    source, _ = trained
+    folder = cache / source.name
+    checkpoint = folder / "checkpoint.pt"
+    tr.train(_fresh(SHORT), SHORT, ds.train, ds.val, torch.device("cpu"), checkpoint=checkpoint, stop_after=1)
+    data = bytearray(checkpoint.read_bytes())
+    data[len(data) // 2:len(data) // 2 + 64] = bytes(64)                         # a zeroed block inside
+    checkpoint.write_bytes(bytes(data))
+    _, info = tr.fit_or_load("p4", MODEL, SHORT, ds, device="cpu")
+    assert capsys.readouterr().out == f"cache: {checkpoint} {store.MISMATCH}; training from the first epoch\n"
+    assert info["epochs"] == SHORT.max_epochs and not checkpoint.exists()
+    assert not store.checksum_path(checkpoint).exists()
+    original, rebuilt = load_file(source / "model.safetensors"), load_file(folder / "model.safetensors")
+    assert all(torch.equal(original[k], rebuilt[k]) for k in original)
+
+
+def test_a_training_that_ends_without_finite_losses_is_not_cached(cache):
+    broken = StandInDataset(seed=1)
+    broken.train.series[5:40, 0] = float("nan")          # the train split is a view of the series
+    broken.key = "ar1-with-nan"
+    with pytest.raises(tr.TrainingDiverged, match=r"no epoch reached a finite validation loss \(validation "
+                                                   r"losses: nan, nan\)\. Nothing was cached"):
+        tr.fit_or_load("p4", MODEL, SHORT, broken, device="cpu")
+    folder = cache / tr.model_key(broken.key, MODEL, SHORT)
+    assert not folder.exists() or not any(folder.iterdir())

@@ -40,7 +40,7 @@ import numpy as np
 
 from . import paths
 from .config import SimConfig, config_hash, get_profile, to_dict
-from .store import read_json, write_json
+from .store import load_checked, parse_json, write_json
 
 NO_SPIKE_STEPS = 10**9     # "steps since the last spike" of a neuron that never spiked (Brian2's -1e4 s)
 BATCH_NEURONS = 100_000    # neurons per Brian2 restart network: bounds memory (about 1M synapses)
@@ -364,8 +364,9 @@ def compute_ceiling(profile_name: str, test_runs: list[int] | None = None, std_m
     # test split, as metrics.r2_pooled's SST / N). Derived defaults are functions of the profile,
     # so the cache is keyed on the arguments as given and a hit loads nothing else.
     path = cache_path(profile_name, test_runs, std_mv, target_var_z)
-    if path.exists() and not force:
-        return read_json(path)
+    cached = None if force else load_checked(path, parse_json, "recomputing the ceiling")
+    if cached is not None:
+        return cached
     p = get_profile(profile_name)
     cfg, sim_cfg, data_cfg = p.ceiling, p.sim, p.data
     horizons = [int(h) for h in cfg.horizons_ms]
@@ -409,7 +410,7 @@ def compute_ceiling(profile_name: str, test_runs: list[int] | None = None, std_m
            "restarts_wall_s": time.perf_counter() - t1,    # the Brian2 child process alone
            "wall_s": time.perf_counter() - t0}             # plus the test-set facts and state extraction
     write_json(path, out)
-    return read_json(path)
+    return parse_json(path)                        # the values a later cache hit returns, to the last digit
 
 
 def clean_test_facts(sim, data_cfg, h_samples: list[int]) -> tuple[list[int], np.ndarray, np.ndarray]:

@@ -5,11 +5,18 @@ Incremental rule (a stamp per notebook, stored beside its executed copy as NN_na
     stamp(n) = sha256(source of n, the profile's parameters, hash of voltlib/*.py and
                       requirements.txt, stamp of the notebook that ran just before n)
 
-A notebook is up to date when its executed copy exists and its stored stamp equals the stamp
-computed now. Chaining the previous notebook's stamp makes every input a notebook can read (the
-results, caches and figures of the notebooks before it) part of its stamp, so a change reruns the
-notebook where it happened and every notebook after it, and nothing before it. The abstract
-(00_abstract) reads every result, so it runs last and is placed first in the report.
+A notebook is up to date when its executed copy exists, its stored stamp equals the stamp
+computed now, and every file its stamp file records with a sha256 is still there with that hash:
+its outputs (the files under results/<profile>/ and report/<profile>/figures/ modified while it
+ran) and its caches (the files under data/ it read or wrote through voltlib.store, which also
+still match their own checksums). A changed cache reruns the notebook, whose read of it then says
+what was wrong in one line and rebuilds it. Chaining the previous notebook's stamp makes every input a notebook can
+read (the results, caches and figures of the notebooks before it) part of its stamp, so a change
+reruns the notebook where it happened and every notebook after it, and nothing before it; a
+notebook that runs for any other reason (a missing or changed output, a failed earlier run) also
+reruns every notebook after it, as they read what it writes. A file written by several notebooks
+(ladder.json by 03-05) is recorded by each with its latest hash, so damaging it reruns the first.
+The abstract (00_abstract) reads every result, so it runs last and is placed first in the report.
 
 Atomicity: a notebook executes into a temporary file that is renamed onto build/<profile>/NN_name.ipynb
 only on success, and its stamp is written after that rename; a failure leaves the partial
@@ -32,6 +39,8 @@ from pathlib import Path
 from . import paths
 from .config import ConfigError, config_hash, get_profile
 from .paths import discover
+from .store import (FILE_LOG_ENV, MESSAGE_LOG_ENV, MISMATCH, atomic_path, remove, sha256_of, shown, verify,
+                    write_json)
 
 KERNEL = "voltlib"
 
@@ -110,18 +119,87 @@ def plan(profile: str, notebooks_dir: Path = paths.NOTEBOOKS, build_dir: Path | 
     return steps
 
 
-def is_up_to_date(step: Step) -> bool:
-    """True when the executed copy exists and was made with this very stamp."""
-    if not (step.executed.exists() and step.stamp_file.exists()):
-        return False
+def output_dirs(profile: str, results_dir: Path | None = None) -> tuple[Path, ...]:
+    """The folders whose files a notebook's run records as its outputs: results/<profile>/, its figures."""
+    return Path(results_dir) if results_dir else paths.RESULTS / profile, paths.REPORT / profile / "figures"
+
+
+RECORDED = ("outputs", "caches")        # the files a stamp record holds, {path: sha256} each
+
+
+def read_stamp(step: Step) -> dict | None:
+    """The stored stamp record {stamp, seconds, finished, outputs, caches}, or None if absent or unreadable."""
     try:
-        return json.loads(step.stamp_file.read_text()).get("stamp") == step.stamp
+        record = json.loads(step.stamp_file.read_text())
     except (ValueError, OSError):
-        return False
+        return None
+    return record if isinstance(record, dict) else None
 
 
-def execute(step: Step, params: dict, kernel: str = KERNEL, cwd: Path | None = None) -> float:
-    """Runs one notebook with papermill into its executed copy, atomically; returns seconds."""
+def _digest(path: Path, memo: dict | None) -> str:
+    """sha256 of a file, computed once per build for the same (path, size, mtime) when memo is a dict."""
+    if memo is None:
+        return sha256_of(path)
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    if key not in memo:
+        memo[key] = sha256_of(path)
+    return memo[key]
+
+
+def recorded_problems(step: Step, memo: dict | None = None) -> list[tuple[Path, str, str]]:
+    """(file, what is wrong, 'outputs' or 'caches') for every file of the stamp record now missing or changed."""
+    record, problems = read_stamp(step) or {}, []
+    for kind in RECORDED:
+        for name, digest in (record.get(kind) or {}).items():
+            path = paths.ROOT / name                 # a recorded path outside the project is absolute
+            if not path.is_file():
+                problems.append((path, "is missing", kind))
+                continue
+            now = _digest(path, memo)
+            if now != digest:
+                problems.append((path, MISMATCH, kind))
+            elif kind == "caches" and verify(path, now):   # its own sidecar was removed or altered
+                problems.append((path, verify(path, now), kind))
+    return problems
+
+
+def made_with_stamp(step: Step) -> bool:
+    """True when the executed copy exists and was made with this very stamp, its files recorded."""
+    record = read_stamp(step)
+    # a stamp from before files were recorded has none to check, so it counts as stale
+    return (step.executed.exists() and record is not None and record.get("stamp") == step.stamp
+            and all(kind in record for kind in RECORDED))
+
+
+def is_up_to_date(step: Step) -> bool:
+    """True when the notebook was made with this very stamp and every file it recorded is unchanged."""
+    return made_with_stamp(step) and not recorded_problems(step)
+
+
+def written_since(folders, t0_ns: int) -> list[Path]:
+    """The files under folders modified at or after t0_ns (time.time_ns()), hidden temporary files left out."""
+    found = []
+    for folder in map(Path, folders):
+        if folder.is_dir():
+            found += [f for f in folder.rglob("*") if f.is_file() and not f.name.startswith(".")
+                      and f.stat().st_mtime_ns >= t0_ns]
+    return sorted(found)
+
+
+def _write_stamp(step: Step, record: dict) -> None:
+    with atomic_path(step.stamp_file, checksum=False) as tmp:
+        tmp.write_text(json.dumps(record, indent=1) + "\n")
+
+
+def execute(step: Step, params: dict, kernel: str = KERNEL, cwd: Path | None = None,
+            outputs: tuple = (), messages: list | None = None) -> float:
+    """Runs one notebook with papermill into its executed copy, atomically; returns seconds.
+
+    outputs: folders whose files written during the run are recorded, with their sha256, in the
+    stamp, as are the other files it read or wrote through voltlib.store (its caches). messages:
+    receives the one-line cache messages (store.announce) the notebook printed.
+    """
     import jupytext
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
@@ -134,8 +212,11 @@ def execute(step: Step, params: dict, kernel: str = KERNEL, cwd: Path | None = N
     converted = build_dir / f".{step.name}.input.ipynb"
     partial = build_dir / f".{step.name}.running.ipynb"
     jupytext.write(jupytext.read(step.source), converted, fmt="ipynb")
-    os.environ.update(HEADLESS_ENV)
-    t0 = time.perf_counter()
+    log, files_log = build_dir / f".{step.name}.messages", build_dir / f".{step.name}.files"
+    for f in (log, files_log):
+        f.unlink(missing_ok=True)
+    os.environ.update(HEADLESS_ENV, **{MESSAGE_LOG_ENV: str(log), FILE_LOG_ENV: str(files_log)})  # the kernel inherits them
+    t0, t0_ns = time.perf_counter(), time.time_ns()
     try:
         pm.execute_notebook(str(converted), str(partial), parameters=params, kernel_name=kernel,
                             cwd=str(cwd or step.source.parent), progress_bar=False, log_output=False,
@@ -153,10 +234,21 @@ def execute(step: Step, params: dict, kernel: str = KERNEL, cwd: Path | None = N
         raise
     finally:
         converted.unlink(missing_ok=True)
+        for env in (MESSAGE_LOG_ENV, FILE_LOG_ENV):
+            os.environ.pop(env, None)
+        if messages is not None and log.exists():
+            messages += log.read_text().splitlines()
+        used = set(files_log.read_text().splitlines()) if files_log.exists() else set()
+        for f in (log, files_log):
+            f.unlink(missing_ok=True)
     seconds = time.perf_counter() - t0
+    folders = [Path(o).resolve() for o in outputs]
+    written = {shown(f): sha256_of(f) for f in written_since(outputs, t0_ns)}
+    caches = {shown(f): sha256_of(f) for f in map(Path, sorted(used))        # a removed checkpoint is not one
+              if f.is_file() and not any(f.is_relative_to(o) for o in folders)}
     os.replace(partial, step.executed)
-    step.stamp_file.write_text(json.dumps({"stamp": step.stamp, "seconds": round(seconds, 2),
-                                           "finished": time.strftime("%Y-%m-%dT%H:%M:%S")}) + "\n")
+    _write_stamp(step, {"stamp": step.stamp, "seconds": round(seconds, 2),
+                        "finished": time.strftime("%Y-%m-%dT%H:%M:%S"), "outputs": written, "caches": caches})
     return seconds
 
 
@@ -188,6 +280,21 @@ def clear_leftovers(build_dir: Path) -> None:
             stale.unlink(missing_ok=True)
 
 
+def refresh_records(earlier: list[Step], record: dict) -> None:
+    """Updates, in the stamps of earlier notebooks, the recorded hash of each file a notebook's record holds.
+
+    A file several notebooks write (ladder.json) must match each writer's record after the last one ran.
+    """
+    now = {k: v for kind in RECORDED for k, v in (record.get(kind) or {}).items()}
+    for step in earlier:
+        old = read_stamp(step)
+        if old is None:
+            continue
+        new = {kind: {k: now.get(k, v) for k, v in (old.get(kind) or {}).items()} for kind in RECORDED}
+        if any(new[kind] != old.get(kind) for kind in RECORDED if kind in old):
+            _write_stamp(step, {**old, **new})
+
+
 def cell_number(notebook: Path, cell_index: int) -> str:
     """'N (`first line`)' of the failing cell: code cells counted from 1 as in the source notebook."""
     import nbformat
@@ -207,29 +314,53 @@ def cell_number(notebook: Path, cell_index: int) -> str:
 
 def build(profile: str, notebooks_dir: Path = paths.NOTEBOOKS, build_dir: Path | None = None,
           results_dir: Path | None = None, kernel: str = KERNEL, lib_hash: str | None = None,
-          progress=None) -> dict:
-    """Runs every notebook that is not up to date, in order; writes and returns the timings."""
+          progress=None, outputs: tuple | None = None) -> dict:
+    """Runs every notebook that is not up to date, in order; writes and returns the timings.
+
+    outputs: the folders a notebook's outputs are recorded from (default output_dirs(profile, results_dir)).
+    """
     progress = progress or _print
     steps = plan(profile, notebooks_dir, build_dir, lib_hash)
     clear_leftovers(steps[0].executed.parent)
     params = profile_parameters(profile)
+    outputs = output_dirs(profile, results_dir) if outputs is None else outputs
     timings = {"profile": profile, "notebooks": {}, "total_s": 0.0, "executed_s": 0.0}
     t_start = time.perf_counter()
+    rerun_rest = False                   # once a notebook runs, every later one reads what it wrote
+    memo = {}                            # each unchanged file is hashed once per build
     for k, step in enumerate(steps, 1):
         head = f"[{k}/{len(steps)}] {step.name} ..."
-        if is_up_to_date(step):
-            stored = json.loads(step.stamp_file.read_text())
-            timings["notebooks"][step.name] = {"seconds": stored.get("seconds"), "cached": True}
+        # after a rerun, later notebooks' files differ from their records by the build's own doing
+        problems = [] if rerun_rest else recorded_problems(step, memo)
+        if not rerun_rest and not problems and made_with_stamp(step):
+            timings["notebooks"][step.name] = {"seconds": read_stamp(step).get("seconds"), "cached": True}
             progress(f"{head} up to date")
             continue
+        # said once, naming the file; a changed cache is said by the notebook itself when it reads it
+        said = [(path, problem) for path, problem, kind in problems if kind == "outputs" or problem == "is missing"]
+        if said:
+            more = f" (and {len(said) - 1} more of its files)" if len(said) > 1 else ""
+            progress(f"{shown(said[0][0])} {said[0][1]}{more}; rerunning {step.name} and the notebooks after it")
+        for path, problem, kind in problems:
+            if kind == "outputs" and problem != "is missing":
+                remove(path)                # a damaged output must not be read back (update_json) as a start
         progress(head, end=" ")
-        seconds = execute(step, params, kernel)
+        messages = []                       # cache damage the notebook found and repaired, one line each
+        try:
+            seconds = execute(step, params, kernel, outputs=outputs, messages=messages)
+        except BaseException:
+            if messages:
+                progress("\n" + "\n".join(f"  {m}" for m in messages))
+            raise
+        progress(f"{seconds:.1f} s")
+        for m in messages:
+            progress(f"  {m}")
+        refresh_records(steps[:k - 1], read_stamp(step) or {})
+        rerun_rest = True
         timings["notebooks"][step.name] = {"seconds": round(seconds, 2), "cached": False}
         timings["executed_s"] += seconds
-        progress(f"{seconds:.1f} s")
     timings["total_s"] = round(time.perf_counter() - t_start, 2)
     timings["executed_s"] = round(timings["executed_s"], 2)
-    from .store import write_json
     write_json(Path(results_dir or paths.results_dir(profile)) / "timings.json", timings)
     return timings
 

@@ -5,6 +5,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from . import paths
+from .store import atomic_path
 
 EXC_COLOR, INH_COLOR = "#c0392b", "#2471a3"
 CEILING_COLOR = "#16a085"   # the oracle ceiling, and the lines and bands that refer to it
@@ -20,7 +21,8 @@ def save_figure(fig, profile: str, name: str):
     if not name.endswith(".png"):
         raise ValueError(f"figure name {name!r} must end with .png")
     path = paths.figures_dir(profile) / name
-    fig.savefig(path)
+    with atomic_path(path, checksum=False) as tmp:     # the build records its hash among the notebook's outputs
+        fig.savefig(tmp, format="png")
     return path
 
 

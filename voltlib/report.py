@@ -274,7 +274,6 @@ def assemble(profile: str, build_dir: Path | None = None, out: Path | None = Non
             .replace("{{ header }}", header_html(profile, results_dir))
             .replace("{{ toc }}", toc).replace("{{ body }}", body))
     out = Path(out) if out else paths.REPORT / profile / "technical_report.html"
-    with atomic_path(out) as tmp:
+    with atomic_path(out, checksum=False) as tmp:
         tmp.write_text(page, encoding="utf-8")
-        tmp.chmod(0o644)   # mkstemp makes it private; the report is meant to be shared
     return out

@@ -5,7 +5,7 @@ time from the environment (variable VOLTLIB_SEED), so every run reuses one build
 The build and the runs happen in a child process, keeping Brian2's global device state out of the
 caller (a notebook kernel, a test).
 
-On disk, one file per run: data/sim/<hash>/run_<seed>.npz with
+On disk, one file per run (with its sha256 sidecar, checked before use): data/sim/<hash>/run_<seed>.npz with
     v_mv        float32 [n_samples, n_neurons]   membrane voltage every record_dt_ms (mV)
     spike_i     int32   [n_spikes]               neuron index of each spike
     spike_t_ms  float64 [n_spikes]               spike time (ms, exact to dt)
@@ -22,7 +22,6 @@ import os
 import subprocess
 import sys
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +29,7 @@ import numpy as np
 
 from . import paths
 from .config import SimConfig, config_hash, to_dict
-from .store import save_npz
+from .store import UnusableFile, load_checked, save_npz
 
 SEED_ENV = "VOLTLIB_SEED"
 RUN_KEYS = ("v_mv", "spike_i", "spike_t_ms", "syn_i", "syn_j", "seed", "config_hash")
@@ -112,21 +111,15 @@ def validate_run(data, sim: SimConfig, seed: int) -> str | None:
 
 
 def _load_run(sim: SimConfig, seed: int) -> dict | None:
-    """The cached run as a dict of arrays, or None (with a warning) if absent, corrupt or mismatched."""
-    path = run_path(sim, seed)
-    if not path.exists():
-        return None
-    try:
+    """The cached run as a dict of arrays, or None (said in one line) if absent, damaged or mismatched."""
+    def load(path):
         with np.load(path, allow_pickle=False) as f:
             data = {k: f[k] for k in f.files}
         problem = validate_run(data, sim, seed)
-    except Exception as exc:  # a truncated or garbled file raises many kinds of errors
-        problem = f"unreadable ({type(exc).__name__}: {exc})"
-    if problem:
-        warnings.warn(f"cached run {path} is unusable ({problem}); it will be simulated again.",
-                      stacklevel=3)
-        return None
-    return data
+        if problem:
+            raise UnusableFile(f"is unusable ({problem})")
+        return data
+    return load_checked(run_path(sim, seed), load, "simulating it again")
 
 
 def simulate(sim: SimConfig, progress: bool = True) -> Simulation:

@@ -9,14 +9,16 @@ numpy from (seed, epoch), so an epoch's window order and dropout masks do not de
 training got there. That is what makes a resumed training end exactly where an uninterrupted one
 would, without storing generator states in the checkpoint.
 
-Files, under paths.MODELS/<key>/ with key = hash(dataset key, model config, train config):
+Files, under paths.MODELS/<key>/ with key = hash(dataset key, model config, train config), each
+with its sha256 sidecar (store.atomic_path) and checked against it before use:
     checkpoint.pt       every epoch, atomically; loaded with torch.load(weights_only=True)
-    model.safetensors   the final (best-validation) weights
+    model.safetensors   the final (best-validation) weights, all finite
     info.json           history, best epoch, seconds, parameters, device
+A damaged, unrecorded or non-finite file is announced in one line and trained again; a training
+that ends without finite weights and a finite validation loss raises and caches nothing.
 """
 from __future__ import annotations
 
-import json
 import math
 import shutil
 import time
@@ -33,9 +35,13 @@ from . import paths
 from .config import ModelConfig, TrainConfig, config_hash, to_dict
 from .device import describe, pick_device
 from .models import build_model, count_params
-from .store import atomic_path, write_json
+from .store import UnusableFile, atomic_path, load_checked, parse_json, remove, write_json
 
 CACHE_VERSION = 1   # bump when models.py or this loop changes what a config trains into
+
+
+class TrainingDiverged(RuntimeError):
+    """A training ended without a usable model (NaN or infinite weights or validation losses)."""
 
 
 def warmup_lr(cfg: TrainConfig, epoch: int) -> float | None:
@@ -120,6 +126,27 @@ def _cpu_copy(state: dict) -> dict:
     return {k: v.detach().to("cpu", copy=True) for k, v in state.items()}
 
 
+def nonfinite(state: dict) -> list[str]:
+    """Names of the tensors of a state dict that hold a NaN or an infinity (floating tensors only)."""
+    return [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+
+
+def _load_checkpoint(path: Path) -> dict:
+    return torch.load(path, map_location="cpu", weights_only=True)   # data, never code
+
+
+def _load_weights(model: nn.Module, path: Path) -> nn.Module:
+    """model with the weights of a safetensors file loaded; UnusableFile if any of them is NaN or infinite."""
+    from safetensors.torch import load_file
+    state = load_file(path)
+    bad = nonfinite(state)
+    if bad:
+        more = ", ..." if len(bad) > 3 else ""
+        raise UnusableFile(f"holds NaN or infinite weights ({', '.join(bad[:3])}{more})")
+    model.load_state_dict(state)
+    return model
+
+
 def train(model: nn.Module, cfg: TrainConfig, train_split, val_split, device: torch.device,
           checkpoint: Path | None = None, progress: bool = False, stop_after: int | None = None) -> dict:
     """Trains model in place (best-validation weights restored); returns {history, best_epoch, ...}.
@@ -134,8 +161,8 @@ def train(model: nn.Module, cfg: TrainConfig, train_split, val_split, device: to
     stopper = EarlyStopping(cfg.early_stop, cfg.min_delta)
     history, best_state, start, done, train_s = [], _cpu_copy(model.state_dict()), 0, False, 0.0
 
-    if checkpoint is not None and Path(checkpoint).exists():
-        ck = torch.load(checkpoint, map_location="cpu", weights_only=True)   # data, never code
+    ck = None if checkpoint is None else load_checked(checkpoint, _load_checkpoint, "training from the first epoch")
+    if ck is not None:
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
         plateau.load_state_dict(ck["plateau"])
@@ -236,29 +263,44 @@ def fit_or_load(name: str, model_cfg: ModelConfig, train_cfg: TrainConfig, datas
         folder = folder.with_name(config_hash({"model": folder.name, **variant}))
     weights, info_path = folder / "model.safetensors", folder / "info.json"
 
-    torch.manual_seed(train_cfg.seed)                        # initial weights
-    model = build_model(model_cfg, window=window, n_neurons=n)
-    for switch, on in (variant or {}).items():               # a switch can turn a part off, never on
-        setattr(model, switch, getattr(model, switch) and on)
-    if weights.exists() and info_path.exists():
-        from safetensors.torch import load_file
-        model.load_state_dict(load_file(weights))
-        info = json.loads(info_path.read_text())
+    def initial_model():
+        torch.manual_seed(train_cfg.seed)                    # initial weights
+        model = build_model(model_cfg, window=window, n_neurons=n)
+        for switch, on in (variant or {}).items():           # a switch can turn a part off, never on
+            setattr(model, switch, getattr(model, switch) and on)
+        return model
+
+    # info first: a damaged entry is said once, naming the first damaged file
+    info = load_checked(info_path, parse_json, "retraining")
+    load = lambda p: _load_weights(initial_model(), p)     # noqa: E731
+    model = None if info is None else load_checked(weights, load, "retraining")
+    if model is not None:
         info["cached"] = True
         return model.to(device).eval(), info
 
-    result = train(model, train_cfg, dataset.train, dataset.val, device,
-                   checkpoint=folder / "checkpoint.pt", progress=progress)
+    model = initial_model()                                  # never one a failed load wrote into
+    checkpoint = folder / "checkpoint.pt"
+    result = train(model, train_cfg, dataset.train, dataset.val, device, checkpoint=checkpoint, progress=progress)
+    state = _cpu_copy(model.state_dict())
+    bad = nonfinite(state)
+    if bad or not math.isfinite(result["best_val_loss"]):
+        remove(checkpoint)                                   # a rerun must not resume into the same end
+        losses = ", ".join(f"{h['val_loss']:.3g}" for h in result["history"])
+        what = (f"weights {', '.join(bad[:3])} are NaN or infinite" if bad else
+                f"no epoch reached a finite validation loss (validation losses: {losses})")
+        raise TrainingDiverged(f"training {name} ({folder}) ended without a usable model: {what}. Nothing was "
+                               "cached. Expected finite weights and losses: lower the learning rate "
+                               "(TrainConfig.lr) or look for NaN in the data, then run again.")
     from safetensors.torch import save_file
     with atomic_path(weights) as tmp:
-        save_file(_cpu_copy(model.state_dict()), str(tmp))
+        save_file(state, str(tmp))
     info = {"name": name, "key": folder.name, "data_key": dataset.key, "model": to_dict(model_cfg),
             "train": to_dict(train_cfg), "params": count_params(model), "device": describe(device),
             "torch": torch.__version__, "epochs": result["epochs"], "best_epoch": result["best_epoch"],
             "best_val_loss": result["best_val_loss"], "train_s": result["train_s"],
             "history": result["history"], **({"variant": variant} if variant else {})}
     write_json(info_path, info)
-    (folder / "checkpoint.pt").unlink(missing_ok=True)      # the final weights replace it
+    remove(checkpoint)                                       # the final weights replace it
     info["cached"] = False
     return model.eval(), info
 
