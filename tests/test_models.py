@@ -75,3 +75,15 @@ def test_ablations_change_the_output_and_are_restored():
 def test_basic_lstm_has_no_residual_head():
     model = build_model(ModelConfig("lstm", hidden=8, layers=2))
     assert model.cnn is None and not model.residual_head and not hasattr(model, "skip")
+
+
+def test_in_batches_covers_every_item_once_in_order_and_evaluating_restores_the_mode():
+    from voltlib.models import evaluating, in_batches
+    x = torch.arange(10.0)[:, None]
+    assert torch.equal(in_batches(lambda s: x[s] * 2, 10, batch_size=3), x * 2)   # 3 + 3 + 3 + 1
+    with pytest.raises(ValueError, match="n=0"):
+        in_batches(lambda s: x[s], 0, 3)
+    model = build_model(ModelConfig("lstm_res", hidden=8, layers=1), window=5, n_neurons=3).train()
+    with evaluating(model):
+        assert not model.training and not torch.is_grad_enabled()
+    assert model.training

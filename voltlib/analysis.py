@@ -19,6 +19,7 @@ from scipy import stats as sps
 
 from .data import Split
 from .metrics import r2_per_neuron, r2_pooled, skill_vs_persistence
+from .models import evaluating, in_batches
 
 
 # ---------------------------------------------------------------- spike clock
@@ -123,23 +124,22 @@ def at_horizon(split: Split, horizon: int) -> Split:
     return dataclasses.replace(split, horizon=int(horizon))
 
 
-@torch.inference_mode()
 def rollout(model: torch.nn.Module, split: Split, steps: int, idx=None, device=None,
             batch_size: int = 512) -> np.ndarray:
     """Returns a one-step model's autoregressive forecasts [steps, b, n] (z): step k+1 reads its own first k predictions."""
     device = torch.device(device) if device is not None else next(model.parameters()).device
-    was_training = model.training
-    model.eval().to(device)
     idx = np.arange(len(split)) if idx is None else np.asarray(idx)
-    out = np.empty((steps, len(idx), split.series.shape[1]), np.float32)
-    for b in range(0, len(idx), batch_size):
-        x = split.get_batch(idx[b:b + batch_size])[0].to(device)
-        for k in range(steps):
+
+    def roll(s: slice) -> torch.Tensor:
+        x, out = split.get_batch(idx[s])[0].to(device), []
+        for _ in range(steps):
             y = model(x)
-            out[k, b:b + len(y)] = y.float().cpu().numpy()
+            out.append(y.float().cpu())
             x = torch.cat([x[:, 1:], y[:, None].to(x.dtype)], dim=1)   # slide: drop the oldest, append the forecast
-    model.train(was_training)
-    return out
+        return torch.stack(out, dim=1)                                  # [b, steps, n]
+
+    with evaluating(model, device):
+        return in_batches(roll, len(idx), batch_size).transpose(0, 1).numpy()
 
 
 def scores(y_true: np.ndarray, y_pred: np.ndarray, y_persist: np.ndarray) -> dict:

@@ -14,7 +14,7 @@ from scipy import signal
 from .config import ModelConfig, TrainConfig, config_hash
 from .data import Dataset, Split
 from .metrics import r2_pooled
-from .models import Forecaster
+from .models import Forecaster, evaluating, in_batches
 from .train import fit_or_load
 
 
@@ -35,11 +35,10 @@ def filter_summary(model: Forecaster) -> dict:
 
 # ---------------------------------------------------------------- ablations and importance
 
-@torch.inference_mode()
 def predict_x(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
     """Returns the model's forecasts [b, n] (z) for windows x [b, window, n] already in memory."""
-    model.eval()
-    return torch.cat([model(x[b:b + batch_size]) for b in range(0, len(x), batch_size)])
+    with evaluating(model):
+        return in_batches(lambda s: model(x[s]), len(x), batch_size)
 
 
 def mse_per_output(y: torch.Tensor, pred: torch.Tensor) -> np.ndarray:
@@ -165,14 +164,10 @@ def acf(series: np.ndarray, max_lag: int) -> np.ndarray:
 
 # ---------------------------------------------------------------- LSTM hidden states
 
-@torch.inference_mode()
 def hidden_states(model: Forecaster, x: torch.Tensor, batch_size: int = 500) -> np.ndarray:
     """Returns the LSTM's output at each window's last step [b, hidden] (before the head's LayerNorm)."""
-    model.eval()
-    out = []
-    for b in range(0, len(x), batch_size):
-        out.append(model.lstm(model.lstm_input(x[b:b + batch_size]))[0][:, -1])
-    return torch.cat(out).numpy()
+    with evaluating(model):
+        return in_batches(lambda s: model.lstm(model.lstm_input(x[s]))[0][:, -1], len(x), batch_size).numpy()
 
 
 def pca(h: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

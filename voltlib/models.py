@@ -105,3 +105,24 @@ def ablated(model: Forecaster, cnn: bool = False, residual: bool = False):
         yield model
     finally:
         model.use_cnn, model.use_residual = saved
+
+
+@contextmanager
+def evaluating(model: nn.Module, device: torch.device | str | None = None):
+    """Within the block the model is in eval mode (on `device` if given) and autograd is off; its mode is restored."""
+    was_training = model.training
+    model.eval()
+    if device is not None:
+        model.to(device)
+    try:
+        with torch.inference_mode():
+            yield model
+    finally:
+        model.train(was_training)
+
+
+def in_batches(fn, n: int, batch_size: int) -> torch.Tensor:
+    """Returns torch.cat of fn(s) over consecutive slices s of range(n), batch_size long: batched inference, once."""
+    if n <= 0:
+        raise ValueError(f"in_batches got n={n} items: expected at least one. Check that the split is not empty.")
+    return torch.cat([fn(slice(b, b + batch_size)) for b in range(0, n, batch_size)])

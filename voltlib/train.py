@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 from . import paths
 from .config import ModelConfig, TrainConfig, config_hash, to_dict
 from .device import describe, pick_device
-from .models import build_model, count_params
+from .models import build_model, count_params, evaluating, in_batches
 from .store import UnusableFile, atomic_path, load_checked, parse_json, remove, write_json
 
 CACHE_VERSION = 1   # bump when models.py or this loop changes what a config trains into
@@ -93,21 +93,16 @@ def eval_windows(cfg: TrainConfig, n_val: int) -> np.ndarray:
     return np.sort(rng.choice(n_val, cfg.max_eval_windows, replace=False))
 
 
-@torch.inference_mode()
 def predict(model: nn.Module, split, device: torch.device | str | None = None, batch_size: int = 512,
             idx: np.ndarray | None = None) -> np.ndarray:
     """Returns the model's forecasts [n_windows, n] (z units) for a split (or its windows `idx`)."""
     device = torch.device(device) if device is not None else next(model.parameters()).device
-    was_training = model.training
-    model.eval().to(device)
     idx = np.arange(len(split)) if idx is None else np.asarray(idx)
-    out = []
-    for b in range(0, len(idx), batch_size):
-        x, _ = split.get_batch(idx[b:b + batch_size])
-        out.append(model(x.to(device)).float().cpu())
-    model.train(was_training)
-    n = split.series.shape[1]
-    return torch.cat(out).numpy() if out else np.zeros((0, n), np.float32)
+    if len(idx) == 0:
+        return np.zeros((0, split.series.shape[1]), np.float32)
+    with evaluating(model, device):
+        return in_batches(lambda s: model(split.get_batch(idx[s])[0].to(device)).float().cpu(),
+                          len(idx), batch_size).numpy()
 
 
 @torch.inference_mode()
