@@ -38,7 +38,7 @@ from voltlib.baselines import BASELINES, baseline_table, table_frame
 from voltlib.config import PROTOCOLS, SOURCE_R2, notebook_profile
 from voltlib.data import SOURCE_WINDOW_COUNTS, make_dataset, protocol_summary
 from voltlib.simulate import simulate
-from voltlib.store import write_json
+from voltlib.store import horizon_key, write_json
 from voltlib.summary import best_baseline
 
 cfg = notebook_profile(profile)
@@ -154,7 +154,7 @@ table_frame(table, "rmse_mv").round(2)
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), sharey=True)
 for ax, p in zip(axes, PROTOCOLS):
     for name in BASELINES[1:]:
-        r2 = [table[p][name][h]["r2"] for h in cfg.data.horizons_ms]
+        r2 = [table[p][name][horizon_key(h)]["r2"] for h in cfg.data.horizons_ms]
         ax.plot(cfg.data.horizons_ms, r2, "o-", label=name)
     for phase in ("phase1_lstm", "phase4_cnn_lstm"):
         ax.axhline(SOURCE_R2[phase], color="0.5", ls="--", lw=0.8)
@@ -169,7 +169,7 @@ plots.save_figure(fig, profile, "baselines_by_horizon.png");
 # ## Where the source's numbers sit
 
 # %%
-r2_1ms = {name: table["clean"][name][1]["r2"] for name in BASELINES}
+r2_1ms = {name: table["clean"][name][horizon_key(1)]["r2"] for name in BASELINES}
 best, _ = best_baseline(table, "clean")
 beat_p1 = [n for n in BASELINES if r2_1ms[n] > SOURCE_R2["phase1_lstm"]]
 p4 = SOURCE_R2["phase4_cnn_lstm"]

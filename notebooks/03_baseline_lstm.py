@@ -33,8 +33,8 @@ device = None        # None: CUDA, then Apple MPS, then CPU (or the VOLTLIB_DEVI
 import pandas as pd
 from IPython.display import Markdown
 
-from voltlib import ladder, paths
-from voltlib.config import PHASE_LABELS, SOURCE_R2, notebook_profile
+from voltlib import ladder, paths, summary
+from voltlib.config import SOURCE_R2, notebook_profile
 from voltlib.device import describe, pick_device
 from voltlib.simulate import simulate
 from voltlib.store import read_json
@@ -55,7 +55,7 @@ phase1 = ladder.run_phases(cfg, ["phase1_lstm"], datasets, dev)
 
 # %%
 baselines = read_json(paths.results_dir(profile) / "baselines.json")
-table = pd.DataFrame({protocol: {**{name: h["1"]["r2"] for name, h in baselines[protocol].items()},
+table = pd.DataFrame({protocol: {**{name: summary.baseline_r2(baselines, protocol, name) for name in baselines[protocol]},
                                  "phase 1 LSTM (ours)": phase1[protocol]["phase1_lstm"]["r2"]}
                       for protocol in datasets})
 table["source report"] = pd.Series({"phase 1 LSTM (ours)": SOURCE_R2["phase1_lstm"]})
@@ -64,8 +64,8 @@ table.rename_axis("test R^2 at 1 ms").round(3)
 # %%
 def verdict(protocol):
     r2 = phase1[protocol]["phase1_lstm"]["r2"]
-    base = {k: v["1"]["r2"] for k, v in baselines[protocol].items()}
-    best = max(base, key=base.get)
+    base = {k: summary.baseline_r2(baselines, protocol, k) for k in baselines[protocol]}
+    best, _ = summary.best_baseline(baselines, protocol)
     above = [k for k, v in base.items() if r2 > v]
     return (f"Under the **{protocol}** protocol the basic LSTM reaches R^2 = {r2:.3f}: "
             f"persistence gives {base['persistence']:.3f} and the best baseline ({best}) {base[best]:.3f}; "

@@ -65,14 +65,19 @@ def test_baseline_table_shape_and_trivial_rows():
     assert set(table["clean"]) == set(baselines.BASELINES)
     ds = make_dataset(sim, CFG, "clean", horizon=3)
     y = ds.test.targets()
-    row = table["clean"]["persistence"][3]
+    row = table["clean"]["persistence"]["3"]
     assert row["r2"] == pytest.approx(r2_pooled(y, ds.test.last_values()), abs=1e-9)
     assert row["skill_vs_persistence"] == 0.0
     # the mean forecast is 0 in z: R^2 = -mean^2 / var of the test targets
-    assert table["clean"]["mean"][1]["mse_z"] == pytest.approx(
+    assert table["clean"]["mean"]["1"]["mse_z"] == pytest.approx(
         np.mean(make_dataset(sim, CFG, "clean").test.targets().astype(float) ** 2), rel=1e-6)
     for protocol in table:
         for name in baselines.BASELINES:
-            assert set(table[protocol][name]) == {1, 3}
+            assert set(table[protocol][name]) == {"1", "3"}   # keys as in baselines.json
             assert {"r2", "r2_per_neuron_mean", "mse_z", "mae_z", "rmse_mv", "mae_mv"} <= set(
-                table[protocol][name][1])
+                table[protocol][name]["1"])
+            lo, hi = table[protocol][name]["1"]["r2_ci"]
+            if protocol == "original":      # windows from all 5 runs; the clean test split holds 1 run: no interval
+                assert lo <= table[protocol][name]["1"]["r2"] <= hi
+            else:
+                assert np.isnan(lo) and np.isnan(hi)

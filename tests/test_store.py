@@ -173,3 +173,10 @@ def test_a_full_disk_gives_a_clear_error_naming_the_file_and_leaves_nothing(tmp_
         assert message.startswith(f"the disk holding {disk / name} is full"), message
         assert "Free space on that disk" in message
         assert out[name + " left"] == [], out                               # no .part, no half file, no sidecar
+
+
+def test_horizon_keys_are_one_spelling():
+    from voltlib.store import horizon_key
+    assert [horizon_key(h) for h in (1, 1.0, "2", 0.5, 20)] == ["1", "1", "2", "0.5", "20"]
+    with pytest.raises(ValueError, match="positive number of milliseconds"):
+        horizon_key(0)

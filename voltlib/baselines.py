@@ -26,6 +26,7 @@ from threadpoolctl import threadpool_limits
 from .config import DataConfig
 from .data import Dataset, Split, make_datasets
 from .metrics import evaluate
+from .store import horizon_key
 
 BASELINES = ("mean", "persistence", "ar_ridge", "population_ridge", "own_lags_boosting")
 AR_LAGS = (1, 2, 3, 5, 10, 20, 30)
@@ -190,7 +191,7 @@ def run_baselines(ds: Dataset) -> dict:
 
 def baseline_table(sim, data_cfg: DataConfig, protocols=("original", "clean"),
                    horizons=(1, 2, 5, 10, 20)) -> dict:
-    """Returns {protocol: {baseline: {horizon_ms: metrics}}} for every baseline on the test split."""
+    """Returns {protocol: {baseline: {horizon key ('1', '2', ...): metrics}}} for every baseline on the test split."""
     dt_ms = sim.sim.record_dt_ms
     steps = {h_ms: int(round(h_ms / dt_ms)) for h_ms in horizons}
     table = {}
@@ -199,7 +200,7 @@ def baseline_table(sim, data_cfg: DataConfig, protocols=("original", "clean"),
         table[protocol] = {name: {} for name in BASELINES}
         for h_ms, h in steps.items():
             for name, metrics in run_baselines(datasets[h]).items():
-                table[protocol][name][h_ms] = metrics
+                table[protocol][name][horizon_key(h_ms)] = metrics
         del datasets
     return table
 

@@ -12,7 +12,7 @@ from .config import PHASE_LABELS, PROTOCOLS, SOURCE_R2, Profile
 from .data import make_dataset
 from .device import pick_device
 from .metrics import evaluate, format_interval
-from .store import read_json, update_json
+from .store import horizon_key, read_json, update_json
 from .train import fit_or_load, predict
 
 ENTRY_KEYS = ("r2", "r2_ci", "r2_per_neuron_mean", "mse_z", "mae_z", "rmse_mv", "mae_mv", "r2_exc", "r2_inh",
@@ -62,7 +62,7 @@ def run_phases(profile: Profile, phases, datasets: dict, device=None, progress: 
 def persistence_r2(profile_name: str, protocol: str, horizon_ms: int = 1) -> float:
     """Returns persistence's pooled test R^2 from baselines.json (written by notebook 02)."""
     base = read_json(paths.results_dir(profile_name) / "baselines.json")
-    return base[protocol]["persistence"][str(horizon_ms)]["r2"]
+    return base[protocol]["persistence"][horizon_key(horizon_ms)]["r2"]
 
 
 def ladder_table(profile_name: str, protocol: str) -> pd.DataFrame:

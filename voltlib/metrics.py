@@ -132,11 +132,13 @@ def bootstrap_r2(y_true: np.ndarray, preds: dict, run_of_sample: np.ndarray, n_b
 
 
 def interval(samples: np.ndarray, estimate: float, n_runs: int, level: float = 0.95) -> tuple[float, float]:
-    """A basic-percentile interval around `estimate` from bootstrap samples, widened by sqrt(R/(R-1)) for R runs."""
+    """A percentile interval moved to `estimate` from bootstrap samples, widened by sqrt(R/(R-1)); NaN for R < 2 runs."""
+    if n_runs < 2:
+        return float("nan"), float("nan")     # one test run: nothing to resample, no interval
     samples = np.asarray(samples, dtype=np.float64)
     lo, hi = np.quantile(samples, [(1 - level) / 2, (1 + level) / 2])
     center = samples.mean()
-    widen = np.sqrt(n_runs / (n_runs - 1)) if n_runs > 1 else np.inf
+    widen = np.sqrt(n_runs / (n_runs - 1))
     return float(estimate + (lo - center) * widen), float(estimate + (hi - center) * widen)
 
 

@@ -251,6 +251,14 @@ def _jsonable(x):
     return x
 
 
+def horizon_key(horizon_ms) -> str:
+    """The key of a forecast horizon in every results file: '1', '2', '0.5' (ms, shortest form)."""
+    value = float(horizon_ms)
+    if not value > 0:
+        raise ValueError(f"horizon_ms={horizon_ms!r} is invalid: expected a positive number of milliseconds.")
+    return f"{value:g}"
+
+
 def write_json(path: Path, obj) -> Path:
     """Writes obj as indented JSON atomically with its checksum (numpy scalars and arrays converted; NaN -> null)."""
     with atomic_path(path) as tmp:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from . import metrics, paths
 from .config import PHASE_LABELS
+from .store import horizon_key
 
 MISSING = "not computed in this build"
 RESULT_FILES = ("simulation", "baselines", "ladder", "ceiling", "analysis", "timings")
@@ -30,17 +31,12 @@ def load_results(profile: str, results_dir: Path | None = None) -> dict:
 
 
 def dig(obj, *keys):
-    """obj[k1][k2]... or None when any level is absent; integer horizons match '1', '1.0' or 1."""
+    """obj[k1][k2]... or None when any level is absent; a number is a horizon and looked up by its horizon_key."""
     for k in keys:
-        if not isinstance(obj, dict):
+        key = horizon_key(k) if isinstance(k, (int, float)) and not isinstance(k, bool) else k
+        if not isinstance(obj, dict) or key not in obj:
             return None
-        for candidate in (k, str(k), f"{float(k):g}" if isinstance(k, (int, float)) else None,
-                          f"{float(k)}" if isinstance(k, (int, float)) else None):
-            if candidate is not None and candidate in obj:
-                obj = obj[candidate]
-                break
-        else:
-            return None
+        obj = obj[key]
     return obj
 
 
