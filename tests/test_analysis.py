@@ -6,10 +6,12 @@ import pytest
 import torch
 from torch import nn
 
-from voltlib.analysis import (at_horizon, binned_error, dense_split, ei_test, reset_share, rollout,
-                              segment_of_run, spike_clock, spike_offset_ms, split_spike_clock, target_samples)
+from voltlib.analysis import (at_horizon, binned_error, dense_split, ei_test, multistep, rates_and_in_degrees,
+                              reset_share, rmse_mv_per_neuron, rollout, segment_of_run, spike_clock, spike_offset_ms,
+                              split_spike_clock, target_samples)
 from voltlib.config import DataConfig
 from voltlib.data import array_simulation, make_dataset
+from voltlib.metrics import r2_pooled
 
 INF = np.inf
 # 4 runs x 60 samples at 1 ms, 10 discarded -> 50 kept; windows of 5, stride 1
@@ -125,3 +127,44 @@ def test_ei_test_detects_a_separation():
     assert res["median_exc"] == pytest.approx(0.75) and res["median_inh"] == pytest.approx(0.55)
     same = ei_test(np.r_[np.arange(8.0), np.arange(8.0)], n_exc=8)
     assert same["p_exc_better"] == pytest.approx(0.5) and same["p"] > 0.9
+
+
+def test_rates_in_degrees_and_rmse_per_neuron_by_hand():
+    sim = dataclasses.replace(small_sim(), spike_i=[np.array([0, 0, 1, 0]), np.array([2])],
+                              spike_t_ms=[np.array([5.0, 20.0, 30.0, 59.0]), np.array([40.0])],
+                              syn_j=[np.array([1, 1, 2]), np.array([0])])
+    rate, indeg = rates_and_in_degrees(sim, runs=[0, 1], discard=10)
+    # kept: 50 samples of 1 ms = 0.05 s; run 0 neuron 0 spikes at 20 and 59 ms after the 10-ms discard (5 ms is dropped)
+    np.testing.assert_allclose(rate, [[40.0, 20.0, 0.0], [0.0, 0.0, 20.0]])
+    np.testing.assert_array_equal(indeg, [[0, 2, 1], [1, 0, 0]])
+    y = np.zeros((4, 2))
+    np.testing.assert_allclose(rmse_mv_per_neuron(y + [1.0, 0.5], y, std_mv=np.array([2.0, 10.0])), [2.0, 5.0])
+
+
+def test_multistep_direct_rollout_and_persistence_on_the_same_windows():
+    ds = make_dataset(small_sim(), dataclasses.replace(SMALL, horizon=3), "clean")
+    one = LastTwoLags()
+    idx = np.arange(0, len(ds.test), 2)
+    out = multistep({1: one, 3: LastTwoLags(1.0, 0.0)}, ds.test, [1, 3], [1, 3], idx)
+    sp3 = at_horizon(ds.test, 3)
+    y3, last = sp3.targets()[idx], sp3.last_values()[idx]
+    assert out[3]["direct"]["r2"] == pytest.approx(r2_pooled(y3, last))      # a(1, 0) model is persistence
+    assert out[3]["persistence"]["skill_vs_persistence"] == pytest.approx(0.0)
+    roll = rollout(one, ds.test, 3, idx=idx)
+    assert out[3]["rollout"]["r2"] == pytest.approx(r2_pooled(y3, roll[2]))
+
+
+def test_setup_gives_the_profile_s_clean_datasets(monkeypatch, tmp_path):
+    from voltlib import analysis
+    # the smoke profile's 4 runs x 2 s, as voltages of 3 neurons (setup's job is the datasets, not Brian2)
+    runs = array_simulation(np.random.default_rng(1).standard_normal((4, 2000, 3)).cumsum(axis=1), n_exc=2)
+    monkeypatch.setattr(analysis, "simulate", lambda cfg, progress=False: runs)
+    s = analysis.setup("smoke", "cpu", all_horizons=True)
+    assert s.cfg.name == "smoke" and s.device.type == "cpu" and s.horizons_ms == [1, 2, 5, 10, 20]
+    assert set(s.datasets) == {1, 2, 5, 10, 20} and s.ds1 is s.datasets[1]
+    assert (s.kept, s.discard, s.n, s.n_exc) == (1200, 800, 3, 2)
+    one = analysis.setup("smoke", "cpu")
+    assert list(one.datasets) == [1] and one.horizons_ms == [1.0]
+    np.testing.assert_array_equal(one.ds1.test.targets(), make_dataset(runs, s.cfg.data, "clean").test.targets())
+    with pytest.raises(Exception, match="profile='nope' is invalid"):
+        analysis.setup("nope")

@@ -6,10 +6,10 @@ import re
 import numpy as np
 import pytest
 
-from voltlib.config import (PHASES, CeilingConfig, ConfigError, DataConfig, ModelConfig, NetworkConfig,
+from voltlib.config import (PHASES, AnalysisConfig, CeilingConfig, ConfigError, DataConfig, ModelConfig, NetworkConfig,
                             SimConfig, TrainConfig, config_hash, get_profile, notebook_profile, paper_phases)
 
-CONFIGS = (NetworkConfig, SimConfig, DataConfig, ModelConfig, TrainConfig, CeilingConfig)
+CONFIGS = (NetworkConfig, SimConfig, DataConfig, ModelConfig, TrainConfig, CeilingConfig, AnalysisConfig)
 
 
 def test_external_rate_is_threshold_rate():
@@ -118,10 +118,27 @@ def test_zero_none_and_numpy_numbers_stay_valid_where_they_mean_something(make):
 
 
 def test_the_profiles_build_with_the_hashes_that_name_their_caches():
-    # Pinned before the type and range checks were added: a check must never change a hash (the
-    # cached simulations and trained models are found by it).
-    assert {n: config_hash(get_profile(n)) for n in ("smoke", "quick", "paper")} == {
-        "smoke": "bc72a651af08", "quick": "61e1dba0b272", "paper": "276dac1f912e"}
+    # Pinned before the type and range checks and the analysis section were added: neither may change
+    # the hash of a part that names a cache (simulations by sim, datasets by data, the ceiling by
+    # ceiling, trained models by their phase's model and training configs).
+    parts = {n: [config_hash(p.sim), config_hash(p.data), config_hash(p.ceiling)]
+             + [config_hash(*p.phases[k]) for k in sorted(p.phases)]
+             for n, p in ((n, get_profile(n)) for n in ("smoke", "quick", "paper"))}
+    assert parts == {
+        "smoke": ["fea9b654011c", "66db6ddad376", "5c4dbc067ecf", "d31ed5d8ed08", "98091fa6a7d9", "83569b068233",
+                  "deda88d90bad"],
+        "quick": ["5f48f12382b6", "66db6ddad376", "8bdbce904d7c", "22e2c5df2861", "bbc5b6080d19", "a536de1e04cc",
+                  "2791166e19ce"],
+        "paper": ["5f48f12382b6", "66db6ddad376", "0a0f301915da", "76b6885d142b", "c09a63f85d55", "2d60d24e0eb6",
+                  "5296b283c939"]}
+
+
+def test_every_profile_has_its_own_analysis_budget():
+    budgets = [get_profile(n).analysis for n in ("smoke", "quick", "paper")]
+    assert [a.rollout_windows for a in budgets] == [64, 1000, 4000]
+    assert all(a.perm_windows <= a.eval_windows for a in budgets)
+    with pytest.raises(ConfigError, match="analysis.eval_windows=0 is invalid"):
+        AnalysisConfig(eval_windows=0)
 
 
 def test_hash_is_stable_across_sessions():

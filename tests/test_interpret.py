@@ -9,7 +9,8 @@ from voltlib.config import DataConfig, ModelConfig, TrainConfig
 from voltlib.data import array_simulation, make_dataset
 from voltlib.interpret import (acf, connectivity_correlation, decode_r2, filter_summary, fit_or_load_ablated,
                                head_components, lag_groups, permutation_importance, permute_dataset,
-                               population_rate_hz, sensitivity, unpermute)
+                               population_rate_hz, predict_x, sensitivity, unpermute)
+from voltlib.metrics import r2_pooled
 from voltlib.models import build_model
 
 
@@ -160,3 +161,24 @@ def test_ablation_switches_mean_the_same_in_ablated_and_in_retraining(tmp_path, 
     assert not no_cnn.use_cnn and no_cnn.use_residual and info["variant"] == {"use_cnn": False, "use_residual": True}
     with pytest.raises(ValueError, match="needs a part to switch off"):
         fit_or_load_ablated("nothing", mcfg, tcfg, ds, "cpu")
+
+
+def test_residual_stats_by_hand():
+    from voltlib.interpret import residual_stats
+    out = residual_stats(np.ones((2, 2)), skip_part=np.array([0.0, 2.0]), lstm_part=np.array([0.0, 2 * 3 ** 0.5]))
+    assert out["excess_kurtosis"] == pytest.approx(-2.0)          # a constant magnitude: E[r^4]/E[r^2]^2 = 1
+    assert out["top1pct_share_of_sse"] == pytest.approx(0.25)     # 4 residuals: the largest one is the top 1 %
+    assert out["skip_variance_share"] == pytest.approx(0.25)      # variances 1 and 3
+
+
+def test_ablation_r2_switches_parts_off_and_puts_them_back():
+    from voltlib.interpret import ablation_r2
+    torch.manual_seed(0)
+    model = build_model(ModelConfig("cnn_lstm", hidden=8, layers=1), window=6, n_neurons=4).eval()
+    x, y = torch.randn(16, 6, 4), torch.randn(16, 4)
+    out = ablation_r2(model, model, model, x, y)
+    assert out["full CNN-LSTM"] == pytest.approx(r2_pooled(y.numpy(), predict_x(model, x).numpy()))
+    assert out["no CNN, retrained (phase 3)"] == out["full CNN-LSTM"]       # the stand-ins are the model itself
+    assert out["CNN switched off"] != out["full CNN-LSTM"]
+    assert out["persistence"] == pytest.approx(r2_pooled(y.numpy(), x[:, -1].numpy()))
+    assert model.use_cnn and model.use_residual                                  # switched back on

@@ -17,9 +17,102 @@ import numpy as np
 import torch
 from scipy import stats as sps
 
-from .data import Split
+from . import paths
+from .config import Profile, notebook_profile
+from .data import Dataset, Split, make_dataset, make_datasets
+from .device import pick_device
 from .metrics import r2_per_neuron, r2_pooled, skill_vs_persistence
 from .models import evaluating, in_batches
+from .simulate import Simulation, simulate
+from .train import predict
+
+
+# ---------------------------------------------------------------- what 06 and 07 start from
+
+@dataclasses.dataclass
+class Setup:
+    """A notebook's starting point: profile, device, simulation and the clean datasets {horizon (samples): Dataset}."""
+    cfg: Profile
+    device: torch.device
+    sim: Simulation
+    horizons_ms: list
+    datasets: dict
+
+    @property
+    def n_exc(self) -> int:
+        return self.sim.sim.network.n_exc
+
+    @property
+    def n(self) -> int:
+        return self.sim.sim.network.n_neurons
+
+    @property
+    def dt_ms(self) -> float:
+        return self.sim.sim.record_dt_ms
+
+    @property
+    def h_samples(self) -> list[int]:
+        return [int(round(h / self.dt_ms)) for h in self.horizons_ms]
+
+    @property
+    def ds1(self) -> Dataset:
+        """The dataset at the first (shortest) horizon."""
+        return self.datasets[self.h_samples[0]]
+
+    @property
+    def kept(self) -> int:
+        """Samples per run after the discard."""
+        return self.ds1.kept_samples
+
+    @property
+    def discard(self) -> int:
+        """Samples dropped at the start of each run."""
+        return self.sim.v_mv.shape[1] - self.kept
+
+    @property
+    def results(self):
+        """results/<profile>/."""
+        return paths.results_dir(self.cfg.name)
+
+
+def setup(profile, device=None, all_horizons: bool = False) -> Setup:
+    """Checks the notebook's parameters, picks the device, loads the simulation and cuts the clean datasets.
+
+    all_horizons: every horizon of the profile (notebook 06), else the task's own horizon only (07).
+    """
+    cfg = notebook_profile(profile, device)
+    dev = pick_device(device)
+    sim = simulate(cfg.sim, progress=False)
+    if all_horizons:
+        horizons_ms = list(cfg.data.horizons_ms)
+        steps = tuple(int(round(h / cfg.sim.record_dt_ms)) for h in horizons_ms)
+        datasets = make_datasets(sim, cfg.data, "clean", steps)
+    else:
+        horizons_ms = [cfg.data.horizon * cfg.sim.record_dt_ms]
+        datasets = {cfg.data.horizon: make_dataset(sim, cfg.data, "clean")}
+    return Setup(cfg, dev, sim, horizons_ms, datasets)
+
+
+def seeded_subset(n_items: int, n_wanted: int, seed: int) -> np.ndarray:
+    """Returns min(n_wanted, n_items) sorted indices drawn without replacement by a seeded generator."""
+    return np.sort(np.random.default_rng(seed).choice(n_items, min(n_wanted, n_items), replace=False))
+
+
+# ---------------------------------------------------------------- per neuron
+
+def rmse_mv_per_neuron(y_pred_z: np.ndarray, y_true_z: np.ndarray, std_mv: np.ndarray) -> np.ndarray:
+    """Returns each neuron's RMSE in mV, [n], from z-unit forecasts and targets [samples, n]."""
+    return np.sqrt(np.mean(((np.asarray(y_pred_z, np.float64) - y_true_z) * std_mv) ** 2, axis=0))
+
+
+def rates_and_in_degrees(sim: Simulation, runs: list[int], discard: int) -> tuple[np.ndarray, np.ndarray]:
+    """Returns (firing rate in Hz over the kept samples, synaptic in-degree), each [len(runs), n], per (run, neuron)."""
+    n, dt_ms = sim.sim.network.n_neurons, sim.sim.record_dt_ms
+    kept_s = (sim.v_mv.shape[1] - discard) * dt_ms / 1000
+    rate = np.array([np.bincount(sim.spike_i[r][sim.spike_t_ms[r] >= discard * dt_ms], minlength=n)[:n] / kept_s
+                     for r in runs])
+    indeg = np.array([np.bincount(sim.syn_j[r], minlength=n)[:n] for r in runs])
+    return rate, indeg
 
 
 # ---------------------------------------------------------------- spike clock
@@ -140,6 +233,23 @@ def rollout(model: torch.nn.Module, split: Split, steps: int, idx=None, device=N
 
     with evaluating(model, device):
         return in_batches(roll, len(idx), batch_size).transpose(0, 1).numpy()
+
+
+def multistep(direct: dict, split_max: Split, horizons_ms: list, h_samples: list, idx: np.ndarray,
+              device=None) -> dict:
+    """Returns {horizon_ms: {"rollout", "direct", "persistence": scores}} on the same windows idx of split_max.
+
+    The rollout feeds the first (1-step) model of `direct` its own forecasts; direct[h] was trained at h.
+    """
+    roll = rollout(direct[horizons_ms[0]], split_max, max(h_samples), idx=idx, device=device)
+    out = {}
+    for h, hs in zip(horizons_ms, h_samples):
+        sp = at_horizon(split_max, hs)
+        y, pers = sp.targets()[idx], sp.last_values()[idx]
+        out[h] = {"rollout": scores(y, roll[hs - 1], pers),
+                  "direct": scores(y, predict(direct[h], sp, device, idx=idx), pers),
+                  "persistence": scores(y, pers, pers)}
+    return out
 
 
 def scores(y_true: np.ndarray, y_pred: np.ndarray, y_persist: np.ndarray) -> dict:

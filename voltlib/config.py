@@ -278,6 +278,27 @@ class CeilingConfig:
 
 
 @dataclass(frozen=True)
+class AnalysisConfig:
+    """The error analysis and interpretability notebooks (06, 07): evaluation subsets and their seeds."""
+    rollout_windows: int = 4000    # test windows rolled out step by step (one forward pass per step each)
+    reset_ms: float = 5.0          # a target this soon after the neuron's spike counts as "near a reset"
+    eval_windows: int = 5000       # test windows for ablations and lag importance
+    perm_windows: int = 1000       # of those, windows for per-neuron permutation importance (n passes)
+    grad_windows: int = 256        # windows of one test run for input gradients
+    dense_windows: int = 5000      # consecutive windows of that run for hidden-state and residual series
+    subset_seed: int = 0           # draws the seeded subsets above
+    order_seed: int = 12345        # the fixed permutation of the shuffled-neuron-order control
+    acf_max_lag: int = 30          # samples of residual autocorrelation
+    rate_sigma_ms: float = 2.0     # Gaussian smoothing of the population rate decoded from hidden states
+
+    def __post_init__(self):
+        _check_types(self)
+        _positive(self, "rollout_windows", "reset_ms", "eval_windows", "perm_windows", "grad_windows",
+                  "dense_windows", "acf_max_lag", "rate_sigma_ms")
+        _positive(self, "subset_seed", "order_seed", or_zero=True)
+
+
+@dataclass(frozen=True)
 class Profile:
     """A complete, named scale of the paper."""
     name: str
@@ -285,6 +306,7 @@ class Profile:
     data: DataConfig
     phases: dict
     ceiling: CeilingConfig
+    analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
     description: str = ""
 
     def __post_init__(self):
@@ -319,6 +341,8 @@ def _profiles() -> dict:
         phases=_scaled_phases(16, max_epochs=2, warmup_epochs=0, batch_size=64,
                               max_train_windows=256, max_eval_windows=256),
         ceiling=CeilingConfig(n_start_times=8, n_test_runs=1, n_replicas=4),
+        analysis=AnalysisConfig(rollout_windows=64, eval_windows=256, perm_windows=64, grad_windows=16,
+                                dense_windows=800),
         description="seconds to minutes on 2 CPU cores: 4 runs x 2 s, tiny models, 2 epochs",
     )
     quick = Profile(
@@ -334,6 +358,8 @@ def _profiles() -> dict:
         phases=_scaled_phases(160, max_epochs=5, early_stop=3, warmup_epochs=0, batch_size=32,
                               max_train_windows=4000, max_eval_windows=1000),
         ceiling=CeilingConfig(n_start_times=100, n_test_runs=8, n_replicas=16),
+        analysis=AnalysisConfig(rollout_windows=1000, eval_windows=2000, perm_windows=300, grad_windows=64,
+                                dense_windows=2000),
         description="the full 50 x 10 s data, every baseline and phase, narrower LSTMs and a short "
                     "schedule so that all notebooks finish in about 40 minutes on 2 CPU cores",
     )

@@ -14,7 +14,7 @@ from scipy import signal
 from .config import ModelConfig, TrainConfig, config_hash
 from .data import Dataset, Split
 from .metrics import r2_pooled
-from .models import Forecaster, evaluating, in_batches
+from .models import Forecaster, ablated, evaluating, in_batches
 from .train import fit_or_load
 
 
@@ -128,6 +128,25 @@ def unpermute(values: np.ndarray, perm: np.ndarray) -> np.ndarray:
     return np.asarray(values)[..., np.argsort(perm)]
 
 
+def ablation_r2(model: Forecaster, phase3: torch.nn.Module, no_residual: torch.nn.Module, x: torch.Tensor,
+                y: torch.Tensor) -> dict:
+    """Test R^2 of the full model, each part switched off (evaluated) or trained without (retrained), and persistence."""
+    def r2_of(m):
+        return r2_pooled(y.numpy(), predict_x(m, x).numpy())
+
+    out = {"full CNN-LSTM": r2_of(model)}
+    with ablated(model, cnn=True):
+        out["CNN switched off"] = r2_of(model)
+    out["no CNN, retrained (phase 3)"] = r2_of(phase3)
+    with ablated(model, residual=True):
+        out["residual switched off"] = r2_of(model)
+    out["no residual, retrained"] = r2_of(no_residual)
+    with ablated(model, cnn=True, residual=True):
+        out["both switched off"] = r2_of(model)
+    out["persistence"] = r2_pooled(y.numpy(), x[:, -1].numpy())
+    return out
+
+
 # ---------------------------------------------------------------- retraining with a part switched off
 
 def fit_or_load_ablated(name: str, model_cfg: ModelConfig, train_cfg: TrainConfig, dataset: Dataset,
@@ -153,6 +172,15 @@ def head_components(model: Forecaster, x: torch.Tensor) -> tuple[np.ndarray, np.
     h = model.norm(model.lstm(x)[0][:, -1])
     w = model.out.weight                                   # out is linear, so out(h + s) = W h + W s + bias
     return (h @ w.T).numpy(), (model.skip(x[:, -1]) @ w.T).numpy()
+
+
+def residual_stats(resid: np.ndarray, skip_part: np.ndarray, lstm_part: np.ndarray) -> dict:
+    """Excess kurtosis of residuals [b, n], share of their squared error in the largest 1 %, skip part's variance share."""
+    r = np.asarray(resid, np.float64)
+    top = np.sort(np.ravel(r) ** 2)[::-1]
+    return {"excess_kurtosis": float(np.mean(r ** 4) / np.mean(r ** 2) ** 2 - 3),
+            "top1pct_share_of_sse": float(top[:max(1, len(top) // 100)].sum() / top.sum()),
+            "skip_variance_share": float(np.var(skip_part) / (np.var(skip_part) + np.var(lstm_part)))}
 
 
 def acf(series: np.ndarray, max_lag: int) -> np.ndarray:
