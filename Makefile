@@ -9,6 +9,7 @@ STAMP := $(VENV)/.voltlib-installed
 # Papermill and nbval must find the project's kernel, never a user-level one of the same name.
 export JUPYTER_PATH := $(CURDIR)/$(VENV)/share/jupyter
 export JUPYTER_PLATFORM_DIRS := 1
+# Plain Python draws off screen; the lab's kernels draw inline (see the lab target).
 export MPLBACKEND := Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
@@ -46,8 +47,13 @@ report: $(STAMP) ## Run the notebooks for PROFILE and assemble report/PROFILE/te
 bench: $(STAMP) ## Training and inference benchmarks -> results/bench.json
 	$(PY) -m voltlib.bench
 
-lab: $(STAMP) ## Open JupyterLab with the project's kernel (notebooks/*.py open as notebooks)
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+# Agg in the lab would leave every figure cell empty and the explorer blank. The lab serves the
+# notebooks of the project root voltlib uses (VOLTLIB_ROOT if set); lab/ holds its default settings.
+# LAB_ARGS passes further options, e.g. LAB_ARGS="--no-browser --port=8899".
+lab: export MPLBACKEND := module://matplotlib_inline.backend_inline
+lab: $(STAMP) ## Open JupyterLab with the project's kernel (notebooks/*.py open as notebooks on a double-click)
+	$(VENV)/bin/jupyter lab --notebook-dir=$(or $(VOLTLIB_ROOT),$(CURDIR))/notebooks \
+		--LabApp.app_settings_dir=$(CURDIR)/lab $(LAB_ARGS)
 
 clean: ## Remove build outputs and reports (keeps the simulation and training caches)
 	rm -rf build report/*/ results
