@@ -30,10 +30,12 @@ from IPython.display import Markdown
 from voltlib import ladder, paths
 from voltlib.config import PHASE_LABELS, SOURCE_R2, get_profile
 from voltlib.device import describe, pick_device
+from voltlib.inputs import require_inputs
 from voltlib.simulate import simulate
 from voltlib.store import read_json
 
 cfg = get_profile(profile)
+require_inputs(profile, "03_baseline_lstm")
 dev = pick_device(device)
 datasets = ladder.load_datasets(cfg, simulate(cfg.sim, progress=False))
 model_cfg, train_cfg = cfg.phases["phase1_lstm"]

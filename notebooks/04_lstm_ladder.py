@@ -30,9 +30,11 @@ from IPython.display import Markdown
 from voltlib import ladder
 from voltlib.config import SOURCE_R2, get_profile
 from voltlib.device import pick_device
+from voltlib.inputs import require_inputs
 from voltlib.simulate import simulate
 
 cfg = get_profile(profile)
+require_inputs(profile, "04_lstm_ladder")
 dev = pick_device(device)
 datasets = ladder.load_datasets(cfg, simulate(cfg.sim, progress=False))
 

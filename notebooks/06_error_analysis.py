@@ -39,6 +39,7 @@ from voltlib.ceiling import compute_ceiling, gain_share
 from voltlib.config import PHASE_LABELS, get_profile
 from voltlib.data import make_datasets
 from voltlib.device import pick_device
+from voltlib.inputs import require_inputs
 from voltlib.metrics import evaluate
 from voltlib.simulate import simulate
 from voltlib.store import read_json, update_json, write_json
@@ -46,6 +47,7 @@ from voltlib.train import fit_or_load, predict
 
 t_start = time.perf_counter()
 cfg = get_profile(profile)
+require_inputs(profile, "06_error_analysis")
 dev = pick_device(device)
 sim = simulate(cfg.sim, progress=False)
 n_exc, n = cfg.sim.network.n_exc, cfg.sim.network.n_neurons
