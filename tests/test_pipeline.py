@@ -114,3 +114,15 @@ def test_a_failing_notebook_stops_the_build_names_the_cell_and_leaves_no_execute
     assert not (build / "00_abstract.ipynb").exists()          # the build stopped there
     assert not list(build.glob(".*"))                          # no temporary files left behind
     assert (build / "01_first.ipynb").exists()                 # earlier work is kept
+
+
+def test_build_before_a_notebook_runs_only_the_ones_ahead_of_it(project):
+    nbs, build, results = project
+    lines = []
+    pipeline.build("smoke", nbs, build, results, lib_hash="lib", progress=lambda t, end="\n": lines.append(t),
+                   before="02_second")
+    assert (build / "01_first.ipynb").exists()
+    assert not (build / "02_second.ipynb").exists() and not (build / "00_abstract.ipynb").exists()
+    assert set(json.loads((results / "timings.json").read_text())["notebooks"]) == {"01_first"}
+    with pytest.raises(ValueError, match="before='03_missing' is not a notebook"):
+        pipeline.build("smoke", nbs, build, results, lib_hash="lib", before="03_missing")
