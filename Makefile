@@ -14,7 +14,7 @@ export MPLBACKEND := Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help env test nbval golden report bench lab clean clean-cache
+.PHONY: help env test test-lab nbval golden report bench lab clean clean-cache
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -54,6 +54,9 @@ lab: export MPLBACKEND := module://matplotlib_inline.backend_inline
 lab: $(STAMP) ## Open JupyterLab with the project's kernel (notebooks/*.py open as notebooks on a double-click)
 	$(VENV)/bin/jupyter lab --notebook-dir=$(or $(VOLTLIB_ROOT),$(CURDIR))/notebooks \
 		--LabApp.app_settings_dir=$(CURDIR)/lab $(LAB_ARGS)
+
+test-lab: $(STAMP) ## Drive `make lab` in headless Chromium: every notebook opens, runs, saves unchanged; 06 explores
+	$(PY) tests/lab/drive_lab.py --all
 
 clean: ## Remove build outputs and reports (keeps the simulation and training caches)
 	rm -rf build report/*/ results
