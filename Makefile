@@ -9,11 +9,12 @@ STAMP := $(VENV)/.voltlib-installed
 # Papermill and nbval must find the project's kernel, never a user-level one of the same name.
 export JUPYTER_PATH := $(CURDIR)/$(VENV)/share/jupyter
 export JUPYTER_PLATFORM_DIRS := 1
+# Plain Python draws off screen; the lab's kernels draw inline (see the lab target).
 export MPLBACKEND := Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help env test nbval golden report bench lab clean clean-cache
+.PHONY: help env test test-lab nbval golden report bench lab clean clean-cache
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -56,8 +57,16 @@ report: $(STAMP) ## Run the notebooks for PROFILE and assemble report/PROFILE/te
 bench: $(STAMP) ## Training and inference benchmarks -> results/bench.json
 	$(PY) -m voltlib.bench
 
-lab: $(STAMP) ## Open JupyterLab with the project's kernel (notebooks/*.py open as notebooks)
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+# Agg in the lab would leave every figure cell empty and the explorer blank. The lab serves the
+# notebooks of the project root voltlib uses (VOLTLIB_ROOT if set); lab/ holds its default settings.
+# LAB_ARGS passes further options, e.g. LAB_ARGS="--no-browser --port=8899".
+lab: export MPLBACKEND := module://matplotlib_inline.backend_inline
+lab: $(STAMP) ## Open JupyterLab with the project's kernel (notebooks/*.py open as notebooks on a double-click)
+	$(VENV)/bin/jupyter lab --notebook-dir=$(or $(VOLTLIB_ROOT),$(CURDIR))/notebooks \
+		--LabApp.app_settings_dir=$(CURDIR)/lab $(LAB_ARGS)
+
+test-lab: $(STAMP) ## Drive `make lab` in headless Chromium: every notebook opens, runs, saves unchanged; 06 explores
+	$(PY) tests/lab/drive_lab.py --all
 
 clean: ## Remove build outputs and reports (keeps the simulation and training caches)
 	rm -rf build report/*/ results

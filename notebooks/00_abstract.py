@@ -28,8 +28,10 @@ from IPython.display import Markdown
 
 from voltlib import summary as S
 from voltlib.config import PHASE_LABELS, PHASES, SOURCE_R2, notebook_profile
+from voltlib.inputs import require_inputs
 
 cfg = notebook_profile(profile)
+require_inputs(profile, "00_abstract")
 R = S.load_results(profile)
 sim, base, ladder, ceil = R["simulation"], R["baselines"], R["ladder"], R["ceiling"]
 H = 1  # the source's task: 1 ms ahead

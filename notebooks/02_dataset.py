@@ -37,11 +37,13 @@ from voltlib import paths, plots
 from voltlib.baselines import BASELINES, baseline_table, table_frame
 from voltlib.config import PROTOCOLS, SOURCE_R2, notebook_profile
 from voltlib.data import SOURCE_WINDOW_COUNTS, make_dataset, protocol_summary
+from voltlib.inputs import require_inputs
 from voltlib.simulate import simulate
 from voltlib.store import horizon_key, write_json
 from voltlib.summary import best_baseline
 
 cfg = notebook_profile(profile)
+require_inputs(profile, "02_dataset")
 sim = simulate(cfg.sim, progress=False)
 datasets = {p: make_dataset(sim, cfg.data, p) for p in PROTOCOLS}
 Markdown(f"{sim.n_runs} runs x {cfg.sim.duration_s:g} s; the first {cfg.data.discard_ms:g} ms of each run "

@@ -36,10 +36,12 @@ from IPython.display import Markdown
 from voltlib import ladder, paths, summary
 from voltlib.config import SOURCE_R2, notebook_profile
 from voltlib.device import describe, pick_device
+from voltlib.inputs import require_inputs
 from voltlib.simulate import simulate
 from voltlib.store import read_json
 
 cfg = notebook_profile(profile, device)
+require_inputs(profile, "03_baseline_lstm")
 dev = pick_device(device)
 datasets = ladder.load_datasets(cfg, simulate(cfg.sim, progress=False))
 model_cfg, train_cfg = cfg.phases["phase1_lstm"]

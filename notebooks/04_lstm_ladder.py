@@ -31,9 +31,11 @@ from IPython.display import Markdown
 from voltlib import ladder
 from voltlib.config import SOURCE_R2, notebook_profile
 from voltlib.device import pick_device
+from voltlib.inputs import require_inputs
 from voltlib.simulate import simulate
 
 cfg = notebook_profile(profile, device)
+require_inputs(profile, "04_lstm_ladder")
 dev = pick_device(device)
 datasets = ladder.load_datasets(cfg, simulate(cfg.sim, progress=False))
 

@@ -34,11 +34,13 @@ from IPython.display import Markdown
 from voltlib import ladder, paths, plots, summary
 from voltlib.config import PHASE_LABELS, SOURCE_R2, notebook_profile, paper_phases
 from voltlib.device import pick_device
+from voltlib.inputs import require_inputs
 from voltlib.models import build_model, count_params
 from voltlib.simulate import simulate
 from voltlib.store import read_json
 
 cfg = notebook_profile(profile, device)
+require_inputs(profile, "05_cnn_lstm")
 dev = pick_device(device)
 datasets = ladder.load_datasets(cfg, simulate(cfg.sim, progress=False))
 paper_params = count_params(build_model(paper_phases()["phase4_cnn_lstm"][0]))

@@ -40,12 +40,14 @@ from voltlib.config import PHASE_LABELS, notebook_profile
 from voltlib.data import make_datasets
 from voltlib.device import pick_device
 from voltlib.metrics import evaluate, gain_share
+from voltlib.inputs import require_inputs
 from voltlib.simulate import simulate
 from voltlib.store import read_json, update_json, write_json
 from voltlib.train import fit_or_load, predict
 
 t_start = time.perf_counter()
 cfg = notebook_profile(profile, device)
+require_inputs(profile, "06_error_analysis")
 dev = pick_device(device)
 sim = simulate(cfg.sim, progress=False)
 n_exc, n = cfg.sim.network.n_exc, cfg.sim.network.n_neurons
@@ -222,23 +224,22 @@ if not os.environ.get("VOLTLIB_HEADLESS"):
         chosen = {"CNN-LSTM direct": (direct[horizon_ms], "direct"), "CNN-LSTM rollout": (direct[horizons_ms[0]], "rollout")}
         models = chosen if model == "all" else {model: chosen[model]}
         k, traces = analysis.explorer_traces(models, datasets[max(h_samples)].test, kept, run, neuron,
-                                             int((t0_ms - discard * dt_ms) / dt_ms), int(span_ms / dt_ms), hs,
+                                             int(round(t0_ms / dt_ms)) - discard, int(span_ms / dt_ms), hs,
                                              ds1.std_mv, ds1.mean_mv)
-        fig, ax = plt.subplots(figsize=(10, 3.2))
-        for name, v in traces.items():
-            ax.plot((k + discard) * dt_ms, v, lw=2 if name == "truth" else 1, color="k" if name == "truth" else None,
-                    label=name)
-        ax.set_xlabel("time in the run (ms)")
-        ax.set_ylabel(f"v of neuron {neuron} (mV)")
-        ax.legend(frameon=False, fontsize=8, ncol=4)
+        n_runs = len(ds1.runs["test"])
+        plots.explorer((k + discard) * dt_ms, traces, neuron, horizon_ms,
+                       f"test run {run} (the {profile} profile has {n_runs} clean test run{'s' * (n_runs != 1)}), "
+                       f"{horizon_ms:g} ms ahead")
         plt.show()
 
-    widgets.interact(show, run=widgets.Dropdown(options=[int(r) for r in ds1.runs["test"]]),
-                     neuron=widgets.IntSlider(0, 0, n - 1), t0_ms=widgets.IntSlider(int(discard * dt_ms) + 200,
-                     int(discard * dt_ms) + 200, int(cfg.sim.duration_s * 1000) - 300, 10),
-                     span_ms=widgets.IntSlider(200, 50, 1000, 50),
+    # the first target with a full window before it at every horizon, in ms from the run's start
+    first_ms = int(np.ceil((discard + ds1.test.window - 1 + max(h_samples)) * dt_ms / 10) * 10)
+    widgets.interact(show, run=widgets.Dropdown(options=[int(r) for r in ds1.runs["test"]], description="test run"),
+                     neuron=widgets.IntSlider(0, 0, n - 1), t0_ms=widgets.IntSlider(first_ms, first_ms,
+                     int(cfg.sim.duration_s * 1000) - 300, 10, description="from (ms)"),
+                     span_ms=widgets.IntSlider(200, 50, 1000, 50, description="span (ms)"),
                      model=widgets.Dropdown(options=["all", "CNN-LSTM direct", "CNN-LSTM rollout"]),
-                     horizon_ms=widgets.Dropdown(options=horizons_ms))
+                     horizon_ms=widgets.Dropdown(options=horizons_ms, description="ahead (ms)"))
 
 # %% [markdown]
 # ## How much is predictable?

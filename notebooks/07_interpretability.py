@@ -38,6 +38,7 @@ from voltlib import analysis, interpret, paths, plots
 from voltlib.config import notebook_profile
 from voltlib.data import make_dataset
 from voltlib.device import pick_device
+from voltlib.inputs import require_inputs
 from voltlib.metrics import r2_pooled
 from voltlib.models import ablated, build_model
 from voltlib.simulate import simulate
@@ -46,6 +47,7 @@ from voltlib.train import fit_or_load, predict
 
 t_start = time.perf_counter()
 cfg = notebook_profile(profile, device)
+require_inputs(profile, "07_interpretability")
 dev = pick_device(device)
 sim = simulate(cfg.sim, progress=False)
 n_exc, n = cfg.sim.network.n_exc, cfg.sim.network.n_neurons

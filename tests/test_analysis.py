@@ -6,9 +6,9 @@ import pytest
 import torch
 from torch import nn
 
-from voltlib.analysis import (at_horizon, binned_error, dense_split, ei_test, multistep, rates_and_in_degrees,
-                              reset_share, rmse_mv_per_neuron, rollout, segment_of_run, spike_clock, spike_offset_ms,
-                              split_spike_clock, target_samples)
+from voltlib.analysis import (at_horizon, binned_error, dense_split, ei_test, explorer_traces, multistep,
+                              rates_and_in_degrees, reset_share, rmse_mv_per_neuron, rollout, segment_of_run, spike_clock,
+                              spike_offset_ms, split_spike_clock, target_samples)
 from voltlib.config import DataConfig
 from voltlib.data import array_simulation, make_dataset
 from voltlib.metrics import r2_pooled
@@ -118,6 +118,26 @@ def test_dense_split_is_contiguous_within_one_run():
     # asking for too many windows stops at the segment's end: last target index kept - 1
     d = dense_split(ds.test, ds.kept_samples, seg, first=40, n_windows=100, horizon=2)
     assert d.target_index()[-1] == seg * ds.kept_samples + ds.kept_samples - 1
+
+
+def test_explorer_traces_start_at_the_chosen_target_sample():
+    ds = make_dataset(small_sim(), SMALL, "clean", horizon=3)
+    kept, run = ds.kept_samples, int(ds.test.run_of_window[0])
+    seg = segment_of_run(ds.test, kept, run)
+    series = ds.test.series.numpy()[seg * kept:(seg + 1) * kept]
+    one, std, mean = np.ones(3), np.full(3, 2.0), np.full(3, -60.0)
+    models = {"direct": (LastTwoLags(), "direct"), "rollout": (LastTwoLags(), "rollout")}
+    k, traces = explorer_traces(models, ds.test, kept, run, neuron=1, t0=20, n_samples=10, horizon=3,
+                                std_mv=std, mean_mv=mean)
+    np.testing.assert_array_equal(k, np.arange(20, 30))          # targets from t0 on, not a window later
+    np.testing.assert_allclose(traces["truth"], series[20:30, 1] * 2.0 - 60.0, rtol=1e-6)
+    np.testing.assert_allclose(traces["persistence"], series[17:27, 1] * 2.0 - 60.0, rtol=1e-6)
+    assert all(len(v) == 10 for v in traces.values())
+    # near the run's end the traces stop at its last sample; before the first full window they start there
+    k, _ = explorer_traces({}, ds.test, kept, run, 0, t0=45, n_samples=10, horizon=3, std_mv=one, mean_mv=0 * one)
+    np.testing.assert_array_equal(k, np.arange(45, kept))
+    k, _ = explorer_traces({}, ds.test, kept, run, 0, t0=0, n_samples=4, horizon=3, std_mv=one, mean_mv=0 * one)
+    np.testing.assert_array_equal(k, np.arange(SMALL.window - 1 + 3, SMALL.window + 3 + 3))
 
 
 def test_ei_test_detects_a_separation():

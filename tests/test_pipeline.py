@@ -325,3 +325,15 @@ def test_a_missing_or_changed_output_reruns_the_notebook_that_wrote_it_and_the_o
     del record["outputs"]
     steps["02_second"].stamp_file.write_text(json.dumps(record))
     assert not pipeline.is_up_to_date(steps["02_second"]) and pipeline.is_up_to_date(steps["01_first"])
+
+
+def test_build_before_a_notebook_runs_only_the_ones_ahead_of_it(project):
+    nbs, build, results = project
+    lines = []
+    pipeline.build("smoke", nbs, build, results, lib_hash="lib", progress=lambda t, end="\n": lines.append(t),
+                   before="02_second")
+    assert (build / "01_first.ipynb").exists()
+    assert not (build / "02_second.ipynb").exists() and not (build / "00_abstract.ipynb").exists()
+    assert set(json.loads((results / "timings.json").read_text())["notebooks"]) == {"01_first"}
+    with pytest.raises(ValueError, match="before='03_missing' is not a notebook"):
+        pipeline.build("smoke", nbs, build, results, lib_hash="lib", before="03_missing")

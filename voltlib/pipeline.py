@@ -314,14 +314,19 @@ def cell_number(notebook: Path, cell_index: int) -> str:
 
 def build(profile: str, notebooks_dir: Path = paths.NOTEBOOKS, build_dir: Path | None = None,
           results_dir: Path | None = None, kernel: str = KERNEL, lib_hash: str | None = None,
-          progress=None, outputs: tuple | None = None) -> dict:
-    """Runs every notebook that is not up to date, in order; writes and returns the timings.
+          progress=None, outputs: tuple | None = None, before: str | None = None) -> dict:
+    """Runs every notebook that is not up to date, in order (only those ahead of `before` if given); writes and returns the timings.
 
     outputs: the folders a notebook's outputs are recorded from (default output_dirs(profile, results_dir)).
     """
     progress = progress or _print
     steps = plan(profile, notebooks_dir, build_dir, lib_hash)
     clear_leftovers(steps[0].executed.parent)
+    if before is not None:
+        names = [s.name for s in steps]
+        if before not in names:
+            raise ValueError(f"before={before!r} is not a notebook of {notebooks_dir}: expected one of {names}.")
+        steps = steps[:names.index(before)]
     params = profile_parameters(profile)
     outputs = output_dirs(profile, results_dir) if outputs is None else outputs
     timings = {"profile": profile, "notebooks": {}, "total_s": 0.0, "executed_s": 0.0}

@@ -423,3 +423,41 @@ def _r2_bars(ax, r2_by_variant: dict) -> None:
     ax.invert_yaxis()
     ax.set_xlabel("test R^2 (1 ms)")
     ax.set_xlim(min(0, min(vals)) - 0.05, max(1, max(vals) + 0.15))
+
+
+def explorer(t_ms: np.ndarray, traces: dict, neuron: int, horizon_ms: float, title: str = "", same_mv: float = 1e-3):
+    """One neuron's voltage and its forecasts over the chosen window (06's explorer); returns the figure.
+
+    traces: {name: mV [b]} with "truth" first. Forecasts within same_mv of each other everywhere are one
+    line whose label says so ("CNN-LSTM direct = rollout at 1 ms"), so no line hides another unnamed.
+    The legend sits right of the axes, off the traces.
+    """
+    groups = []   # [names, values]: forecasts that coincide share one entry
+    for name, v in traces.items():
+        same = next((g for g in groups if name != "truth" and g[0][0] != "truth"
+                     and np.allclose(g[1], v, rtol=0, atol=same_mv)), None)
+        if same:
+            same[0].append(name)
+        else:
+            groups.append([[name], np.asarray(v)])
+    fig, ax = plt.subplots(figsize=(10, 3.4), layout="constrained")
+    for k, (names, v) in enumerate(groups):
+        label = names[0] if len(names) == 1 else f"{_joined(names)} at {horizon_ms:g} ms"
+        style = {"color": "k", "lw": 2} if names[0] == "truth" else \
+                {"color": "0.55", "lw": 1, "ls": "--"} if names[0] == "persistence" else {"color": f"C{k}", "lw": 1.2}
+        ax.plot(t_ms, v, label=label, **style)
+    ax.set_xlim(t_ms[0], t_ms[-1])
+    ax.set_xlabel("time in the run (ms)")
+    ax.set_ylabel(f"v of neuron {neuron} (mV)")
+    ax.set_title(title, loc="left")
+    ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return fig
+
+
+def _joined(names: list) -> str:
+    """'CNN-LSTM direct = rollout': the names joined by '=', each after the first without the words all share."""
+    words = [n.split() for n in names]
+    shared = 0
+    while all(len(w) > shared + 1 and w[shared] == words[0][shared] for w in words):
+        shared += 1
+    return " = ".join([names[0]] + [" ".join(w[shared:]) for w in words[1:]])

@@ -1,0 +1,53 @@
+"""06's explorer figure: the chosen window, a legend off the traces, and coinciding forecasts named as such."""
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+
+from voltlib import plots  # noqa: E402
+
+
+def _traces(rollout_offset):
+    t = np.arange(970.0, 1170.0)
+    truth = -60 + 5 * np.sin(t / 7)
+    return t, {"truth": truth, "persistence": np.r_[truth[0], truth[:-1]], "CNN-LSTM direct": truth + 0.3,
+               "CNN-LSTM rollout": truth + 0.3 + rollout_offset}
+
+
+def _legend_and_axes(fig):
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    return ax.get_legend(), ax
+
+
+def test_coinciding_forecasts_share_one_line_and_say_so():
+    t, traces = _traces(rollout_offset=1e-5)
+    fig = plots.explorer(t, traces, neuron=3, horizon_ms=1, title="test run 3")
+    legend, ax = _legend_and_axes(fig)
+    labels = [x.get_text() for x in legend.get_texts()]
+    assert labels == ["truth", "persistence", "CNN-LSTM direct = rollout at 1 ms"]
+    assert len(ax.lines) == 3
+
+
+def test_distinct_forecasts_keep_their_own_lines():
+    t, traces = _traces(rollout_offset=0.5)
+    fig = plots.explorer(t, traces, neuron=3, horizon_ms=5)
+    legend, ax = _legend_and_axes(fig)
+    assert [x.get_text() for x in legend.get_texts()] == list(traces)
+    assert len(ax.lines) == 4
+
+
+def test_the_window_is_the_chosen_one_and_the_legend_is_off_the_traces():
+    t, traces = _traces(rollout_offset=0.5)
+    fig = plots.explorer(t, traces, neuron=3, horizon_ms=5)
+    legend, ax = _legend_and_axes(fig)
+    assert ax.get_xlim() == (970.0, 1169.0)
+    box, axes_box = legend.get_window_extent(), ax.get_window_extent()
+    assert box.x0 >= axes_box.x1, "the legend overlaps the axes, where it can cover the traces"
+    assert box.x1 <= fig.bbox.x1 + 1, "the legend is cut off at the figure's right edge"
+
+
+def test_joined_names_drop_the_shared_words():
+    assert plots._joined(["CNN-LSTM direct", "CNN-LSTM rollout"]) == "CNN-LSTM direct = rollout"
+    assert plots._joined(["ridge", "boosting"]) == "ridge = boosting"
