@@ -34,33 +34,20 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown
 
-from voltlib import analysis, paths, plots
+from voltlib import analysis, plots
 from voltlib.ceiling import compute_ceiling
-from voltlib.config import PHASE_LABELS, notebook_profile
-from voltlib.data import make_datasets
-from voltlib.device import pick_device
-from voltlib.metrics import evaluate, gain_share
+from voltlib.config import PHASE_LABELS
 from voltlib.inputs import require_inputs
-from voltlib.simulate import simulate
-from voltlib.store import read_json, update_json, write_json
+from voltlib.metrics import evaluate, gain_share
+from voltlib.store import horizon_key, read_json, update_json, write_json
 from voltlib.train import fit_or_load, predict
 
 t_start = time.perf_counter()
-cfg = notebook_profile(profile, device)
 require_inputs(profile, "06_error_analysis")
-dev = pick_device(device)
-sim = simulate(cfg.sim, progress=False)
-n_exc, n = cfg.sim.network.n_exc, cfg.sim.network.n_neurons
-dt_ms = cfg.sim.record_dt_ms
-horizons_ms = list(cfg.data.horizons_ms)
-h_samples = [int(round(h / dt_ms)) for h in horizons_ms]
-datasets = make_datasets(sim, cfg.data, "clean", tuple(h_samples))
-ds1 = datasets[h_samples[0]]
-kept, discard = ds1.kept_samples, sim.v_mv.shape[1] - ds1.kept_samples
-# rollouts cost one forward pass per step and window: a seeded subset of test windows
-n_rollout = {"smoke": 64, "quick": 1000}.get(profile, 4000)
-RESET_MS = 5.0
-results = paths.results_dir(profile)
+S = analysis.setup(profile, device, all_horizons=True)     # the clean datasets at every horizon
+cfg, dev, sim, datasets, ds1, results = S.cfg, S.device, S.sim, S.datasets, S.ds1, S.results
+n_exc, n, dt_ms, kept, discard = S.n_exc, S.n, S.dt_ms, S.kept, S.discard
+horizons_ms, h_samples = S.horizons_ms, S.h_samples
 
 # %% [markdown]
 # ## The models: one CNN-LSTM per horizon
@@ -93,7 +80,7 @@ pd.DataFrame({f"{h:g} ms": {k: full[h][k] for k in ("r2", "r2_per_neuron_mean", 
 
 # %%
 r2_by_h = np.array([full[h]["r2_per_neuron"] for h in horizons_ms])
-rmse_by_h = np.array([np.sqrt(np.mean(((preds[h] - datasets[hs].test.targets()) * ds1.std_mv) ** 2, axis=0))
+rmse_by_h = np.array([analysis.rmse_mv_per_neuron(preds[h], datasets[hs].test.targets(), ds1.std_mv)
                       for h, hs in zip(horizons_ms, h_samples)])
 fig = plots.neuron_heatmap(r2_by_h, rmse_by_h, horizons_ms, n_exc)
 plots.save_figure(fig, profile, "neuron_performance_heatmap.png");
@@ -116,10 +103,7 @@ ei = analysis.ei_test(r2_1, n_exc)
 by_run = analysis.per_run_neuron_r2(test1.targets(), pred1, test1.run_of_window)
 test_runs = sorted(by_run)
 r2_rn = np.array([by_run[r] for r in test_runs])
-kept_s = kept * dt_ms / 1000
-rate_rn = np.array([np.bincount(sim.spike_i[r][sim.spike_t_ms[r] >= discard * dt_ms], minlength=n)[:n] / kept_s
-                    for r in test_runs])
-indeg_rn = np.array([np.bincount(sim.syn_j[r], minlength=n)[:n] for r in test_runs])
+rate_rn, indeg_rn = analysis.rates_and_in_degrees(sim, test_runs, discard)
 rho_rate, rho_deg = analysis.spearman(rate_rn, r2_rn), analysis.spearman(indeg_rn, r2_rn)
 fig = plots.neuron_ranking(r2_1, n_exc, ei, r2_rn, rate_rn, indeg_rn, rho_rate, rho_deg)
 plots.save_figure(fig, profile, "neuron_ranking.png");
@@ -150,6 +134,7 @@ sq = {"CNN-LSTM": (pred1 - y1) ** 2, "persistence": (test1.last_values() - y1) *
 v_mv = y1 * ds1.std_mv + ds1.mean_mv
 t_s = analysis.target_samples(test1, kept, discard)[1] * dt_ms / 1000
 prof = {k: analysis.error_profiles(e, since, until, v_mv, t_s) for k, e in sq.items()}
+RESET_MS = cfg.analysis.reset_ms
 reset = analysis.reset_share(sq["CNN-LSTM"], since, RESET_MS)
 unseen = analysis.reset_share(sq["CNN-LSTM"], since, horizons_ms[0])
 fig = plots.temporal_patterns(prof, horizons_ms[0], reset)
@@ -178,19 +163,13 @@ Markdown(
 
 # %%
 split_max = datasets[max(h_samples)].test
-idx = np.sort(np.random.default_rng(0).choice(len(split_max), min(n_rollout, len(split_max)), replace=False))
-roll = analysis.rollout(direct[horizons_ms[0]], split_max, max(h_samples), idx=idx, device=dev)
-multi = {}
-for h, hs in zip(horizons_ms, h_samples):
-    sp = analysis.at_horizon(split_max, hs)
-    y, pers = sp.targets()[idx], sp.last_values()[idx]
-    multi[h] = {"rollout": analysis.scores(y, roll[hs - 1], pers),
-                "direct": analysis.scores(y, predict(direct[h], sp, dev, idx=idx), pers),
-                "persistence": analysis.scores(y, pers, pers)}
+# rollouts cost one forward pass per step and window: a seeded subset of test windows
+idx = analysis.seeded_subset(len(split_max), cfg.analysis.rollout_windows, cfg.analysis.subset_seed)
+multi = analysis.multistep(direct, split_max, horizons_ms, h_samples, idx, device=dev)
 base = read_json(results / "baselines.json")["clean"]
 table = pd.DataFrame({f"{h:g} ms": {"CNN-LSTM rollout": multi[h]["rollout"]["r2"], "CNN-LSTM direct": multi[h]["direct"]["r2"],
                                      "persistence (same windows)": multi[h]["persistence"]["r2"],
-                                     **{f"{b} (nb. 02)": base[b][f"{h:g}"]["r2"] for b in base}}
+                                     **{f"{b} (nb. 02)": base[b][horizon_key(h)]["r2"] for b in base}}
                       for h in horizons_ms})
 table.round(3)
 
@@ -198,7 +177,7 @@ table.round(3)
 curves = {"CNN-LSTM rollout": ([multi[h]["rollout"]["r2"] for h in horizons_ms], {"color": "k", "ls": "--"}),
           "CNN-LSTM direct": ([multi[h]["direct"]["r2"] for h in horizons_ms], {"color": "k", "lw": 2})}
 for k, b in enumerate(base):
-    curves[b] = ([base[b][f"{h:g}"]["r2"] for h in horizons_ms], {"color": f"C{k}", "lw": 1})
+    curves[b] = ([base[b][horizon_key(h)]["r2"] for h in horizons_ms], {"color": f"C{k}", "lw": 1})
 fig = plots.r2_vs_horizon(horizons_ms, curves, ylim=(max(-1.0, min(min(v) for v, _ in curves.values()) - 0.05), 1.0))
 fig.axes[0].set_title(f"multi-step forecasts on {len(idx):,} test windows (baselines: all windows)", loc="left")
 plots.save_figure(fig, profile, "multistep_forecasting.png");
@@ -257,7 +236,7 @@ ceiling_r2, ceiling_ci = ceil["ceiling_r2_with_meas_noise"], ceil["ceiling_r2_wi
 lad = read_json(results / "ladder.json").get("clean", {})
 models_r2 = {"CNN-LSTM direct": [full[h]["r2"] for h in horizons_ms],
              "CNN-LSTM rollout": [multi[h]["rollout"]["r2"] for h in horizons_ms],
-             **{b: [base[b][f"{h:g}"]["r2"] for h in horizons_ms] for b in base}}
+             **{b: [base[b][horizon_key(h)]["r2"] for h in horizons_ms] for b in base}}
 pers = models_r2["persistence"]
 shares = {k: gain_share(v, pers, ceiling_r2).tolist() for k, v in models_r2.items() if k not in ("persistence", "mean")}
 shares_1ms_ladder = {PHASE_LABELS[p]: gain_share(e["r2"], pers[0], ceiling_r2[0]) for p, e in lad.items() if p in PHASE_LABELS}
@@ -312,7 +291,7 @@ summary = {
     "reset_share": reset, "unseen_reset_share": unseen,
     "reset_share_persistence": analysis.reset_share(sq["persistence"], since, RESET_MS),
     "mse_by_time_in_run": {"centers_s": prof["CNN-LSTM"]["time"]["centers"], "mse_z": time_mse},
-    "multistep": {f"{h:g}": {k: {"r2": v["r2"], "skill_vs_persistence": v["skill_vs_persistence"]} for k, v in multi[h].items()}
+    "multistep": {horizon_key(h): {k: {"r2": v["r2"], "skill_vs_persistence": v["skill_vs_persistence"]} for k, v in multi[h].items()}
                   for h in horizons_ms},
     "multistep_windows": int(len(idx)), "training": train_info,
     "gain_share_1ms": s1, "wall_s": time.perf_counter() - t_start,

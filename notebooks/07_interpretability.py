@@ -34,39 +34,29 @@ import pandas as pd
 import torch
 from IPython.display import Markdown
 
-from voltlib import analysis, interpret, paths, plots
-from voltlib.config import notebook_profile
-from voltlib.data import make_dataset
-from voltlib.device import pick_device
+from voltlib import analysis, interpret, plots
+from voltlib.config import to_dict
 from voltlib.inputs import require_inputs
 from voltlib.metrics import r2_pooled
-from voltlib.models import ablated, build_model
-from voltlib.simulate import simulate
+from voltlib.models import build_model
 from voltlib.store import update_json
-from voltlib.train import fit_or_load, predict
+from voltlib.train import fit_or_load
 
 t_start = time.perf_counter()
-cfg = notebook_profile(profile, device)
 require_inputs(profile, "07_interpretability")
-dev = pick_device(device)
-sim = simulate(cfg.sim, progress=False)
-n_exc, n = cfg.sim.network.n_exc, cfg.sim.network.n_neurons
-dt_ms = cfg.sim.record_dt_ms
-ds = make_dataset(sim, cfg.data, "clean")
-kept, discard = ds.kept_samples, sim.v_mv.shape[1] - ds.kept_samples
-test = ds.test
+S = analysis.setup(profile, device)                        # the clean dataset at the task's horizon
+cfg, dev, sim, ds, results = S.cfg, S.device, S.sim, S.ds1, S.results
+n_exc, n, dt_ms, kept, discard = S.n_exc, S.n, S.dt_ms, S.kept, S.discard
+test, caps = ds.test, cfg.analysis
 model_cfg, train_cfg = cfg.phases["phase4_cnn_lstm"]
 model, info = fit_or_load("phase4_cnn_lstm", model_cfg, train_cfg, ds, device=dev)
 model = model.cpu().eval()       # the analyses below index tensors in memory; the model is small
 # every importance value costs a pass over its windows: seeded subsets of the test windows
-caps = {"smoke": dict(eval=256, perm=64, grad=16, dense=800),
-        "quick": dict(eval=2000, perm=300, grad=64, dense=2000)}.get(profile, dict(eval=5000, perm=1000, grad=256, dense=5000))
-rng = np.random.default_rng(0)
-idx = np.sort(rng.choice(len(test), min(caps["eval"], len(test)), replace=False))
+idx = analysis.seeded_subset(len(test), caps.eval_windows, caps.subset_seed)
 x_eval, y_eval = test.get_batch(idx)
 Markdown(f"Evaluation sets (seeded subsets of the {len(test):,} clean test windows): {len(idx):,} windows for ablations "
-         f"and lag importance, {min(caps['perm'], len(idx))} for the per-neuron permutation importance "
-         f"({n} passes), {caps['grad']} windows of one test run for gradients, and {caps['dense']} consecutive "
+         f"and lag importance, {min(caps.perm_windows, len(idx))} for the per-neuron permutation importance "
+         f"({n} passes), {caps.grad_windows} windows of one test run for gradients, and {caps.dense_windows} consecutive "
          f"windows of that run for hidden-state and residual time series.")
 
 # %% [markdown]
@@ -104,27 +94,15 @@ Markdown(f"*Source: learned spatial receptive fields capturing local neuron grou
 # learning rate and weight decay); the residual-removed model is trained here with phase 4's schedule.
 
 # %%
-def r2_of(m, x=x_eval, y=y_eval):
-    return r2_pooled(y.numpy(), interpret.predict_x(m, x).numpy())
-
-
 m3_cfg, t3_cfg = cfg.phases["phase3_lstm_res"]
 phase3, _ = fit_or_load("phase3_lstm_res", m3_cfg, t3_cfg, ds, device=dev)
-no_res, no_res_info = interpret.fit_or_load_ablated("phase4_cnn_lstm_no_residual", model_cfg, train_cfg, ds, dev, residual=True)
-ablation = {"full CNN-LSTM": r2_of(model)}
-with ablated(model, cnn=True):
-    ablation["CNN switched off"] = r2_of(model)
-ablation["no CNN, retrained (phase 3)"] = r2_of(phase3.cpu())
-with ablated(model, residual=True):
-    ablation["residual switched off"] = r2_of(model)
-ablation["no residual, retrained"] = r2_of(no_res.cpu())
-with ablated(model, cnn=True, residual=True):
-    ablation["both switched off"] = r2_of(model)
-ablation["persistence"] = r2_pooled(y_eval.numpy(), x_eval[:, -1].numpy())
+no_res, no_res_info = interpret.fit_or_load_ablated("phase4_cnn_lstm_no_residual", model_cfg, train_cfg, ds, dev,
+                                                    residual=True)
+ablation = interpret.ablation_r2(model, phase3.cpu(), no_res.cpu(), x_eval, y_eval)
 pd.Series(ablation, name="test R^2").round(3).to_frame()
 
 # %%
-perm_idx = np.arange(min(caps["perm"], len(idx)))
+perm_idx = np.arange(min(caps.perm_windows, len(idx)))
 imp_neuron = interpret.permutation_importance(model, x_eval[perm_idx].clone(), y_eval[perm_idx], list(range(n)), "neuron")
 own = np.diag(imp_neuron)
 others = imp_neuron.sum(axis=1) - own
@@ -156,8 +134,8 @@ Markdown(
 # %%
 own_run = int(test.run_of_window[0])
 seg = analysis.segment_of_run(test, kept, own_run)
-dense = analysis.dense_split(test, kept, seg, 0, caps["dense"], 1)
-grad_idx = np.linspace(0, len(dense) - 1, min(caps["grad"], len(dense))).astype(int)
+dense = analysis.dense_split(test, kept, seg, 0, caps.dense_windows, 1)
+grad_idx = np.linspace(0, len(dense) - 1, min(caps.grad_windows, len(dense))).astype(int)
 sens = interpret.sensitivity(model, dense.get_batch(grad_idx)[0])
 weights = {r: sim.weights_mv(r) for r in range(sim.n_runs)}
 corr = interpret.connectivity_correlation(sens, weights, own_run)
@@ -178,7 +156,7 @@ Markdown(f"*Source: discovered spatial correlations; attention-like spatial patt
 # test), the same architecture and schedule retrained, forecasts mapped back to the original order.
 
 # %%
-perm = np.random.default_rng(12345).permutation(n)
+perm = np.random.default_rng(caps.order_seed).permutation(n)
 ds_perm = interpret.permute_dataset(ds, perm)
 shuffled, shuffled_info = fit_or_load("phase4_cnn_lstm_shuffled_neurons", model_cfg, train_cfg, ds_perm, device=dev)
 pred_shuf = interpret.unpermute(interpret.predict_x(shuffled.cpu(), x_eval[:, :, torch.as_tensor(perm)]).numpy(), perm)
@@ -202,7 +180,7 @@ hidden = interpret.hidden_states(model, x_dense)
 pcs, explained = interpret.pca(hidden, 10)
 last_sample = analysis.target_samples(dense, kept, discard)[1] - 1
 t_run_ms = np.arange(discard, sim.v_mv.shape[1]) * dt_ms
-rate_run = interpret.population_rate_hz(sim.spike_t_ms[own_run], n, t_run_ms, sigma_ms=2.0)
+rate_run = interpret.population_rate_hz(sim.spike_t_ms[own_run], n, t_run_ms, sigma_ms=caps.rate_sigma_ms)
 osc = interpret.oscillation(interpret.population_rate_hz(sim.spike_t_ms[own_run], n, t_run_ms, sigma_ms=0.0), dt_ms)
 rate, phase = rate_run[last_sample - discard], osc["phase"][last_sample - discard]
 targets = {"rate": rate, "phase (cos, sin)": np.c_[np.cos(phase), np.sin(phase)]}
@@ -236,7 +214,7 @@ Markdown(f"*Source: LSTM hidden states track network oscillation phases.* Ours: 
 pred_eval = interpret.predict_x(model, x_eval).numpy()
 resid = y_eval.numpy() - pred_eval
 pred_dense = interpret.predict_x(model, x_dense).numpy()
-max_lag = 30
+max_lag = caps.acf_max_lag
 acfs = {"CNN-LSTM": interpret.acf(y_dense.numpy() - pred_dense, max_lag),
         "persistence": interpret.acf(y_dense.numpy() - x_dense[:, -1].numpy(), max_lag)}
 lstm_part, skip_part = interpret.head_components(model, x_eval)
@@ -249,10 +227,8 @@ fig = plots.residual_analysis(resid, np.arange(max_lag + 1) * dt_ms, acfs, parts
 plots.save_figure(fig, profile, "residual_analysis.png");
 
 # %%
-kurt = float(np.mean(resid ** 4) / np.mean(resid ** 2) ** 2 - 3)
-var_skip = float(np.var(skip_part) / (np.var(skip_part) + np.var(lstm_part)))
-top = np.sort(np.ravel(resid) ** 2)[::-1]
-top_share = float(top[:max(1, len(top) // 100)].sum() / top.sum())
+stats = interpret.residual_stats(resid, skip_part, lstm_part)
+kurt, var_skip, top_share = stats["excess_kurtosis"], stats["skip_variance_share"], stats["top1pct_share_of_sse"]
 Markdown(f"*Source: residual connections preserve 15 % of original signal information.* Ours: the skip part carries "
          f"{100 * var_skip:.0f} % of the summed variance of the two parts of the forecast; alone (with the output bias) it "
          f"scores R^2 {parts['skip part alone (+ bias)']:.3f}. Switched off, the model scores {ablation['residual switched off']:.3f}; "
@@ -282,22 +258,20 @@ findings = [
     f"input sample alone with {di['phase (cos, sin)']:.2f}.",
 ]
 summary = {
-    "protocol": "clean", "caps": caps, "n_test_windows": len(test),
+    "protocol": "clean", "analysis_config": to_dict(caps), "n_test_windows": len(test),
     "filters": {k: {kk: vv for kk, vv in v.items() if kk != "by_step_offset"} for k, v in filt.items()},
     "filters_initial_centre_over_neighbours": {k: v["centre_over_neighbours"] for k, v in filt0.items()},
     "ablation_r2": ablation, "no_residual_training": {k: no_res_info[k] for k in ("epochs", "train_s", "cached")},
     "permutation_importance": {"own": own, "others": others, "own_share": own_share,
                                "lag_labels": lag_labels, "lag": imp_lag},
     "sensitivity_vs_connectivity": corr,
-    "shuffled_order": {"r2": r2_shuffled, "r2_original_order": full_r2, "perm_seed": 12345,
+    "shuffled_order": {"r2": r2_shuffled, "r2_original_order": full_r2, "perm_seed": caps.order_seed,
                        "train_s": shuffled_info["train_s"], "cached": shuffled_info["cached"]},
     "lstm_dynamics": {"explained_variance": explained, "pc_rate_abs_r": pc_rate, "decoding_r2": decoding,
                       "peak_hz": osc["peak_hz"], "peak_over_median": osc["peak_over_median"]},
-    "residuals": {"excess_kurtosis": kurt, "top1pct_share_of_sse": top_share, "acf": acfs,
-                  "skip_variance_share": var_skip, "parts_r2": parts},
+    "residuals": {**stats, "acf": acfs, "parts_r2": parts},
     "wall_s": time.perf_counter() - t_start,
 }
-results = paths.results_dir(profile)
 update_json(results / "analysis.json", "interpretability", value=summary)
 update_json(results / "analysis.json", "findings", value=findings)
 Markdown("\n".join(f"- {f}" for f in findings))
