@@ -215,7 +215,8 @@ def execute(step: Step, params: dict, kernel: str = KERNEL, cwd: Path | None = N
     log, files_log = build_dir / f".{step.name}.messages", build_dir / f".{step.name}.files"
     for f in (log, files_log):
         f.unlink(missing_ok=True)
-    os.environ.update(HEADLESS_ENV, **{MESSAGE_LOG_ENV: str(log), FILE_LOG_ENV: str(files_log)})  # the kernel inherits them
+    # the kernel inherits these
+    os.environ.update(HEADLESS_ENV, **{MESSAGE_LOG_ENV: str(log), FILE_LOG_ENV: str(files_log)})
     t0, t0_ns = time.perf_counter(), time.time_ns()
     try:
         pm.execute_notebook(str(converted), str(partial), parameters=params, kernel_name=kernel,

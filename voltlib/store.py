@@ -145,7 +145,7 @@ def _write_checksum(path: Path, digest: str) -> None:
 
 
 def record_checksum(path: Path) -> Path:
-    """Records the sha256 of an existing file in its sidecar (for a file written outside atomic_path); returns the sidecar."""
+    """Records the sha256 of a file written outside atomic_path in its sidecar; returns the sidecar's path."""
     _write_checksum(Path(path), sha256_of(path))
     return checksum_path(path)
 
