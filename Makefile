@@ -14,7 +14,7 @@ export MPLBACKEND := Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help env test test-lab nbval golden report bench lab clean clean-cache
+.PHONY: help env lint test test-lab nbval golden report bench lab clean clean-cache
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -41,7 +41,12 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m ipykernel install --sys-prefix --name voltlib --display-name "Python 3.11 (voltlib)" >/dev/null
 	touch $@
 
-test: $(STAMP) ## Unit tests, a smoke run of the notebooks, and the nbval regression checks
+lint: $(STAMP) ## ruff: the linter over everything, the formatter's check over voltlib and tests
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check --quiet .
+
+test: $(STAMP) ## Lint, unit tests, a smoke run of the notebooks, and the nbval regression checks
+	$(MAKE) --no-print-directory lint
 	$(PY) -m pytest -q tests
 	$(MAKE) --no-print-directory nbval
 
