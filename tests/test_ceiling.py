@@ -8,10 +8,11 @@ from voltlib import ceiling as C, store
 def test_summarise_by_hand():
     var_mv2 = np.full((10, 2, 3), 4.0)            # 4 mV^2 everywhere, std 2 mV -> 1 z^2
     out = C.summarise(var_mv2, std_mv=np.full(3, 2.0), target_var_z=[4.0, 2.0], meas_noise_mv=0.2, seed=0)
-    np.testing.assert_allclose(out["ceiling_r2"], [0.75, 0.5])
-    np.testing.assert_allclose(out["ceiling_r2_ci"], [[0.75, 0.75], [0.5, 0.5]])   # no spread, no interval
+    np.testing.assert_allclose(out["ceiling_r2_oracle"], [0.75, 0.5])
+    np.testing.assert_allclose(out["ceiling_r2_oracle_ci"], [[0.75, 0.75], [0.5, 0.5]])   # no spread, no interval
     # 0.2 mV of measurement noise on a 2 mV std is 0.01 z^2 more error
-    np.testing.assert_allclose(out["ceiling_r2_with_meas_noise"], [1 - 1.01 / 4, 1 - 1.01 / 2])
+    np.testing.assert_allclose(out["ceiling_r2"], [1 - 1.01 / 4, 1 - 1.01 / 2])
+    np.testing.assert_allclose(out["ceiling_r2_ci"], [[1 - 1.01 / 4] * 2, [1 - 1.01 / 2] * 2])
     np.testing.assert_allclose(out["e_var_mv2"], [4.0, 4.0])
 
 
@@ -25,10 +26,10 @@ def test_compute_ceiling_smoke_is_cached_and_sane():
     # one ms of noise spreads v by at least the subthreshold amount (~0.9 mV^2, see the report);
     # by 20 ms the spread approaches the stationary variance (about 33 mV^2)
     assert 0.5 < e[0] < e[-1] < 45
-    r2 = np.array(first["ceiling_r2"])
-    lo, hi = np.array(first["ceiling_r2_ci"]).T
+    r2 = np.array(first["ceiling_r2_oracle"])
+    lo, hi = np.array(first["ceiling_r2_oracle_ci"]).T
     assert np.all(lo <= r2) and np.all(r2 <= hi)
-    assert np.all(np.array(first["ceiling_r2_with_meas_noise"]) < r2)
+    assert np.all(np.array(first["ceiling_r2"]) < r2)        # the measurement noise costs R^2
     assert r2[0] > 0.5
 
 
