@@ -9,8 +9,8 @@ We estimate it by restarting the network from states of the stored clean test ru
 with fresh noise, and taking the unbiased variance (ddof 1) across the K replicas of v(t+h),
 averaged over start times. What a state is and how it is read from a stored run: restart_states.py;
 how Brian2 replays it exactly with fresh noise: restarts.py. Here the variances become R^2 against
-the variance of the models' test targets, with and without the 0.2 mV measurement noise that the
-models' (recorded) targets carry, and are cached under data/ceiling/.
+the variance of the models' test targets, with and without the measurement noise
+(data.meas_noise_mv) that the models' recorded targets carry, and are cached under data/ceiling/.
 """
 from __future__ import annotations
 
