@@ -232,7 +232,7 @@ if not os.environ.get("VOLTLIB_HEADLESS"):
 ceil = compute_ceiling(profile, progress=False)
 c_h = list(ceil["horizons_ms"])
 assert c_h == horizons_ms, f"ceiling horizons {c_h} differ from the data horizons {horizons_ms}"
-ceiling_r2, ceiling_ci = ceil["ceiling_r2_with_meas_noise"], ceil["ceiling_r2_with_meas_noise_ci"]
+ceiling_r2, ceiling_ci = ceil["ceiling_r2"], ceil["ceiling_r2_ci"]
 lad = read_json(results / "ladder.json").get("clean", {})
 models_r2 = {"CNN-LSTM direct": [full[h]["r2"] for h in horizons_ms],
              "CNN-LSTM rollout": [multi[h]["rollout"]["r2"] for h in horizons_ms],
@@ -241,9 +241,9 @@ pers = models_r2["persistence"]
 shares = {k: gain_share(v, pers, ceiling_r2).tolist() for k, v in models_r2.items() if k not in ("persistence", "mean")}
 shares_1ms_ladder = {PHASE_LABELS[p]: gain_share(e["r2"], pers[0], ceiling_r2[0]) for p, e in lad.items() if p in PHASE_LABELS}
 write_json(results / "ceiling.json", {
-    "horizons_ms": horizons_ms, "ceiling_r2": ceiling_r2, "ceiling_ci": ceiling_ci,
+    "horizons_ms": horizons_ms, "ceiling_r2": ceiling_r2, "ceiling_r2_ci": ceiling_ci,
     "ceiling_definition": "oracle error + 0.2 mV measurement noise variance (comparable with models scored on noisy targets)",
-    "ceiling_r2_oracle": ceil["ceiling_r2"], "ceiling_ci_oracle": ceil["ceiling_r2_ci"],
+    "ceiling_r2_oracle": ceil["ceiling_r2_oracle"], "ceiling_r2_oracle_ci": ceil["ceiling_r2_oracle_ci"],
     "ci": ceil["ci"], "n_start_times": ceil["n_start_times"], "n_replicas": ceil["n_replicas"], "test_runs": ceil["test_runs"],
     "models": models_r2, "ladder_1ms": {PHASE_LABELS[p]: e["r2"] for p, e in lad.items() if p in PHASE_LABELS},
     "gain_share": shares, "gain_share_ladder_1ms": shares_1ms_ladder,
@@ -252,7 +252,8 @@ write_json(results / "ceiling.json", {
 # %%
 fig, (ax_r2, ax_share) = plt.subplots(1, 2, figsize=(15, 4.4), gridspec_kw={"width_ratios": [1.2, 1]})
 curves_c = {k: (models_r2[k], style) for k, (_, style) in curves.items()}    # the multi-step figure's styles
-plots.r2_vs_horizon(horizons_ms, curves_c, ceil["ceiling_r2"], ceil["ceiling_r2_ci"], ceiling_r2, ceiling_ci,
+plots.r2_vs_horizon(horizons_ms, curves_c, ceiling=ceiling_r2, ceiling_ci=ceiling_ci,
+                    ceiling_oracle=ceil["ceiling_r2_oracle"], ceiling_oracle_ci=ceil["ceiling_r2_oracle_ci"],
                     ylim=(-0.5, 1.0), ax=ax_r2)
 if shares_1ms_ladder:
     ax_r2.scatter([horizons_ms[0]] * len(shares_1ms_ladder), [lad[p]["r2"] for p in lad if p in PHASE_LABELS],
@@ -269,7 +270,7 @@ plots.save_figure(fig, profile, "predictability.png");
 s1 = shares["CNN-LSTM direct"][0]
 best_1 = max(shares, key=lambda k: shares[k][0])
 Markdown(f"At 1 ms the ceiling is R^2 = {ceiling_r2[0]:.3f} (95 % CI {ceiling_ci[0][0]:.3f}-{ceiling_ci[0][1]:.3f}; "
-         f"{ceil['ceiling_r2'][0]:.3f} without the measurement noise) and persistence scores {pers[0]:.3f}. The CNN-LSTM "
+         f"{ceil['ceiling_r2_oracle'][0]:.3f} without the measurement noise) and persistence scores {pers[0]:.3f}. The CNN-LSTM "
          f"({full[horizons_ms[0]]['r2']:.3f}) captures {100 * s1:.0f} % of the achievable gain over persistence; the best "
          f"at 1 ms is {best_1} ({100 * shares[best_1][0]:.0f} %). At {h_last:g} ms the ceiling falls to {ceiling_r2[-1]:.3f}. "
          + (f"Where persistence falls below the mean forecast (R^2 < 0, from {min(h for h, p in zip(horizons_ms, pers) if p < 0):g} ms), "

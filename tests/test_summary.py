@@ -30,7 +30,7 @@ def test_gain_share_of_recorded_values():
 
 def test_horizon_lookups_match_written_keys():
     assert S.baseline_r2(BASE, "clean", "ar_ridge", 1.0) == 0.66
-    ceiling = {"horizons_ms": [1, 2, 5], "ceiling_r2": [0.79, 0.55, 0.2], "ceiling_ci": [[0.78, 0.8], None, None]}
+    ceiling = {"horizons_ms": [1, 2, 5], "ceiling_r2": [0.79, 0.55, 0.2], "ceiling_r2_ci": [[0.78, 0.8], None, None]}
     assert S.ceiling_at(ceiling, 1) == (0.79, (0.78, 0.8))
     assert S.ceiling_at(ceiling, 2) == (0.55, None)
     assert S.ceiling_at(ceiling, 10) == (None, None)

@@ -200,14 +200,15 @@ def temporal_patterns(prof: dict, horizon_ms: float, reset: dict):
     return fig
 
 
-def r2_vs_horizon(horizons_ms, curves: dict, ceiling=None, ceiling_ci=None, ceiling_noise=None,
-                  ceiling_noise_ci=None, ylim=(-1.0, 1.0), ax=None):
-    """Test R^2 against horizon (ms, log axis) for named curves {name: (r2 list, style dict)}, ceiling band optional."""
+def r2_vs_horizon(horizons_ms, curves: dict, ceiling=None, ceiling_ci=None, ceiling_oracle=None,
+                  ceiling_oracle_ci=None, ylim=(-1.0, 1.0), ax=None):
+    """Test R^2 against horizon (ms, log axis) for named curves {name: (r2 list, style dict)}, ceiling bands optional."""
+    # ceiling: with the measurement noise (what the models face, dashed); ceiling_oracle: without it
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7.5, 4.2))
     h = np.asarray(horizons_ms, float)
     for values, ci, label, line, alpha in (
-            (ceiling, ceiling_ci, "ceiling (oracle)", dict(lw=2), 0.25),
-            (ceiling_noise, ceiling_noise_ci, "ceiling + 0.2 mV meas. noise", dict(lw=1.2, ls="--"), 0.12)):
+            (ceiling_oracle, ceiling_oracle_ci, "ceiling (oracle)", dict(lw=2), 0.25),
+            (ceiling, ceiling_ci, "ceiling + 0.2 mV meas. noise", dict(lw=1.2, ls="--"), 0.12)):
         if values is None:
             continue
         ax.plot(h, values, color=CEILING_COLOR, label=label, **line)

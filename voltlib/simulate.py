@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from . import paths
+from .child import run_module
 from .config import SimConfig, config_hash, to_dict
 from .store import UnusableFile, load_checked, save_npz
 
@@ -146,18 +146,9 @@ def simulate(sim: SimConfig, progress: bool = True) -> Simulation:
 
 
 def _simulate_in_child(sim: SimConfig, seeds: list[int], progress: bool) -> None:
+    """Simulates and caches the runs of these seeds in `python -m voltlib.simulate` (see _child_main)."""
     spec = json.dumps({"sim": to_dict(sim), "seeds": seeds})
-    cmd = [sys.executable, "-m", "voltlib.simulate", spec]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            cwd=paths.ROOT)
-    lines = []
-    for line in proc.stdout:
-        lines.append(line)
-        if progress and line.startswith("[voltlib.simulate]"):
-            print(line.rstrip(), flush=True)
-    if proc.wait() != 0:
-        tail = "".join(lines[-30:])
-        raise RuntimeError(f"the Brian2 simulation failed (exit {proc.returncode}). Its last output:\n{tail}")
+    run_module("voltlib.simulate", spec, progress=progress, what="the Brian2 simulation")
 
 
 def sim_from_dict(d: dict) -> SimConfig:

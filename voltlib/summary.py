@@ -75,14 +75,14 @@ def best_phase(ladder, protocol: str):
 
 
 def ceiling_at(ceiling, horizon_ms=1):
-    """(ceiling R^2, (lo, hi) or None) at one horizon, or (None, None)."""
+    """(ceiling R^2 with the measurement noise, (lo, hi) or None) at one horizon, or (None, None)."""
     horizons = dig(ceiling, "horizons_ms") or []
     values = dig(ceiling, "ceiling_r2") or []
     match = [i for i, h in enumerate(horizons) if float(h) == float(horizon_ms)]
     if not match or match[0] >= len(values):
         return None, None
     i = match[0]
-    cis = dig(ceiling, "ceiling_ci") or []
+    cis = dig(ceiling, "ceiling_r2_ci") or []
     ci = tuple(cis[i]) if i < len(cis) and cis[i] is not None else None
     return values[i], ci
 
