@@ -75,8 +75,9 @@ Markdown(
     + f". Predicting that the voltage stays where it is (persistence) scores **R² = {S.num(pers_r2)}** on the "
     f"same clean test runs, and the best simple baseline"
     + (f" ({bb_name})" if bb_name else "") + f" **{S.num(bb_r2)}**. "
-    f"An oracle that knows the simulator's full state but not its future noise bounds what any forecaster "
-    f"can reach at 1 ms: **R² = {S.num(ceil_r2)}**{ci_text}. "
+    f"An oracle that knows the simulator's full state but not its future noise, scored like the models on the "
+    f"recorded voltages (whose measurement noise nobody can predict), bounds what any forecaster can reach at "
+    f"1 ms: **R² = {S.num(ceil_r2)}**{ci_text}. "
     + (f"The best model of the ladder ({PHASE_LABELS.get(best_phase, best_phase)}, R² = {best_r2:.3f}) therefore "
        f"realises **{S.pct(share)}** of the gain that is achievable beyond persistence"
        + (f"; the best simple baseline realises {S.pct(bb_share)}." if bb_share is not None else ".")
@@ -95,7 +96,7 @@ rows.append({"": "persistence", "source": None, "ours, original protocol": pers_
 bb_orig_name, bb_orig_r2 = S.best_baseline(base, "original", H)
 rows.append({"": f"best simple baseline ({bb_name or bb_orig_name or 'none'})", "source": None,
              "ours, original protocol": bb_orig_r2, "ours, clean protocol": bb_r2})
-rows.append({"": "ceiling (oracle)", "source": None, "ours, original protocol": None, "ours, clean protocol": ceil_r2})
+rows.append({"": "ceiling (oracle, recorded voltages)", "source": None, "ours, original protocol": None, "ours, clean protocol": ceil_r2})
 headline = pd.DataFrame(rows).set_index("").rename_axis(None)
 # formatted as text, so the stored-notebook check compares exactly what a reader sees
 headline.map(lambda x: "–" if pd.isna(x) else f"{x:.3f}")
@@ -165,7 +166,7 @@ else:
     points.append(f"**Baselines first.** The comparison with persistence is {S.MISSING}.")
 if ceil_r2 is not None:
     points.append(
-        f"**A ceiling makes R² interpretable.** The oracle bound at 1 ms is {ceil_r2:.3f}: an R² of "
+        f"**A ceiling makes R² interpretable.** The oracle bound on the recorded voltages at 1 ms is {ceil_r2:.3f}: an R² of "
         f"{src_r2:.3f} is {vs(src_r2, ceil_r2, 'above (possible only through the leak)', 'below')} it. "
         "Resets at spikes are driven by input that no observer of past voltages can know.")
 else:
@@ -199,8 +200,8 @@ limits = [
     + ("its models and schedules are the source's." if profile == "paper" else
        "its models are narrower and its training shorter than the source's, so the ladder's absolute R² values "
        "are lower bounds for what the architectures can do."),
-    f"Each model is trained once, from one seed per phase; differences between phases smaller than the "
-    f"seed-to-seed spread are not resolved here.",
+    "Each model is trained once, from one seed per phase; differences between phases smaller than the "
+    "seed-to-seed spread are not resolved here.",
     f"The ceiling is estimated from {cfg.ceiling.n_replicas} replicas at {cfg.ceiling.n_start_times} start times in "
     f"{cfg.ceiling.n_test_runs} test run(s); its interval reflects that sample.",
     "All data come from one network model with the source's parameters; nothing here speaks to recorded neurons.",
