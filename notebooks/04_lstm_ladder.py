@@ -29,7 +29,7 @@ device = None
 from IPython.display import Markdown
 
 from voltlib import ladder
-from voltlib.config import SOURCE_R2, notebook_profile
+from voltlib.config import notebook_profile
 from voltlib.device import pick_device
 from voltlib.inputs import require_inputs
 from voltlib.simulate import simulate
@@ -52,4 +52,4 @@ def step(protocol):
             if len(e) >= 3 else f"**{protocol}**: " + ", ".join(f"{k} {v:.3f}" for k, v in e.items()))
 
 Markdown("Test R^2 along the ladder, " + "; ".join(step(p) for p in datasets) +
-         f". The source reported 0.511 -> 0.526 -> 0.615, with different data settings at each step.")
+         ". The source reported 0.511 -> 0.526 -> 0.615, with different data settings at each step.")

@@ -1,4 +1,5 @@
 """Error analysis on hand-made spikes, constructed errors and stand-in models whose forecasts are known."""
+
 import dataclasses
 
 import numpy as np
@@ -6,9 +7,23 @@ import pytest
 import torch
 from torch import nn
 
-from voltlib.analysis import (at_horizon, binned_error, dense_split, ei_test, explorer_traces, multistep,
-                              rates_and_in_degrees, reset_share, rmse_mv_per_neuron, rollout, segment_of_run, spike_clock,
-                              spike_offset_ms, split_spike_clock, target_samples)
+from voltlib.analysis import (
+    at_horizon,
+    binned_error,
+    dense_split,
+    ei_test,
+    explorer_traces,
+    multistep,
+    rates_and_in_degrees,
+    reset_share,
+    rmse_mv_per_neuron,
+    rollout,
+    segment_of_run,
+    spike_clock,
+    spike_offset_ms,
+    split_spike_clock,
+    target_samples,
+)
 from voltlib.config import DataConfig
 from voltlib.data import array_simulation, make_dataset
 from voltlib.metrics import r2_pooled
@@ -24,7 +39,7 @@ class LastTwoLags(nn.Module):
     def __init__(self, a=0.9, b=-0.2):
         super().__init__()
         self.a, self.b = a, b
-        self.dummy = nn.Parameter(torch.zeros(1))      # gives rollout a device to read
+        self.dummy = nn.Parameter(torch.zeros(1))  # gives rollout a device to read
 
     def forward(self, x):
         return self.a * x[:, -1] + self.b * x[:, -2]
@@ -78,7 +93,7 @@ def test_binned_error_shares_sum_to_covered_error():
     b = binned_error(np.array([0.5, 1.5, 1.6, 9.0]), np.array([1.0, 2.0, 4.0, 3.0]), np.array([0.0, 1.0, 2.0]))
     np.testing.assert_allclose(b["mse"], [1.0, 3.0])
     np.testing.assert_array_equal(b["count"], [1, 2])
-    np.testing.assert_allclose(b["share"], [0.1, 0.6])      # the sample at 9 lies outside the bins
+    np.testing.assert_allclose(b["share"], [0.1, 0.6])  # the sample at 9 lies outside the bins
 
 
 def test_rollout_one_step_is_direct_and_later_steps_read_own_forecasts():
@@ -124,12 +139,13 @@ def test_explorer_traces_start_at_the_chosen_target_sample():
     ds = make_dataset(small_sim(), SMALL, "clean", horizon=3)
     kept, run = ds.kept_samples, int(ds.test.run_of_window[0])
     seg = segment_of_run(ds.test, kept, run)
-    series = ds.test.series.numpy()[seg * kept:(seg + 1) * kept]
+    series = ds.test.series.numpy()[seg * kept : (seg + 1) * kept]
     one, std, mean = np.ones(3), np.full(3, 2.0), np.full(3, -60.0)
     models = {"direct": (LastTwoLags(), "direct"), "rollout": (LastTwoLags(), "rollout")}
-    k, traces = explorer_traces(models, ds.test, kept, run, neuron=1, t0=20, n_samples=10, horizon=3,
-                                std_mv=std, mean_mv=mean)
-    np.testing.assert_array_equal(k, np.arange(20, 30))          # targets from t0 on, not a window later
+    k, traces = explorer_traces(
+        models, ds.test, kept, run, neuron=1, t0=20, n_samples=10, horizon=3, std_mv=std, mean_mv=mean
+    )
+    np.testing.assert_array_equal(k, np.arange(20, 30))  # targets from t0 on, not a window later
     np.testing.assert_allclose(traces["truth"], series[20:30, 1] * 2.0 - 60.0, rtol=1e-6)
     np.testing.assert_allclose(traces["persistence"], series[17:27, 1] * 2.0 - 60.0, rtol=1e-6)
     assert all(len(v) == 10 for v in traces.values())
@@ -150,9 +166,12 @@ def test_ei_test_detects_a_separation():
 
 
 def test_rates_in_degrees_and_rmse_per_neuron_by_hand():
-    sim = dataclasses.replace(small_sim(), spike_i=[np.array([0, 0, 1, 0]), np.array([2])],
-                              spike_t_ms=[np.array([5.0, 20.0, 30.0, 59.0]), np.array([40.0])],
-                              syn_j=[np.array([1, 1, 2]), np.array([0])])
+    sim = dataclasses.replace(
+        small_sim(),
+        spike_i=[np.array([0, 0, 1, 0]), np.array([2])],
+        spike_t_ms=[np.array([5.0, 20.0, 30.0, 59.0]), np.array([40.0])],
+        syn_j=[np.array([1, 1, 2]), np.array([0])],
+    )
     rate, indeg = rates_and_in_degrees(sim, runs=[0, 1], discard=10)
     # kept: 50 samples of 1 ms = 0.05 s; run 0 neuron 0 spikes at 20 and 59 ms after the 10-ms discard (5 ms is dropped)
     np.testing.assert_allclose(rate, [[40.0, 20.0, 0.0], [0.0, 0.0, 20.0]])
@@ -168,7 +187,7 @@ def test_multistep_direct_rollout_and_persistence_on_the_same_windows():
     out = multistep({1: one, 3: LastTwoLags(1.0, 0.0)}, ds.test, [1, 3], [1, 3], idx)
     sp3 = at_horizon(ds.test, 3)
     y3, last = sp3.targets()[idx], sp3.last_values()[idx]
-    assert out[3]["direct"]["r2"] == pytest.approx(r2_pooled(y3, last))      # a(1, 0) model is persistence
+    assert out[3]["direct"]["r2"] == pytest.approx(r2_pooled(y3, last))  # a(1, 0) model is persistence
     assert out[3]["persistence"]["skill_vs_persistence"] == pytest.approx(0.0)
     roll = rollout(one, ds.test, 3, idx=idx)
     assert out[3]["rollout"]["r2"] == pytest.approx(r2_pooled(y3, roll[2]))
@@ -176,6 +195,7 @@ def test_multistep_direct_rollout_and_persistence_on_the_same_windows():
 
 def test_setup_gives_the_profile_s_clean_datasets(monkeypatch, tmp_path):
     from voltlib import analysis
+
     # the smoke profile's 4 runs x 2 s, as voltages of 3 neurons (setup's job is the datasets, not Brian2)
     runs = array_simulation(np.random.default_rng(1).standard_normal((4, 2000, 3)).cumsum(axis=1), n_exc=2)
     monkeypatch.setattr(analysis, "simulate", lambda cfg, progress=False: runs)

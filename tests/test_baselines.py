@@ -1,4 +1,5 @@
 """Baselines on processes whose best forecasts are known in closed form."""
+
 import numpy as np
 import pytest
 
@@ -16,7 +17,7 @@ def ar1(phi, n_runs=6, n_t=3000, n=3, seed=0):
     v = np.zeros((n_runs, n_t, n))
     v[:, 0] = rng.normal(size=(n_runs, n))
     for t in range(1, n_t):
-        v[:, t] = phi * v[:, t - 1] + np.sqrt(1 - phi ** 2) * rng.normal(size=(n_runs, n))
+        v[:, t] = phi * v[:, t - 1] + np.sqrt(1 - phi**2) * rng.normal(size=(n_runs, n))
     return v - 60.0
 
 
@@ -27,7 +28,7 @@ def test_ar_ridge_reaches_the_ar1_optimum(h):
     pred, chosen = baselines.ar_ridge(ds)
     # best forecast phi^h * v(t): R^2 = phi^(2h); persistence: 1 - 2 (1 - phi^h)
     assert r2_pooled(y, pred) == pytest.approx(0.9 ** (2 * h), abs=0.04)
-    assert r2_pooled(y, ds.test.last_values()) == pytest.approx(1 - 2 * (1 - 0.9 ** h), abs=0.05)
+    assert r2_pooled(y, ds.test.last_values()) == pytest.approx(1 - 2 * (1 - 0.9**h), abs=0.05)
     assert chosen["lags"] in baselines.AR_LAGS and chosen["alpha"] in baselines.ALPHAS
 
 
@@ -70,14 +71,16 @@ def test_baseline_table_shape_and_trivial_rows():
     assert row["skill_vs_persistence"] == 0.0
     # the mean forecast is 0 in z: R^2 = -mean^2 / var of the test targets
     assert table["clean"]["mean"]["1"]["mse_z"] == pytest.approx(
-        np.mean(make_dataset(sim, CFG, "clean").test.targets().astype(float) ** 2), rel=1e-6)
+        np.mean(make_dataset(sim, CFG, "clean").test.targets().astype(float) ** 2), rel=1e-6
+    )
     for protocol in table:
         for name in baselines.BASELINES:
-            assert set(table[protocol][name]) == {"1", "3"}   # keys as in baselines.json
+            assert set(table[protocol][name]) == {"1", "3"}  # keys as in baselines.json
             assert {"r2", "r2_per_neuron_mean", "mse_z", "mae_z", "rmse_mv", "mae_mv"} <= set(
-                table[protocol][name]["1"])
+                table[protocol][name]["1"]
+            )
             lo, hi = table[protocol][name]["1"]["r2_ci"]
-            if protocol == "original":      # windows from all 5 runs; the clean test split holds 1 run: no interval
+            if protocol == "original":  # windows from all 5 runs; the clean test split holds 1 run: no interval
                 assert lo <= table[protocol][name]["1"]["r2"] <= hi
             else:
                 assert np.isnan(lo) and np.isnan(hi)

@@ -1,4 +1,5 @@
 """Windows, splits and normalisation of both protocols, on synthetic voltages whose answers are known."""
+
 import dataclasses
 
 import numpy as np
@@ -6,8 +7,15 @@ import pytest
 import torch
 
 from voltlib.config import DataConfig
-from voltlib.data import (array_simulation, leak_stats, make_dataset, make_datasets, protocol_summary,
-                          source_window_starts, split_sizes)
+from voltlib.data import (
+    array_simulation,
+    leak_stats,
+    make_dataset,
+    make_datasets,
+    protocol_summary,
+    source_window_starts,
+    split_sizes,
+)
 
 # 3 runs x 100 samples, 10 discarded -> 90 kept per run, 270 in all
 SMALL = DataConfig(discard_ms=10, meas_noise_mv=0.0, window=20, stride=5, horizon=1)
@@ -50,7 +58,7 @@ def test_source_counts_at_paper_scale():
     assert np.array_equal(ds.train.starts[:5], 15 * torch.randperm(30_657)[:5].numpy())
     clean = make_dataset(sim, DataConfig(), "clean")
     assert {k: len(v) for k, v in clean.runs.items()} == {"train": 35, "val": 7, "test": 8}
-    assert len(clean.train) == 35 * 604      # (9200 - 151) // 15 + 1 windows per run
+    assert len(clean.train) == 35 * 604  # (9200 - 151) // 15 + 1 windows per run
 
 
 def test_split_sizes_small_inputs_keep_val_and_test():
@@ -65,7 +73,7 @@ def test_batches_index_the_series():
     x, y = ds.train.get_batch(idx)
     assert x.shape == (3, 20, 2) and y.shape == (3, 2) and x.dtype == torch.float32
     s = ds.train.starts[idx]
-    assert torch.equal(x[1], ds.train.series[s[1]:s[1] + 20])
+    assert torch.equal(x[1], ds.train.series[s[1] : s[1] + 20])
     assert torch.equal(y, ds.train.series[s + 19 + 3])
     assert np.array_equal(ds.train.last_values()[idx], x[:, -1].numpy())
     assert np.array_equal(ds.train.targets()[idx], y.numpy())
@@ -125,7 +133,7 @@ def test_noise_is_seeded_and_shared_by_protocols():
     assert a.std_mv == pytest.approx([0.2, 0.2], rel=0.05)
     clean = make_dataset(sim, cfg, "clean")
     r = int(clean.runs["test"][0])
-    noisy_orig = to_mv(a, a.train.series.numpy()[r * 390:(r + 1) * 390])
+    noisy_orig = to_mv(a, a.train.series.numpy()[r * 390 : (r + 1) * 390])
     assert np.allclose(noisy_orig, to_mv(clean, clean.test.series.numpy()), atol=1e-4)
     other = make_dataset(sim, dataclasses.replace(cfg, noise_seed=7), "original")
     assert not torch.equal(a.train.series, other.train.series)
@@ -133,6 +141,7 @@ def test_noise_is_seeded_and_shared_by_protocols():
 
 def test_persistence_is_exact_on_constant_runs():
     from voltlib.metrics import evaluate
+
     v = np.repeat(np.array([-65.0, -60.0, -55.0, -50.0])[:, None, None], 100, axis=1) + np.zeros((1, 1, 3))
     ds = make_dataset(array_simulation(v, n_exc=2), SMALL, "clean", horizon=7)
     assert np.array_equal(ds.test.targets(), ds.test.last_values())
@@ -160,15 +169,18 @@ def test_keys_name_what_determined_the_data():
     assert make_dataset(sim, SMALL, "clean", 2).key == make_datasets(sim, SMALL, "clean", (1, 2))[2].key
 
 
-@pytest.mark.parametrize("change, protocol, horizon, message", [
-    ("2d", "clean", 1, "3-D array"),
-    ("nan", "clean", 1, "runs [1] contain NaN"),
-    ("short", "original", 1, "do not fit"),
-    (None, "clean", 0, "horizon=0"),
-    (None, "random", 1, "unknown protocol"),
-    ("two_runs", "clean", 1, "at least 3 runs"),
-    ("few_windows", "original", 1, "val split is empty"),
-])
+@pytest.mark.parametrize(
+    "change, protocol, horizon, message",
+    [
+        ("2d", "clean", 1, "3-D array"),
+        ("nan", "clean", 1, "runs [1] contain NaN"),
+        ("short", "original", 1, "do not fit"),
+        (None, "clean", 0, "horizon=0"),
+        (None, "random", 1, "unknown protocol"),
+        ("two_runs", "clean", 1, "at least 3 runs"),
+        ("few_windows", "original", 1, "val split is empty"),
+    ],
+)
 def test_bad_inputs_are_refused(change, protocol, horizon, message):
     sim, cfg = time_coded(), SMALL
     if change == "2d":
@@ -178,10 +190,10 @@ def test_bad_inputs_are_refused(change, protocol, horizon, message):
         v[1, 50, 0] = np.nan
         sim = dataclasses.replace(sim, v_mv=v)
     elif change == "short":
-        cfg = dataclasses.replace(SMALL, window=90)      # 90 + 1 > 90 kept samples
+        cfg = dataclasses.replace(SMALL, window=90)  # 90 + 1 > 90 kept samples
     elif change == "two_runs":
         sim = time_coded(n_runs=2)
     elif change == "few_windows":
-        sim = time_coded(n_runs=1, n_t=40)               # 30 kept -> starts 0, 5 -> 1 / 0 / 1
+        sim = time_coded(n_runs=1, n_t=40)  # 30 kept -> starts 0, 5 -> 1 / 0 / 1
     with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
         make_dataset(sim, cfg, protocol, horizon)

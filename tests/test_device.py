@@ -1,4 +1,5 @@
 """Device choice: override order, errors that name the allowed values, CUDA > MPS > CPU with availability mocked."""
+
 import pytest
 import torch
 
@@ -13,6 +14,7 @@ def avail(monkeypatch):
     def set_(cuda=False, mps=False):
         monkeypatch.setattr(dev, "cuda_available", lambda: cuda)
         monkeypatch.setattr(dev, "mps_available", lambda: mps)
+
     set_()
     # describe() asks CUDA for the device name; keep the mocked choice from touching a real GPU
     monkeypatch.setattr(dev, "describe", lambda d: str(d))
@@ -64,6 +66,7 @@ def test_choice_is_printed_once(avail, capsys, monkeypatch):
 
 def test_mps_fallback_is_enabled():
     import os
+
     assert os.environ["PYTORCH_ENABLE_MPS_FALLBACK"] == "1"
 
 
@@ -73,7 +76,7 @@ def test_cpu_threads_honour_omp_num_threads(monkeypatch):
     assert dev.cpu_threads() == 4
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     assert dev.cpu_threads() == 1
-    monkeypatch.setenv("OMP_NUM_THREADS", "16")   # never more threads than cores
+    monkeypatch.setenv("OMP_NUM_THREADS", "16")  # never more threads than cores
     assert dev.cpu_threads() == 4
     monkeypatch.setenv("OMP_NUM_THREADS", "two")
     with pytest.raises(dev.DeviceError, match="OMP_NUM_THREADS='two' is invalid"):

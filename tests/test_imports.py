@@ -1,4 +1,5 @@
 """voltlib's modules import each other without a cycle (every import counts, also those inside functions)."""
+
 import ast
 from pathlib import Path
 
@@ -16,7 +17,7 @@ def imports_of(path: Path) -> set[str]:
                 base = (node.module or "").removeprefix("voltlib").lstrip(".")
                 if base:
                     found.add(base.split(".")[0])
-                else:   # `from . import a, b` / `from voltlib import a`
+                else:  # `from . import a, b` / `from voltlib import a`
                     found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.Import):
             found.update(a.name.split(".")[1] for a in node.names if a.name.startswith("voltlib."))
@@ -38,7 +39,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
         stack.append(node)
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == "open":
-                return stack[stack.index(nxt):] + [nxt]
+                return stack[stack.index(nxt) :] + [nxt]
             if nxt not in state and (cycle := visit(nxt)):
                 return cycle
         state[node] = "done"
@@ -65,4 +66,6 @@ def test_import_graph_sees_relative_and_lazy_imports(tmp_path):
 
 def test_voltlib_has_no_import_cycle():
     cycle = find_cycle(import_graph())
-    assert cycle is None, f"voltlib import cycle: {' -> '.join(cycle)}; move the shared piece into a module both can import"
+    assert cycle is None, (
+        f"voltlib import cycle: {' -> '.join(cycle)}; move the shared piece into a module both can import"
+    )

@@ -1,4 +1,5 @@
 """A notebook started before its inputs exist stops with one sentence naming the command; the table matches the build."""
+
 import json
 import re
 
@@ -29,7 +30,7 @@ def test_every_notebook_after_the_first_checks_its_inputs_in_its_setup_cell():
     for nb in pipeline.discover():
         call = f'require_inputs(profile, "{nb.stem}")'
         if nb.stem == next(iter(inputs.WRITES)):
-            assert call not in nb.read_text()   # the first notebook reads nothing
+            assert call not in nb.read_text()  # the first notebook reads nothing
             continue
         cells = nb.read_text().split("# %%")
         params = next(i for i, c in enumerate(cells) if 'tags=["parameters"]' in c)
@@ -51,13 +52,13 @@ def test_missing_results_stop_with_one_sentence_naming_the_command(tmp_path):
         inputs.require_inputs("quick", "06_error_analysis", tmp_path)
     text = str(err.value)
     assert "`make report PROFILE=quick`" in text and "01-05" in text and "simulation.json" in text
-    assert len(re.findall(r"[.!?](\s|$)", text)) == 1, text   # one sentence
+    assert len(re.findall(r"[.!?](\s|$)", text)) == 1, text  # one sentence
     assert err.value._render_traceback_() == [f"InputsMissing: {text}"]
 
 
 def test_a_missing_key_is_named(tmp_path):
     _write_all_but(tmp_path, skip=("ladder.json", "clean", "phase4_cnn_lstm"))
-    inputs.require_inputs("smoke", "05_cnn_lstm", tmp_path)   # 05 writes it; it does not read it
+    inputs.require_inputs("smoke", "05_cnn_lstm", tmp_path)  # 05 writes it; it does not read it
     assert inputs.missing_inputs("smoke", "06_error_analysis", tmp_path) == ["ladder.json:clean.phase4_cnn_lstm"]
     with pytest.raises(inputs.InputsMissing, match=r"ladder\.json:clean\.phase4_cnn_lstm is missing"):
         inputs.require_inputs("smoke", "07_interpretability", tmp_path)

@@ -1,4 +1,5 @@
 """Interpretability tools against models whose importance, sensitivity and parts are known."""
+
 import numpy as np
 import pytest
 import torch
@@ -7,9 +8,21 @@ from torch import nn
 from voltlib import paths
 from voltlib.config import DataConfig, ModelConfig, TrainConfig
 from voltlib.data import array_simulation, make_dataset
-from voltlib.interpret import (acf, connectivity_correlation, decode_r2, filter_summary, fit_or_load_ablated,
-                               head_components, lag_groups, permutation_importance, permute_dataset,
-                               population_rate_hz, predict_x, sensitivity, unpermute)
+from voltlib.interpret import (
+    acf,
+    connectivity_correlation,
+    decode_r2,
+    filter_summary,
+    fit_or_load_ablated,
+    head_components,
+    lag_groups,
+    permutation_importance,
+    permute_dataset,
+    population_rate_hz,
+    predict_x,
+    sensitivity,
+    unpermute,
+)
 from voltlib.metrics import r2_pooled
 from voltlib.models import build_model
 
@@ -33,11 +46,11 @@ def windows(b=400, t=10, n=4, seed=0):
 
 def test_permutation_importance_of_an_ignored_neuron_is_zero():
     w = np.diag([1.0, 0.5, 0.0, 2.0])
-    w[0, 1] = 0.3                      # neuron 1 also reads neuron 0
+    w[0, 1] = 0.3  # neuron 1 also reads neuron 0
     model, x = Linear(w), windows()
     y = model(x).detach() + 0.1 * windows(1)[0, :1]
     imp = permutation_importance(model, x, y, groups=[0, 1, 2, 3], axis="neuron")
-    assert np.abs(imp[2]).max() == 0.0                   # neuron 2's input is never read
+    assert np.abs(imp[2]).max() == 0.0  # neuron 2's input is never read
     # shuffling neuron 0 hurts outputs 0 and 1 only; exchangeable windows give ~2 w^2 (here 2 and 0.18)
     assert imp[0, 0] == pytest.approx(2.0, rel=0.25) and imp[0, 1] == pytest.approx(0.18, rel=0.3)
     assert imp[0, 2:].max() == 0.0
@@ -48,14 +61,14 @@ def test_permutation_importance_of_an_ignored_neuron_is_zero():
     lag_imp = permutation_importance(Linear(w, w2=w), x, Linear(w, w2=w)(x).detach(), groups, axis="lag")
     assert lag_imp[1].max() == 0.0 and lag_imp[3].max() == 0.0
     assert lag_imp[0].sum() > 0 and lag_imp[2].sum() > 0
-    assert x.equal(windows())                            # the input comes back unshuffled
+    assert x.equal(windows())  # the input comes back unshuffled
 
 
 def test_lag_groups_cover_every_step_once():
     labels, groups = lag_groups(150)
     assert labels[0] == "1" and labels[-1] == "50-150"
     assert sorted(np.concatenate(groups).tolist()) == list(range(150))
-    assert groups[0].tolist() == [149]                     # lag 1 is the last input sample
+    assert groups[0].tolist() == [149]  # lag 1 is the last input sample
 
 
 def test_sensitivity_of_a_linear_model_equals_its_weights():
@@ -84,7 +97,7 @@ def test_neuron_shuffle_round_trip():
     assert shuffled.key != ds.key
     for name in ("train", "val", "test"):
         orig, new = ds.split(name).targets(), shuffled.split(name).targets()
-        np.testing.assert_array_equal(new[:, 1], orig[:, 0])          # new neuron j is old neuron perm[j]
+        np.testing.assert_array_equal(new[:, 1], orig[:, 0])  # new neuron j is old neuron perm[j]
         np.testing.assert_array_equal(unpermute(new, perm), orig)
         x0, x1 = ds.split(name).get_batch([0])[0], shuffled.split(name).get_batch([0])[0]
         np.testing.assert_array_equal(x1.numpy(), x0.numpy()[..., perm])
@@ -146,7 +159,7 @@ def test_ablated_retraining_is_cached_and_never_uses_the_skip(tmp_path, monkeypa
     x = ds.test.get_batch(np.arange(len(ds.test)))[0]
     with torch.no_grad():
         np.testing.assert_allclose(again(x).numpy(), model(x).numpy(), atol=1e-6)
-        again.skip.weight.mul_(100.0)                    # the skip path does not enter the forecast
+        again.skip.weight.mul_(100.0)  # the skip path does not enter the forecast
         np.testing.assert_allclose(again(x).numpy(), model(x).numpy(), atol=1e-6)
 
 
@@ -165,20 +178,22 @@ def test_ablation_switches_mean_the_same_in_ablated_and_in_retraining(tmp_path, 
 
 def test_residual_stats_by_hand():
     from voltlib.interpret import residual_stats
-    out = residual_stats(np.ones((2, 2)), skip_part=np.array([0.0, 2.0]), lstm_part=np.array([0.0, 2 * 3 ** 0.5]))
-    assert out["excess_kurtosis"] == pytest.approx(-2.0)          # a constant magnitude: E[r^4]/E[r^2]^2 = 1
-    assert out["top1pct_share_of_sse"] == pytest.approx(0.25)     # 4 residuals: the largest one is the top 1 %
-    assert out["skip_variance_share"] == pytest.approx(0.25)      # variances 1 and 3
+
+    out = residual_stats(np.ones((2, 2)), skip_part=np.array([0.0, 2.0]), lstm_part=np.array([0.0, 2 * 3**0.5]))
+    assert out["excess_kurtosis"] == pytest.approx(-2.0)  # a constant magnitude: E[r^4]/E[r^2]^2 = 1
+    assert out["top1pct_share_of_sse"] == pytest.approx(0.25)  # 4 residuals: the largest one is the top 1 %
+    assert out["skip_variance_share"] == pytest.approx(0.25)  # variances 1 and 3
 
 
 def test_ablation_r2_switches_parts_off_and_puts_them_back():
     from voltlib.interpret import ablation_r2
+
     torch.manual_seed(0)
     model = build_model(ModelConfig("cnn_lstm", hidden=8, layers=1), window=6, n_neurons=4).eval()
     x, y = torch.randn(16, 6, 4), torch.randn(16, 4)
     out = ablation_r2(model, model, model, x, y)
     assert out["full CNN-LSTM"] == pytest.approx(r2_pooled(y.numpy(), predict_x(model, x).numpy()))
-    assert out["no CNN, retrained (phase 3)"] == out["full CNN-LSTM"]       # the stand-ins are the model itself
+    assert out["no CNN, retrained (phase 3)"] == out["full CNN-LSTM"]  # the stand-ins are the model itself
     assert out["CNN switched off"] != out["full CNN-LSTM"]
     assert out["persistence"] == pytest.approx(r2_pooled(y.numpy(), x[:, -1].numpy()))
-    assert model.use_cnn and model.use_residual                                  # switched back on
+    assert model.use_cnn and model.use_residual  # switched back on

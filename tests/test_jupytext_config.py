@@ -1,4 +1,5 @@
 """notebooks/jupytext.toml keeps every notebook source byte-identical through the round trips JupyterLab makes."""
+
 import json
 import shutil
 
@@ -40,9 +41,15 @@ def test_through_a_notebook_that_jupyterlab_touched_is_byte_identical(copy):
         nb["metadata"]["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
         for k, cell in enumerate(nb["cells"]):
             cell["id"] = f"cell-{k}"
-            cell["metadata"].update({"collapsed": True, "scrolled": True, "trusted": True,
-                                     "jupyter": {"source_hidden": True, "outputs_hidden": True},
-                                     "execution": {"iopub.status.busy": "2026-01-01T00:00:00Z"}})
+            cell["metadata"].update(
+                {
+                    "collapsed": True,
+                    "scrolled": True,
+                    "trusted": True,
+                    "jupyter": {"source_hidden": True, "outputs_hidden": True},
+                    "execution": {"iopub.status.busy": "2026-01-01T00:00:00Z"},
+                }
+            )
         nb_file.write_text(json.dumps(nb))
         (copy / src.name).unlink()
         _jupytext("--to", "py:percent", nb_file.name, cwd=copy)

@@ -1,4 +1,5 @@
 """`make` with an interpreter that cannot build the environment stops before installing anything, saying why."""
+
 import glob
 import shutil
 import subprocess
@@ -21,14 +22,19 @@ def checkout(tmp_path):
 
 
 def _make(folder: Path, *args) -> subprocess.CompletedProcess:
-    return subprocess.run(["make", "--no-print-directory", *args], cwd=folder, capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run(
+        ["make", "--no-print-directory", *args], cwd=folder, capture_output=True, text=True, timeout=60
+    )
 
 
 def _version(python: str) -> str | None:
     try:
-        out = subprocess.run([python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-                             capture_output=True, text=True, timeout=30)
+        out = subprocess.run(
+            [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     except OSError:
         return None
     return out.stdout.strip() if out.returncode == 0 else None
@@ -46,9 +52,11 @@ def test_a_python_that_does_not_run_is_named_with_what_to_do(checkout, python):
     res = _make(checkout, "report", f"PYTHON={python}")
     assert res.returncode != 0
     lines = res.stderr.splitlines()
-    assert lines[0] == (f"error: PYTHON={python} is not a working Python 3.11, which the pinned packages need. "
-                        "Install Python 3.11 and pass its path: make report PYTHON=/path/to/python3.11")
-    assert len(lines) == 2 and "Error 1" in lines[1]          # make's own line naming the target
+    assert lines[0] == (
+        f"error: PYTHON={python} is not a working Python 3.11, which the pinned packages need. "
+        "Install Python 3.11 and pass its path: make report PYTHON=/path/to/python3.11"
+    )
+    assert len(lines) == 2 and "Error 1" in lines[1]  # make's own line naming the target
     assert not (checkout / ".venv").exists()
 
 
@@ -62,9 +70,11 @@ def test_a_venv_of_another_python_is_found_before_installing(checkout):
     subprocess.run([other, "-m", "venv", "--without-pip", str(checkout / ".venv")], check=True, timeout=120)
     res = _make(checkout, "env", f"PYTHON={sys.executable}")
     assert res.returncode != 0
-    assert res.stderr.splitlines()[0] == (f"error: .venv is not a Python 3.11 environment (its python is "
-                                          f"{_version(other)}). Remove it (rm -rf .venv) or move it away, then run "
-                                          "make env again.")
+    assert res.stderr.splitlines()[0] == (
+        f"error: .venv is not a Python 3.11 environment (its python is "
+        f"{_version(other)}). Remove it (rm -rf .venv) or move it away, then run "
+        "make env again."
+    )
     assert not (checkout / ".venv" / ".voltlib-installed").exists() and "pip" not in res.stdout
 
 
@@ -73,6 +83,7 @@ def test_a_venv_whose_python_is_gone_is_found_before_installing(checkout):
     (checkout / ".venv" / "bin" / "python").symlink_to(checkout / "removed-python3.11")
     res = _make(checkout, "env", f"PYTHON={sys.executable}")
     assert res.returncode != 0
-    assert res.stderr.splitlines()[0].startswith("error: .venv is not a Python 3.11 environment (its python is "
-                                                 "missing or broken). Remove it (rm -rf .venv)")
+    assert res.stderr.splitlines()[0].startswith(
+        "error: .venv is not a Python 3.11 environment (its python is missing or broken). Remove it (rm -rf .venv)"
+    )
     assert "pip" not in res.stdout

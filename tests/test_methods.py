@@ -1,4 +1,5 @@
 """METHODS.md against the code: the values it states are the ones the code uses, and every citation of it resolves."""
+
 import re
 import subprocess
 from pathlib import Path
@@ -22,8 +23,11 @@ def sections() -> dict:
 
 def table(text: str) -> list[list[str]]:
     """The body rows of the markdown table(s) in text, each a list of stripped cells."""
-    rows = [[c.strip() for c in line.strip().strip("|").split("|")]
-            for line in text.splitlines() if line.lstrip().startswith("|")]
+    rows = [
+        [c.strip() for c in line.strip().strip("|").split("|")]
+        for line in text.splitlines()
+        if line.lstrip().startswith("|")
+    ]
     return [r for r in rows[1:] if not all(set(c) <= set("- ") for c in r) and r != rows[0]]
 
 
@@ -40,15 +44,14 @@ def test_sections_are_numbered_one_to_ten_in_order():
 
 def test_every_citation_of_the_methods_names_a_section_that_exists():
     try:
-        files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True,
-                               check=True).stdout.split()
+        files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
     except (OSError, subprocess.CalledProcessError):
         pytest.skip("not a git checkout: the tracked files are unknown")
     existing = set(sections())
     bad = []
     for name in files:
         if name.startswith("tests/golden/") or not name.endswith((".py", ".md")):
-            continue    # stored notebooks are regenerated from notebooks/ by `make golden`
+            continue  # stored notebooks are regenerated from notebooks/ by `make golden`
         text = (ROOT / name).read_text(encoding="utf-8", errors="replace")
         for m in METHODS_CITATION.finditer(text):
             cited = {int(n) for n in re.findall(r"\d+", m.group(0))}
@@ -59,13 +62,17 @@ def test_every_citation_of_the_methods_names_a_section_that_exists():
 
 def test_no_tracked_source_points_outside_the_repository():
     try:
-        files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True,
-                               check=True).stdout.split()
+        files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
     except (OSError, subprocess.CalledProcessError):
         pytest.skip("not a git checkout: the tracked files are unknown")
     outside = ("PROTOCOL" + ".md", "../" + "shared", "/work/" + "shared")
-    bad = [f"{name}: {s}" for name in files if not name.startswith("tests/golden/")
-           for s in outside if s in (ROOT / name).read_text(encoding="utf-8", errors="replace")]
+    bad = [
+        f"{name}: {s}"
+        for name in files
+        if not name.startswith("tests/golden/")
+        for s in outside
+        if s in (ROOT / name).read_text(encoding="utf-8", errors="replace")
+    ]
     assert not bad, f"tracked files refer to files outside the repository: {bad}"
 
 
@@ -92,7 +99,8 @@ def test_training_table_is_the_paper_schedule():
         t = paper_phases()[phase][1]
         lr, wd, warmup, factor, patience = (number(c) for c in row[1:])
         assert (lr, wd, warmup, factor, patience) == pytest.approx(
-            (t.lr, t.weight_decay, t.warmup_epochs, t.plateau_factor, t.early_stop)), phase
+            (t.lr, t.weight_decay, t.warmup_epochs, t.plateau_factor, t.early_stop)
+        ), phase
         assert (t.batch_size, t.clip_norm, t.max_epochs, t.warmup_start_lr, t.min_lr) == (32, 1.0, 200, 5e-6, 1e-5)
 
 

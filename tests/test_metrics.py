@@ -1,10 +1,19 @@
 """Metrics against hand-computed values and against scikit-learn."""
+
 import numpy as np
 import pytest
 from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 
-from voltlib.metrics import (bootstrap_r2, evaluate, gain_share, interval, r2_per_neuron, r2_pooled, run_sums,
-                             skill_vs_persistence)
+from voltlib.metrics import (
+    bootstrap_r2,
+    evaluate,
+    gain_share,
+    interval,
+    r2_per_neuron,
+    r2_pooled,
+    run_sums,
+    skill_vs_persistence,
+)
 
 Y_TRUE = np.array([[1.0, 2.0], [3.0, 4.0]])
 Y_PRED = np.array([[1.0, 3.0], [2.0, 4.0]])
@@ -71,12 +80,12 @@ def test_run_sums_give_back_the_pooled_r2():
     y, p, runs = _runs_problem(np.random.default_rng(0))
     s = run_sums(y, p, runs)
     n, tot, sq, sse = (s[k].sum() for k in ("n", "sum", "sumsq", "sse"))
-    assert 1 - sse / (sq - tot ** 2 / n) == pytest.approx(r2_pooled(y, p), rel=1e-12)
+    assert 1 - sse / (sq - tot**2 / n) == pytest.approx(r2_pooled(y, p), rel=1e-12)
 
 
 def test_run_bootstrap_interval_covers_the_true_r2_about_95_percent():
     # true pooled R^2 = 1 - 1 / (E[scale^2] + 1), E[scale^2] = (1.5^3 - 0.5^3) / 3 for scale ~ U(0.5, 1.5)
-    true = 1 - 1 / ((1.5 ** 3 - 0.5 ** 3) / 3 + 1)
+    true = 1 - 1 / ((1.5**3 - 0.5**3) / 3 + 1)
     rng = np.random.default_rng(1)
     reps, hits = 300, 0
     for _ in range(reps):
@@ -90,7 +99,7 @@ def test_run_bootstrap_interval_covers_the_true_r2_about_95_percent():
 
 def test_paired_difference_of_identical_forecasters_covers_zero_and_a_planted_one_is_found():
     y, p, runs = _runs_problem(np.random.default_rng(2))
-    worse = p + 0.15                                        # a planted bias: R^2 lower by about 0.01
+    worse = p + 0.15  # a planted bias: R^2 lower by about 0.01
     b = bootstrap_r2(y, {"a": p, "a again": p.copy(), "worse": worse}, runs, seed=3)
     same = interval(b["a"] - b["a again"], 0.0, 8)
     assert same[0] <= 0 <= same[1]
@@ -118,9 +127,9 @@ def test_gain_share_by_hand():
     assert gain_share(0.7, 0.6, 0.8) == pytest.approx(0.5)
     assert gain_share(0.6, 0.6, 0.8) == pytest.approx(0.0)
     assert gain_share(0.8, 0.6, 0.8) == pytest.approx(1.0)
-    assert gain_share(0.5, 0.6, 0.8) == pytest.approx(-0.5)    # below persistence
+    assert gain_share(0.5, 0.6, 0.8) == pytest.approx(-0.5)  # below persistence
     np.testing.assert_allclose(gain_share([0.7, 0.3], [0.6, 0.2], [0.8, 0.4]), [0.5, 0.5])
-    assert np.isnan(gain_share(0.5, 0.6, 0.6))                    # no achievable gain: undefined, not a division error
+    assert np.isnan(gain_share(0.5, 0.6, 0.6))  # no achievable gain: undefined, not a division error
 
 
 def test_skill_against_persistence_by_hand():
@@ -132,7 +141,7 @@ def test_skill_against_persistence_by_hand():
 
 def test_run_labels_need_not_be_contiguous_and_evaluate_reports_the_interval():
     y, p, runs = _runs_problem(np.random.default_rng(7))
-    sparse = np.array([3, 17, 18, 40, 41, 42, 60, 99])[runs]     # the test runs of a clean split, say
+    sparse = np.array([3, 17, 18, 40, 41, 42, 60, 99])[runs]  # the test runs of a clean split, say
     a = bootstrap_r2(y, {"m": p}, runs, n_boot=400, seed=1)["m"]
     b = bootstrap_r2(y, {"m": p}, sparse, n_boot=400, seed=1)["m"]
     np.testing.assert_allclose(a, b, rtol=1e-12)
@@ -143,6 +152,7 @@ def test_run_labels_need_not_be_contiguous_and_evaluate_reports_the_interval():
 
 def test_format_interval():
     from voltlib.metrics import format_interval
+
     assert format_interval((0.6123, 0.6789)) == "0.612 to 0.679"
     assert format_interval(None) == "n/a" and format_interval((None, 0.5)) == "n/a"
     assert format_interval((-np.inf, np.inf)) == "n/a"

@@ -1,4 +1,5 @@
 """The ladder's architectures: parameter counts at paper and quick sizes, shapes, the CNN's axes, ablations."""
+
 import pytest
 import torch
 
@@ -9,10 +10,18 @@ from voltlib.models import ablated, build_model, count_params
 #   conv1 150*150*3+150 = 67,650; conv2 150*150*5+150 = 112,650; two BatchNorm1d(150) 600
 #   LSTM layer 1 4*384*(100+384)+2*4*384 = 746,496; layer 2 4*384*(384+384)+3,072 = 1,182,720
 #   LayerNorm 768; Linear(100, 384) 38,784; Linear(384, 100) 38,500        -> 2,188,168
-PAPER_PARAMS = {"phase1_lstm": 918_628, "phase2_large_lstm": 5_564_004, "phase3_lstm_res": 2_007_268,
-                "phase4_cnn_lstm": 2_188_168}
-QUICK_PARAMS = {"phase1_lstm": 192_700, "phase2_large_lstm": 1_041_031, "phase3_lstm_res": 406_340,
-                "phase4_cnn_lstm": 587_240}
+PAPER_PARAMS = {
+    "phase1_lstm": 918_628,
+    "phase2_large_lstm": 5_564_004,
+    "phase3_lstm_res": 2_007_268,
+    "phase4_cnn_lstm": 2_188_168,
+}
+QUICK_PARAMS = {
+    "phase1_lstm": 192_700,
+    "phase2_large_lstm": 1_041_031,
+    "phase3_lstm_res": 406_340,
+    "phase4_cnn_lstm": 587_240,
+}
 
 
 @pytest.mark.parametrize("phase", list(PAPER_PARAMS))
@@ -79,8 +88,9 @@ def test_basic_lstm_has_no_residual_head():
 
 def test_in_batches_covers_every_item_once_in_order_and_evaluating_restores_the_mode():
     from voltlib.models import evaluating, in_batches
+
     x = torch.arange(10.0)[:, None]
-    assert torch.equal(in_batches(lambda s: x[s] * 2, 10, batch_size=3), x * 2)   # 3 + 3 + 3 + 1
+    assert torch.equal(in_batches(lambda s: x[s] * 2, 10, batch_size=3), x * 2)  # 3 + 3 + 3 + 1
     with pytest.raises(ValueError, match="n=0"):
         in_batches(lambda s: x[s], 0, 3)
     model = build_model(ModelConfig("lstm_res", hidden=8, layers=1), window=5, n_neurons=3).train()

@@ -1,8 +1,7 @@
 """Notebook 01 runs headless with papermill at the smoke profile and writes what the report reads."""
+
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
@@ -20,8 +19,14 @@ def test_01_simulate_runs_headless(tmp_path):
     jupytext.write(nb, src)
     # the project's kernel, found through JUPYTER_PATH (the Makefile sets it; set it here too)
     os.environ.setdefault("JUPYTER_PATH", str(paths.ROOT / ".venv" / "share" / "jupyter"))
-    papermill.execute_notebook(str(src), str(tmp_path / "out.ipynb"), parameters={"profile": "smoke"},
-                               kernel_name="voltlib", progress_bar=False, cwd=str(tmp_path))
+    papermill.execute_notebook(
+        str(src),
+        str(tmp_path / "out.ipynb"),
+        parameters={"profile": "smoke"},
+        kernel_name="voltlib",
+        progress_bar=False,
+        cwd=str(tmp_path),
+    )
     res = json.loads((paths.RESULTS / "smoke" / "simulation.json").read_text())
     assert res["n_runs"] == 4 and res["duration_s"] == 2.0
     assert 25 <= res["rate_hz"] <= 38 and 0.33 <= res["cv_isi"] <= 0.50

@@ -1,4 +1,5 @@
 """The paper profile runs the same code at the source's sizes: every phase, full width, a few real steps."""
+
 from dataclasses import replace
 
 import numpy as np
@@ -9,7 +10,7 @@ from voltlib import train as tr
 from voltlib.config import get_profile
 from voltlib.models import build_model, count_params
 
-WINDOW, N = 150, 100      # the protocol's window and network size
+WINDOW, N = 150, 100  # the protocol's window and network size
 
 
 class RandomWalkSplit:
@@ -32,8 +33,14 @@ class RandomWalkSplit:
 @pytest.mark.parametrize("phase", list(get_profile("paper").phases))
 def test_paper_phase_trains_at_full_size(phase):
     model_cfg, train_cfg = get_profile("paper").phases[phase]
-    short = replace(train_cfg, max_epochs=2, warmup_epochs=min(train_cfg.warmup_epochs, 1), batch_size=4,
-                    max_train_windows=8, max_eval_windows=4)
+    short = replace(
+        train_cfg,
+        max_epochs=2,
+        warmup_epochs=min(train_cfg.warmup_epochs, 1),
+        batch_size=4,
+        max_train_windows=8,
+        max_eval_windows=4,
+    )
     torch.manual_seed(0)
     model = build_model(model_cfg, window=WINDOW, n_neurons=N)
     before = {k: v.clone() for k, v in model.state_dict().items()}
@@ -43,4 +50,4 @@ def test_paper_phase_trains_at_full_size(phase):
     changed = sum(not torch.equal(before[k], v) for k, v in model.state_dict().items())
     assert changed > len(before) // 2, f"only {changed} of {len(before)} tensors moved in training"
     assert model(torch.zeros(2, WINDOW, N)).shape == (2, N)
-    assert count_params(model) > 900_000        # full width, not a quick-sized stand-in
+    assert count_params(model) > 900_000  # full width, not a quick-sized stand-in

@@ -1,4 +1,5 @@
 """The build's incremental rule, its atomic execution, its error message and its timings."""
+
 import ast
 import json
 import os
@@ -50,11 +51,11 @@ def test_stamps_are_stable_and_a_change_invalidates_that_notebook_and_the_ones_a
     after = _stamps(nbs, build)
     assert after["01_first"] == before["01_first"]
     assert after["02_second"] != before["02_second"]
-    assert after["00_abstract"] != before["00_abstract"]   # it runs after 02 and reads its results
+    assert after["00_abstract"] != before["00_abstract"]  # it runs after 02 and reads its results
     changed_lib = _stamps(nbs, build, lib="lib-v2")
     assert all(changed_lib[k] != after[k] for k in after)
     other_profile = {s.name: s.stamp for s in pipeline.plan("quick", nbs, build, lib_hash="lib-v1")}
-    assert all(other_profile[k] != after[k] for k in after)   # another profile is another build
+    assert all(other_profile[k] != after[k] for k in after)  # another profile is another build
 
 
 def test_library_hash_follows_voltlib_sources(tmp_path):
@@ -100,8 +101,11 @@ def test_build_runs_then_is_up_to_date_and_records_timings(project):
     for stale in leftovers:
         stale.write_text("{}")
     pipeline.build("smoke", nbs, build, results, lib_hash="lib", progress=lambda t, end="\n": lines.append(t))
-    assert lines == ["[1/3] 01_first ... up to date", "[2/3] 02_second ... up to date",
-                     "[3/3] 00_abstract ... up to date"]
+    assert lines == [
+        "[1/3] 01_first ... up to date",
+        "[2/3] 02_second ... up to date",
+        "[3/3] 00_abstract ... up to date",
+    ]
     assert not any(stale.exists() for stale in leftovers)
     second = json.loads((results / "timings.json").read_text())
     assert all(v["cached"] for v in second["notebooks"].values()) and second["executed_s"] == 0
@@ -122,14 +126,15 @@ def test_a_failing_notebook_stops_the_build_names_the_cell_and_leaves_no_execute
     assert "raise ValueError('planted failure')" in message and "ValueError: planted failure" in message
     assert not (build / "02_second.ipynb").exists() and not (build / "02_second.stamp.json").exists()
     assert (build / "02_second.failed.ipynb").exists()
-    assert not (build / "00_abstract.ipynb").exists()          # the build stopped there
-    assert not list(build.glob(".*"))                          # no temporary files left behind
-    assert (build / "01_first.ipynb").exists()                 # earlier work is kept
+    assert not (build / "00_abstract.ipynb").exists()  # the build stopped there
+    assert not list(build.glob(".*"))  # no temporary files left behind
+    assert (build / "01_first.ipynb").exists()  # earlier work is kept
 
 
 def _setup_cells(nb: Path) -> tuple[str, str]:
     """The source of a notebook's parameters cell and of the code cell after it."""
     import jupytext
+
     code = [c for c in jupytext.read(nb).cells if c.cell_type == "code"]
     k = next(i for i, c in enumerate(code) if "parameters" in c.metadata.get("tags", []))
     return code[k].source, code[k + 1].source
@@ -141,24 +146,34 @@ def test_each_notebook_checks_all_its_parameters_first(nb):
     params, setup = _setup_cells(nb)
     names = [t.id for node in ast.parse(params).body for t in node.targets]
     # notebook_profile(...), or analysis.setup(...) which calls it first (06, 07)
-    calls = [n for n in ast.walk(ast.parse(setup)) if isinstance(n, ast.Call)
-             and (getattr(n.func, "id", "") == "notebook_profile" or getattr(n.func, "attr", "") == "setup")]
+    calls = [
+        n
+        for n in ast.walk(ast.parse(setup))
+        if isinstance(n, ast.Call)
+        and (getattr(n.func, "id", "") == "notebook_profile" or getattr(n.func, "attr", "") == "setup")
+    ]
     assert len(calls) == 1 and [a.id for a in calls[0].args] == names, (nb.name, names)
     assert "get_profile" not in setup
 
 
-@pytest.mark.parametrize("notebook, params, message", [
-    ("00_abstract.py", {"profile": ["quick"]},
-     "ConfigError: profile=['quick'] is invalid: expected one of 'smoke', 'quick', 'paper' (a string, not a list)"),
-    ("04_lstm_ladder.py", {"profile": "smoke", "device": 3}, "ConfigError: device=3 is invalid: expected None"),
-])
+@pytest.mark.parametrize(
+    "notebook, params, message",
+    [
+        (
+            "00_abstract.py",
+            {"profile": ["quick"]},
+            "ConfigError: profile=['quick'] is invalid: expected one of 'smoke', 'quick', 'paper' (a string, not a list)",
+        ),
+        ("04_lstm_ladder.py", {"profile": "smoke", "device": 3}, "ConfigError: device=3 is invalid: expected None"),
+    ],
+)
 def test_a_parameter_of_the_wrong_type_fails_in_the_setup_cell_with_its_message(tmp_path, notebook, params, message):
     # the real notebook cut after its setup cell: a bad parameter must fail there, before any work
     source = paths.NOTEBOOKS / notebook
     text = source.read_text()
     setup = _setup_cells(source)[1]
     cut = tmp_path / notebook
-    cut.write_text(text[:text.index(setup) + len(setup)] + "\n")
+    cut.write_text(text[: text.index(setup) + len(setup)] + "\n")
     step = pipeline.Step(cut, tmp_path / "build" / f"{cut.stem}.ipynb", tmp_path / "build" / "stamp.json", "s")
     with pytest.raises(pipeline.NotebookFailed) as err:
         pipeline.execute(step, params)
@@ -166,15 +181,23 @@ def test_a_parameter_of_the_wrong_type_fails_in_the_setup_cell_with_its_message(
 
 
 def _cli(*args, env=None, **kw) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "voltlib.pipeline", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})}, **kw)
+    return subprocess.Popen(
+        [sys.executable, "-m", "voltlib.pipeline", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+        **kw,
+    )
 
 
 def test_an_unknown_profile_is_one_line_and_a_non_zero_exit():
     out, err = _cli("--profile", "nonsense").communicate(timeout=60)
-    assert err.splitlines() == ["error: profile='nonsense' is invalid: expected one of 'smoke', 'quick', 'paper'. "
-                                "Pass PROFILE=smoke|quick|paper to make, or profile = 'smoke' in the notebook's "
-                                "parameters cell (papermill: -p profile smoke)."]
+    assert err.splitlines() == [
+        "error: profile='nonsense' is invalid: expected one of 'smoke', 'quick', 'paper'. "
+        "Pass PROFILE=smoke|quick|paper to make, or profile = 'smoke' in the notebook's "
+        "parameters cell (papermill: -p profile smoke)."
+    ]
     assert out == ""
 
 
@@ -190,7 +213,7 @@ def test_a_bug_keeps_its_traceback_and_the_signal_handlers_are_restored():
     before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
     with pytest.raises(ZeroDivisionError):
         pipeline.run_cli(lambda argv: 1 / 0)
-    with pytest.raises(FileNotFoundError):       # not a full disk: the traceback says where it came from
+    with pytest.raises(FileNotFoundError):  # not a full disk: the traceback says where it came from
         pipeline.run_cli(lambda argv: Path("/nonexistent/dir/file").write_text("x"))
     assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # as in a background job (`make report &`)
@@ -212,7 +235,9 @@ def test_sigterm_stops_the_build_like_ctrl_c_removing_its_temporaries_and_its_ke
     nbs = tmp_path / "notebooks"
     nbs.mkdir()
     # the cell reports its kernel's pid once it runs, then sleeps until the build is stopped
-    _write(nbs, "01_sleep.py", "# %%\nimport os, time\nopen('kernel.pid', 'w').write(str(os.getpid()))\ntime.sleep(120)\n")
+    _write(
+        nbs, "01_sleep.py", "# %%\nimport os, time\nopen('kernel.pid', 'w').write(str(os.getpid()))\ntime.sleep(120)\n"
+    )
     build = tmp_path / "build" / "smoke"
     proc = _cli("--profile", "smoke", "--no-report", env={"VOLTLIB_ROOT": str(tmp_path), **pipeline.HEADLESS_ENV})
     pid_file = nbs / "kernel.pid"
@@ -237,9 +262,11 @@ def test_a_kernel_is_shut_down_without_an_interrupt(tmp_path):
 
     from jupyter_client import AsyncKernelManager
 
-    watch = ("import pathlib, signal, sys, time; out = pathlib.Path(sys.argv[1]); "
-             "signal.signal(signal.SIGINT, lambda *a: out.write_text('SIGINT')); "
-             "pathlib.Path(sys.argv[1] + '.ready').write_text(str(__import__('os').getpid())); time.sleep(60)")
+    watch = (
+        "import pathlib, signal, sys, time; out = pathlib.Path(sys.argv[1]); "
+        "signal.signal(signal.SIGINT, lambda *a: out.write_text('SIGINT')); "
+        "pathlib.Path(sys.argv[1] + '.ready').write_text(str(__import__('os').getpid())); time.sleep(60)"
+    )
 
     async def got_sigint(manager_class, marker: Path) -> bool:
         km = manager_class(kernel_name=pipeline.KERNEL)
@@ -248,10 +275,12 @@ def test_a_kernel_is_shut_down_without_an_interrupt(tmp_path):
         kc.start_channels()
         try:
             await kc.wait_for_ready(timeout=60)
-            await kc.execute_interactive(f"import subprocess, sys; subprocess.Popen([sys.executable, '-c', {watch!r}, "
-                                         f"{str(marker)!r}])", timeout=60)
+            await kc.execute_interactive(
+                f"import subprocess, sys; subprocess.Popen([sys.executable, '-c', {watch!r}, {str(marker)!r}])",
+                timeout=60,
+            )
             ready = Path(f"{marker}.ready")
-            for _ in range(600):                    # the watcher has its SIGINT handler in place
+            for _ in range(600):  # the watcher has its SIGINT handler in place
                 if ready.exists() and ready.read_text():
                     break
                 await asyncio.sleep(0.05)
@@ -260,7 +289,7 @@ def test_a_kernel_is_shut_down_without_an_interrupt(tmp_path):
             await km.shutdown_kernel()
         await asyncio.sleep(0.5)
         try:
-            os.kill(int(ready.read_text()), signal.SIGKILL)   # the watcher outlives a kernel that exits cleanly
+            os.kill(int(ready.read_text()), signal.SIGKILL)  # the watcher outlives a kernel that exits cleanly
         except ProcessLookupError:
             pass
         return marker.exists()
@@ -272,22 +301,37 @@ def test_a_kernel_is_shut_down_without_an_interrupt(tmp_path):
 def test_a_missing_or_changed_output_reruns_the_notebook_that_wrote_it_and_the_ones_after(project):
     nbs, build, results = project
     # 01 writes two outputs and reads (or makes) a cache file through voltlib.store
-    _write(nbs, "01_first.py", "# %%\nfrom pathlib import Path\nfrom voltlib import store\n"
-                               "cache = Path('../data/c.json').resolve()\n"
-                               "if store.load_checked(cache, store.parse_json, 'recomputing') is None:\n"
-                               "    store.write_json(cache, {'v': 1})\n"
-                               "Path('../results').mkdir(exist_ok=True)\n"
-                               "Path('../results/first.json').write_text('{\"v\": 1}')\n"
-                               "Path('../results/shared.txt').write_text('a')\n")
+    _write(
+        nbs,
+        "01_first.py",
+        "# %%\nfrom pathlib import Path\nfrom voltlib import store\n"
+        "cache = Path('../data/c.json').resolve()\n"
+        "if store.load_checked(cache, store.parse_json, 'recomputing') is None:\n"
+        "    store.write_json(cache, {'v': 1})\n"
+        "Path('../results').mkdir(exist_ok=True)\n"
+        "Path('../results/first.json').write_text('{\"v\": 1}')\n"
+        "Path('../results/shared.txt').write_text('a')\n",
+    )
     # 02 adds to a file 01 wrote, as 04 does to ladder.json
-    _write(nbs, "02_second.py", "# %%\nfrom pathlib import Path\n"
-                                "shared = Path('../results/shared.txt')\nshared.write_text(shared.read_text() + 'b')\n")
+    _write(
+        nbs,
+        "02_second.py",
+        "# %%\nfrom pathlib import Path\n"
+        "shared = Path('../results/shared.txt')\nshared.write_text(shared.read_text() + 'b')\n",
+    )
     lines = []
 
     def run():
         lines.clear()
-        pipeline.build("smoke", nbs, build, results, lib_hash="lib", outputs=(results,),
-                       progress=lambda t, end="\n": lines.append(t))
+        pipeline.build(
+            "smoke",
+            nbs,
+            build,
+            results,
+            lib_hash="lib",
+            outputs=(results,),
+            progress=lambda t, end="\n": lines.append(t),
+        )
         return {s.name: pipeline.is_up_to_date(s) for s in pipeline.plan("smoke", nbs, build, lib_hash="lib")}
 
     assert run() == {"01_first": True, "02_second": True, "00_abstract": True}
@@ -305,16 +349,16 @@ def test_a_missing_or_changed_output_reruns_the_notebook_that_wrote_it_and_the_o
     assert not pipeline.is_up_to_date(steps["01_first"]) and pipeline.is_up_to_date(steps["02_second"])
     assert run() == {"01_first": True, "02_second": True, "00_abstract": True}
     assert lines[0] == f"{first} is missing; rerunning 01_first and the notebooks after it"
-    assert sum("up to date" in t for t in lines) == 0                    # 02 and 00 read what 01 wrote
+    assert sum("up to date" in t for t in lines) == 0  # 02 and 00 read what 01 wrote
     assert (results / "first.json").read_text() == '{"v": 1}'
 
-    (results / "shared.txt").write_text("garbage")                         # changed behind the build's back
+    (results / "shared.txt").write_text("garbage")  # changed behind the build's back
     assert not pipeline.is_up_to_date(steps["01_first"]) and not pipeline.is_up_to_date(steps["02_second"])
     assert run() == {"01_first": True, "02_second": True, "00_abstract": True}
     assert lines[0] == f"{shared} {store.MISMATCH}; rerunning 01_first and the notebooks after it"
-    assert (results / "shared.txt").read_text() == "ab"                    # its first writer ran again
+    assert (results / "shared.txt").read_text() == "ab"  # its first writer ran again
 
-    cache.write_text('{"v": 2}\n')                                        # a damaged cache reruns its reader,
+    cache.write_text('{"v": 2}\n')  # a damaged cache reruns its reader,
     assert not pipeline.is_up_to_date(steps["01_first"]) and pipeline.is_up_to_date(steps["02_second"])
     assert run() == {"01_first": True, "02_second": True, "00_abstract": True}
     # no line from the build itself: the notebook's read says what was wrong and what it did, once
@@ -322,7 +366,7 @@ def test_a_missing_or_changed_output_reruns_the_notebook_that_wrote_it_and_the_o
     assert sum(str(cache) in t for t in lines) == 1
     assert store.read_json(cache) == {"v": 1}
 
-    record = pipeline.read_stamp(steps["02_second"])                       # a stamp from before outputs were recorded
+    record = pipeline.read_stamp(steps["02_second"])  # a stamp from before outputs were recorded
     del record["outputs"]
     steps["02_second"].stamp_file.write_text(json.dumps(record))
     assert not pipeline.is_up_to_date(steps["02_second"]) and pipeline.is_up_to_date(steps["01_first"])
@@ -331,8 +375,9 @@ def test_a_missing_or_changed_output_reruns_the_notebook_that_wrote_it_and_the_o
 def test_build_before_a_notebook_runs_only_the_ones_ahead_of_it(project):
     nbs, build, results = project
     lines = []
-    pipeline.build("smoke", nbs, build, results, lib_hash="lib", progress=lambda t, end="\n": lines.append(t),
-                   before="02_second")
+    pipeline.build(
+        "smoke", nbs, build, results, lib_hash="lib", progress=lambda t, end="\n": lines.append(t), before="02_second"
+    )
     assert (build / "01_first.ipynb").exists()
     assert not (build / "02_second.ipynb").exists() and not (build / "00_abstract.ipynb").exists()
     assert set(json.loads((results / "timings.json").read_text())["notebooks"]) == {"01_first"}

@@ -1,4 +1,5 @@
 """06's explorer figure: the chosen window, a legend off the traces, and coinciding forecasts named as such."""
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -11,8 +12,12 @@ from voltlib import plots  # noqa: E402
 def _traces(rollout_offset):
     t = np.arange(970.0, 1170.0)
     truth = -60 + 5 * np.sin(t / 7)
-    return t, {"truth": truth, "persistence": np.r_[truth[0], truth[:-1]], "CNN-LSTM direct": truth + 0.3,
-               "CNN-LSTM rollout": truth + 0.3 + rollout_offset}
+    return t, {
+        "truth": truth,
+        "persistence": np.r_[truth[0], truth[:-1]],
+        "CNN-LSTM direct": truth + 0.3,
+        "CNN-LSTM rollout": truth + 0.3 + rollout_offset,
+    }
 
 
 def _legend_and_axes(fig):

@@ -1,4 +1,5 @@
 """The report's Methods chapter: METHODS.md rendered once, with stable anchors that citations link to."""
+
 import nbformat
 import pytest
 
@@ -27,8 +28,11 @@ def merged_with_methods(tmp_path, prose: str):
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}
-    nb.cells = [nbformat.v4.new_markdown_cell("# The title"), nbformat.v4.new_markdown_cell(prose),
-                report.methods_cell(path)]
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# The title"),
+        nbformat.v4.new_markdown_cell(prose),
+        report.methods_cell(path),
+    ]
     return nb
 
 
@@ -61,8 +65,10 @@ def test_methods_sections_get_stable_anchors_in_the_body_and_the_contents(tmp_pa
 
 
 def test_citations_link_to_their_section_but_not_in_code_or_to_missing_sections(tmp_path):
-    prose = ("The task (Methods section 2) and the network (Methods sections 1-2); "
-             "`METHODS.md section 2` is code; Methods section 9 does not exist.")
+    prose = (
+        "The task (Methods section 2) and the network (Methods sections 1-2); "
+        "`METHODS.md section 2` is code; Methods section 9 does not exist."
+    )
     _, body, _ = report.body_and_toc(merged_with_methods(tmp_path, prose))
     assert '<a href="#methods-section-2">Methods section 2</a>' in body
     assert '<a href="#methods-section-1">Methods sections 1-2</a>' in body

@@ -1,4 +1,5 @@
 """The restart state by hand: spikes in flight, refractory clocks, sample-to-step conversion, start times."""
+
 import numpy as np
 import pytest
 
@@ -10,6 +11,7 @@ SMOKE = get_profile("smoke").sim
 
 # ---------------------------------------------------------------- bookkeeping by hand
 
+
 def test_spikes_in_flight_by_hand():
     # delay 15 steps, state at the start of step m = 100: a spike emitted at step n arrives at n + 15
     spike_i = np.array([0, 1, 2, 3, 4, 5, 6])
@@ -17,7 +19,7 @@ def test_spikes_in_flight_by_hand():
     neuron, arrival = RS.spikes_in_flight(spike_i, steps, m=100, delay=15)
     # 84 arrived at 99 (already in v); 100 and 120 are not yet emitted at the start of step 100
     assert neuron.tolist() == [1, 2, 3, 6]
-    assert arrival.tolist() == [0, 7, 14, 0]       # arrival step - m: 85 + 15 - 100 = 0, ..., 99 + 15 - 100 = 14
+    assert arrival.tolist() == [0, 7, 14, 0]  # arrival step - m: 85 + 15 - 100 = 0, ..., 99 + 15 - 100 = 14
 
 
 def test_steps_since_last_spike_by_hand():
@@ -29,10 +31,10 @@ def test_steps_since_last_spike_by_hand():
 
 
 def test_states_at_converts_times_and_samples():
-    sim = SMOKE                                   # dt 0.1 ms, samples every 1 ms, delay 1.5 ms
+    sim = SMOKE  # dt 0.1 ms, samples every 1 ms, delay 1.5 ms
     v_mv = np.arange(30 * 3, dtype=np.float32).reshape(30, 3)
     spike_i = np.array([0, 1, 2])
-    spike_t_ms = np.array([8.5, 9.9, 19.0])       # steps 85, 99, 190
+    spike_t_ms = np.array([8.5, 9.9, 19.0])  # steps 85, 99, 190
     st = RS.states_at(v_mv, spike_i, spike_t_ms, [10, 20], sim, run=7)
     assert st.v_mv.tolist() == [v_mv[10].tolist(), v_mv[20].tolist()]
     assert st.flight_start.tolist() == [0, 0, 1]  # at sample 10 (step 100): 85 and 99; at 20 (step 200): 190
@@ -57,6 +59,8 @@ def test_subset_states_keeps_and_renumbers_the_chosen_states_spikes_in_flight():
     part = RS.subset_states(st, np.array([1, 2]))
     assert part.sample.tolist() == [20, 25] and len(part) == 2
     assert part.v_mv.tolist() == st.v_mv[1:].tolist() and part.since_spike.tolist() == st.since_spike[1:].tolist()
-    assert part.flight_start.tolist() == [0] and part.flight_neuron.tolist() == [2] and part.flight_arrival.tolist() == [5]
+    assert (
+        part.flight_start.tolist() == [0] and part.flight_neuron.tolist() == [2] and part.flight_arrival.tolist() == [5]
+    )
     both = RS.concat_states([RS.subset_states(st, np.array([0])), part])
     assert both.flight_start.tolist() == st.flight_start.tolist() and both.sample.tolist() == st.sample.tolist()

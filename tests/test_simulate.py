@@ -1,4 +1,5 @@
 """The Brian2 network: statistics in the source's regime, determinism, and the run cache."""
+
 import dataclasses
 
 import numpy as np
@@ -30,7 +31,7 @@ def test_shapes_and_units(smoke):
     assert (v > theta).mean() < 0.01
     assert v.max() < theta + 5.0
     assert -85 < v.min() < -70
-    assert smoke.v_mv[:, 0].std() == pytest.approx(2.0, abs=0.5)   # v0 = E_L + 2 mV N(0,1)
+    assert smoke.v_mv[:, 0].std() == pytest.approx(2.0, abs=0.5)  # v0 = E_L + 2 mV N(0,1)
 
 
 def test_statistics_in_the_source_regime(smoke):
@@ -38,13 +39,13 @@ def test_statistics_in_the_source_regime(smoke):
     assert 25 <= st["rate_hz"] <= 38
     assert 0.33 <= st["cv_isi"] <= 0.50
     var = smoke.v_mv[:, 800:].var(axis=1).mean()
-    assert 25 <= var <= 42                                  # source: about 33 mV^2
+    assert 25 <= var <= 42  # source: about 33 mV^2
 
 
 def test_connectivity_matches_the_protocol(smoke):
     n = SMOKE.network.n_neurons
     for i, j in zip(smoke.syn_i, smoke.syn_j):
-        assert not np.any(i == j)                            # no autapses
+        assert not np.any(i == j)  # no autapses
         assert len(i) == pytest.approx(0.1 * n * (n - 1), rel=0.15)
     w = smoke.weights_mv(0)
     assert set(np.unique(w[:80])) <= {0.0, 0.5} and set(np.unique(w[80:])) <= {0.0, -2.75}
@@ -60,10 +61,10 @@ def test_spikes_are_threshold_crossings(smoke):
 
 
 def test_same_seed_same_voltages_different_seed_different(smoke):
-    again = simulate(dataclasses.replace(SMOKE, n_runs=1), progress=False)     # cached seed 72
+    again = simulate(dataclasses.replace(SMOKE, n_runs=1), progress=False)  # cached seed 72
     first = smoke.v_mv[0]
     for seed in (SMOKE.seed_base,):
-        run_path(SMOKE, seed).unlink()                                         # force a fresh run
+        run_path(SMOKE, seed).unlink()  # force a fresh run
     fresh = simulate(dataclasses.replace(SMOKE, n_runs=1), progress=False)
     assert fresh.wall_s > 0
     np.testing.assert_array_equal(fresh.v_mv[0], first)
@@ -79,12 +80,14 @@ def test_cache_reused_and_corruption_rebuilt(capsys):
     np.testing.assert_array_equal(first.v_mv, reused.v_mv)
 
     old, path = run_path(PRIVATE, PRIVATE.seed_base), run_path(PRIVATE, PRIVATE.seed_base + 1)
-    store.checksum_path(old).unlink()                                          # written before checksums
-    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])          # a truncated file
+    store.checksum_path(old).unlink()  # written before checksums
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])  # a truncated file
     capsys.readouterr()
     rebuilt = simulate(PRIVATE, progress=False)
-    assert capsys.readouterr().out == (f"cache: {store.shown(old)} {store.NO_CHECKSUM}; simulating it again\n"
-                                       f"cache: {store.shown(path)} {store.MISMATCH}; simulating it again\n")
+    assert capsys.readouterr().out == (
+        f"cache: {store.shown(old)} {store.NO_CHECKSUM}; simulating it again\n"
+        f"cache: {store.shown(path)} {store.MISMATCH}; simulating it again\n"
+    )
     assert rebuilt.wall_s > 0
     np.testing.assert_array_equal(first.v_mv, rebuilt.v_mv)
 
@@ -103,7 +106,7 @@ def test_mismatched_cache_file_is_not_used(capsys):
     assert out.startswith(f"cache: {store.shown(good)} is unusable (config hash deadbeef0000 != expected ")
     assert out.endswith("); simulating it again\n") and out.count("\n") == 1
     simulate(PRIVATE, progress=False)
-    assert capsys.readouterr().out == ""                                      # repaired, silent now
+    assert capsys.readouterr().out == ""  # repaired, silent now
 
 
 def test_cache_key_ignores_run_count_but_not_duration():

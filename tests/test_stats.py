@@ -1,4 +1,5 @@
 """Firing rates and ISI irregularity, against hand-computed values."""
+
 import numpy as np
 import pytest
 
@@ -16,11 +17,11 @@ def test_cv_of_known_intervals():
     t1 = np.cumsum([0, 1, 3, 1, 3]).astype(float)
     spike_i = np.r_[np.zeros_like(t0, int), np.ones_like(t1, int), [2, 2]]
     spike_t = np.r_[t0, t1, [1.0, 4.0]]
-    order = np.argsort(spike_t, kind="stable")                 # monitors give time order, not neuron order
+    order = np.argsort(spike_t, kind="stable")  # monitors give time order, not neuron order
     cv = cv_isi(spike_i[order], spike_t[order], 4)
     assert cv[0] == pytest.approx(0.0)
     assert cv[1] == pytest.approx(0.5)
-    assert np.isnan(cv[2]) and np.isnan(cv[3])                 # fewer than 3 spikes: undefined
+    assert np.isnan(cv[2]) and np.isnan(cv[3])  # fewer than 3 spikes: undefined
 
 
 def test_rates_reject_nonpositive_duration():

@@ -1,4 +1,5 @@
 """Atomic checksummed writes: sidecars, damage detection, one-line messages, readable modes, a full disk."""
+
 import json
 import os
 import shutil
@@ -31,11 +32,14 @@ def test_a_write_records_a_sha256sum_sidecar_and_is_readable_by_others(tmp_path,
         subprocess.run(["sha256sum", "--check", "--quiet", side.name], cwd=path.parent, check=True)
     assert stat.S_IMODE(path.stat().st_mode) == 0o644 and stat.S_IMODE(side.stat().st_mode) == 0o644
     assert store.read_json(path) == {"x": 1.5, "nan": None}
-    assert sorted(p.name for p in path.parent.iterdir()) == ["a.json", "a.json.sha256"]   # no .part left
+    assert sorted(p.name for p in path.parent.iterdir()) == ["a.json", "a.json.sha256"]  # no .part left
     import torch
     from safetensors.torch import save_file
-    for name, save in (("m.safetensors", lambda p: save_file({"w": torch.ones(3)}, str(p))),
-                       ("c.pt", lambda p: torch.save({"w": torch.ones(3)}, p))):
+
+    for name, save in (
+        ("m.safetensors", lambda p: save_file({"w": torch.ones(3)}, str(p))),
+        ("c.pt", lambda p: torch.save({"w": torch.ones(3)}, p)),
+    ):
         with store.atomic_path(tmp_path / name) as tmp:
             save(tmp)
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o644, name
@@ -45,15 +49,15 @@ def test_verify_names_each_kind_of_damage(tmp_path):
     path = tmp_path / "w.npz"
     store.save_npz(path, v=np.arange(1000, dtype=np.float32))
     good = path.read_bytes()
-    path.write_bytes(good[:len(good) // 2])                              # truncated
+    path.write_bytes(good[: len(good) // 2])  # truncated
     assert store.verify(path) == store.MISMATCH
-    path.write_bytes(good[:100] + bytes(len(good) - 100))                # same size, garbage after the header
+    path.write_bytes(good[:100] + bytes(len(good) - 100))  # same size, garbage after the header
     assert store.verify(path) == store.MISMATCH
     path.write_bytes(good)
     assert store.verify(path) is None
-    store.checksum_path(path).write_text("")                              # an emptied sidecar
+    store.checksum_path(path).write_text("")  # an emptied sidecar
     assert store.verify(path).startswith("has an unreadable checksum file")
-    store.checksum_path(path).unlink()                                    # written before checksums existed
+    store.checksum_path(path).unlink()  # written before checksums existed
     assert store.verify(path) == store.NO_CHECKSUM
     assert store.verify(tmp_path / "absent.npz") == "is missing"
 
@@ -62,8 +66,8 @@ def test_a_failed_write_keeps_the_old_file_and_its_checksum_and_leaves_no_part(t
     path = store.write_json(tmp_path / "a.json", {"v": 1})
     with pytest.raises(ZeroDivisionError):
         with store.atomic_path(path) as tmp:
-            tmp.write_text('{"v": 2')                                      # half written, then a failure
-            1 / 0
+            tmp.write_text('{"v": 2')  # half written, then a failure
+            raise ZeroDivisionError("a failure half way through the write")
     assert store.read_json(path) == {"v": 1}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "a.json.sha256"]
 
@@ -73,13 +77,13 @@ def test_load_checked_announces_removes_and_returns_none(tmp_path, capsys, monke
     monkeypatch.setenv(store.MESSAGE_LOG_ENV, str(log))
     path = store.write_json(tmp_path / "cache.json", {"v": 1})
     assert store.load_checked(path, store.parse_json, "recomputing") == {"v": 1}
-    assert capsys.readouterr().out == ""                                   # a good file is silent
+    assert capsys.readouterr().out == ""  # a good file is silent
 
-    path.write_text('{"v": 2}\n')                                          # valid JSON, not what was written
+    path.write_text('{"v": 2}\n')  # valid JSON, not what was written
     assert store.load_checked(path, store.parse_json, "recomputing") is None
     line = f"cache: {path} failed its checksum (sha256 mismatch); recomputing"
     assert capsys.readouterr().out == line + "\n"
-    assert log.read_text() == line + "\n"                                  # the build echoes these lines
+    assert log.read_text() == line + "\n"  # the build echoes these lines
     assert not path.exists() and not store.checksum_path(path).exists()
 
     store.write_json(path, {"v": -1})
@@ -88,13 +92,14 @@ def test_load_checked_announces_removes_and_returns_none(tmp_path, capsys, monke
         if store.parse_json(p)["v"] < 0:
             raise store.UnusableFile("holds a negative v")
         return p
+
     assert store.load_checked(path, reject, "recomputing") is None
     assert capsys.readouterr().out == f"cache: {path} holds a negative v; recomputing\n"
 
-    path.write_text('{"v": 3}\n')                                          # no sidecar at all
+    path.write_text('{"v": 3}\n')  # no sidecar at all
     assert store.load_checked(path, store.parse_json, "recomputing") is None
     assert capsys.readouterr().out == f"cache: {path} {store.NO_CHECKSUM}; recomputing\n"
-    assert store.load_checked(path, store.parse_json, "recomputing") is None   # absent: silent
+    assert store.load_checked(path, store.parse_json, "recomputing") is None  # absent: silent
     assert capsys.readouterr().out == ""
 
 
@@ -114,7 +119,7 @@ def test_update_json_starts_a_damaged_file_afresh_and_says_so(tmp_path, capsys):
     path = tmp_path / "ladder.json"
     store.update_json(path, "clean", "p1", value=1)
     assert store.update_json(path, "clean", "p2", value=2) == {"clean": {"p1": 1, "p2": 2}}
-    path.write_text(path.read_text()[:10])                                 # truncated
+    path.write_text(path.read_text()[:10])  # truncated
     assert store.update_json(path, "clean", "p3", value=3) == {"clean": {"p3": 3}}
     assert capsys.readouterr().out == f"cache: {path} {store.MISMATCH}; starting it afresh\n"
     assert store.read_json(path) == {"clean": {"p3": 3}}
@@ -158,8 +163,15 @@ def test_a_full_disk_gives_a_clear_error_naming_the_file_and_leaves_nothing(tmp_
     disk.mkdir()
     script = tmp_path / "writes.py"
     script.write_text(FULL_DISK_WRITES)
-    cmd = ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c",
-           f'mount -t tmpfs -o size=256k none "{disk}" && exec "{sys.executable}" "{script}" "{disk}"']
+    cmd = [
+        "unshare",
+        "--user",
+        "--map-root-user",
+        "--mount",
+        "sh",
+        "-c",
+        f'mount -t tmpfs -o size=256k none "{disk}" && exec "{sys.executable}" "{script}" "{disk}"',
+    ]
     if shutil.which("unshare") is None:
         pytest.skip("unshare is not installed: cannot make a small full disk without root")
     probe = subprocess.run(cmd[:4] + ["true"], capture_output=True)
@@ -172,11 +184,12 @@ def test_a_full_disk_gives_a_clear_error_naming_the_file_and_leaves_nothing(tmp_
         message = out[name]
         assert message.startswith(f"the disk holding {disk / name} is full"), message
         assert "Free space on that disk" in message
-        assert out[name + " left"] == [], out                               # no .part, no half file, no sidecar
+        assert out[name + " left"] == [], out  # no .part, no half file, no sidecar
 
 
 def test_horizon_keys_are_one_spelling():
     from voltlib.store import horizon_key
+
     assert [horizon_key(h) for h in (1, 1.0, "2", 0.5, 20)] == ["1", "1", "2", "0.5", "20"]
     with pytest.raises(ValueError, match="positive number of milliseconds"):
         horizon_key(0)

@@ -1,31 +1,41 @@
 """The abstract's numbers: best baseline and phase, gain share, ceiling lookup, absent and damaged results."""
+
 import json
 
 import pytest
 
 from voltlib import summary as S
 
-BASE = {"clean": {"mean": {"1": {"r2": 0.0}, "20": {"r2": -0.001}},
-                  "persistence": {"1": {"r2": 0.61}, "20": {"r2": -0.9}},
-                  "ar_ridge": {"1": {"r2": 0.66}, "20": {"r2": -0.05}}}}
+BASE = {
+    "clean": {
+        "mean": {"1": {"r2": 0.0}, "20": {"r2": -0.001}},
+        "persistence": {"1": {"r2": 0.61}, "20": {"r2": -0.9}},
+        "ar_ridge": {"1": {"r2": 0.66}, "20": {"r2": -0.05}},
+    }
+}
 
 
 def test_best_baseline_is_the_best_of_all_baselines_at_each_horizon():
     assert S.best_baseline(BASE, "clean", 1) == ("ar_ridge", 0.66)
-    assert S.best_baseline(BASE, "clean", 20) == ("mean", -0.001)   # far ahead, predicting the mean wins
+    assert S.best_baseline(BASE, "clean", 20) == ("mean", -0.001)  # far ahead, predicting the mean wins
     assert S.best_baseline(BASE, "original", 1) == (None, None)
 
 
 def test_best_phase_counts_only_the_ladder_phases():
-    ladder = {"clean": {"phase1_lstm": {"r2": 0.37}, "phase4_cnn_lstm": {"r2": 0.65},
-                        "phase4_cnn_lstm_shuffled_neurons": {"r2": 0.99}}}
+    ladder = {
+        "clean": {
+            "phase1_lstm": {"r2": 0.37},
+            "phase4_cnn_lstm": {"r2": 0.65},
+            "phase4_cnn_lstm_shuffled_neurons": {"r2": 0.99},
+        }
+    }
     assert S.best_phase(ladder, "clean") == ("phase4_cnn_lstm", 0.65)
 
 
 def test_gain_share_of_recorded_values():
     assert S.gain_share(0.7, 0.6, 0.8) == pytest.approx(0.5)
     assert S.gain_share(None, 0.6, 0.8) is None
-    assert S.gain_share(0.7, 0.8, 0.8) is None          # no gain to share
+    assert S.gain_share(0.7, 0.8, 0.8) is None  # no gain to share
 
 
 def test_horizon_lookups_match_written_keys():

@@ -1,11 +1,13 @@
 """The training loop against METHODS.md section 6: warm-up, plateau, early stopping, resume, determinism, cache."""
+
 import shutil
 
 import numpy as np
 import pytest
 import torch
 
-from voltlib import paths, store, train as tr
+from voltlib import paths, store
+from voltlib import train as tr
 from voltlib.config import ModelConfig, TrainConfig
 from voltlib.models import build_model
 
@@ -37,7 +39,7 @@ class StandInDataset:
     def __init__(self, n_samples: int = 900, seed: int = 0):
         rng = np.random.default_rng(seed)
         v = np.zeros((n_samples, N), np.float32)
-        for t in range(1, n_samples):          # AR(1): predictable from the last value
+        for t in range(1, n_samples):  # AR(1): predictable from the last value
             v[t] = 0.9 * v[t - 1] + rng.normal(size=N)
         v = torch.from_numpy((v - v.mean(0)) / v.std(0))
         a, b = int(0.7 * n_samples), int(0.85 * n_samples)
@@ -68,7 +70,7 @@ def _fresh(cfg=CFG):
 def test_warmup_is_linear_then_hands_over():
     cfg = TrainConfig(lr=3e-3, warmup_start_lr=5e-6, warmup_epochs=5)
     assert tr.warmup_lr(cfg, 0) == pytest.approx(5e-6)
-    assert tr.warmup_lr(cfg, 2) == pytest.approx(5e-6 + 2 / 5 * (3e-3 - 5e-6))   # 1.203e-3
+    assert tr.warmup_lr(cfg, 2) == pytest.approx(5e-6 + 2 / 5 * (3e-3 - 5e-6))  # 1.203e-3
     assert tr.warmup_lr(cfg, 4) == pytest.approx(2.401e-3)
     assert tr.warmup_lr(cfg, 5) == pytest.approx(3e-3)
     assert tr.warmup_lr(cfg, 6) is None
@@ -89,8 +91,18 @@ def test_early_stopping_on_a_scripted_sequence():
 def test_loop_follows_warmup_plateau_and_early_stop(ds, monkeypatch):
     seq = iter([1.0, 0.8, 0.7, 0.7, 0.7, 0.7, 0.65, 0.9, 0.9, 0.9, 0.9, 0.9])
     monkeypatch.setattr(tr, "mse", lambda *a, **k: next(seq))
-    cfg = TrainConfig(lr=1e-2, warmup_start_lr=1e-3, warmup_epochs=2, plateau_factor=0.5, plateau_patience=1,
-                      min_lr=1e-5, early_stop=4, max_epochs=50, max_train_windows=32, batch_size=32)
+    cfg = TrainConfig(
+        lr=1e-2,
+        warmup_start_lr=1e-3,
+        warmup_epochs=2,
+        plateau_factor=0.5,
+        plateau_patience=1,
+        min_lr=1e-5,
+        early_stop=4,
+        max_epochs=50,
+        max_train_windows=32,
+        batch_size=32,
+    )
     res = tr.train(_fresh(), cfg, ds.train, ds.val, torch.device("cpu"))
     lrs = [h["lr"] for h in res["history"]]
     # warm-up 1e-3, 5.5e-3; then 1e-2 until two epochs without a new plateau best (0.7 at 3, 4), halve
@@ -108,6 +120,7 @@ def test_best_weights_are_restored(ds, monkeypatch):
     def spy(self, v, epoch):
         snapshots.append({k: t.clone() for k, t in model.state_dict().items()})
         return real_step(self, v, epoch)
+
     monkeypatch.setattr(tr.EarlyStopping, "step", spy)
     model = _fresh()
     tr.train(model, CFG, ds.train, ds.val, torch.device("cpu"))
@@ -133,8 +146,8 @@ def test_deterministic_and_resume_ends_where_uninterrupted_ends(ds, tmp_path):
     ck = tmp_path / "checkpoint.pt"
     first = tr.train(c, CFG, ds.train, ds.val, cpu, checkpoint=ck, stop_after=2)
     assert first["interrupted"] and first["epochs"] == 2
-    torch.load(ck, weights_only=True)                       # a checkpoint is data, never code
-    c = _fresh()                                            # a new process would start from scratch
+    torch.load(ck, weights_only=True)  # a checkpoint is data, never code
+    c = _fresh()  # a new process would start from scratch
     rc = tr.train(c, CFG, ds.train, ds.val, cpu, checkpoint=ck)
     for k, v in a.state_dict().items():
         assert torch.equal(v, b.state_dict()[k]), k
@@ -176,7 +189,7 @@ def test_predict_shape_and_values(ds):
 
 # ---------------------------------------------------------------- damaged cache entries
 
-SHORT = TrainConfig(**{**CFG.__dict__, "max_epochs": 2})     # each damage below costs one retraining
+SHORT = TrainConfig(**{**CFG.__dict__, "max_epochs": 2})  # each damage below costs one retraining
 
 
 @pytest.fixture(scope="module")
@@ -192,29 +205,43 @@ def trained(ds, tmp_path_factory):
 def _garbage_weights(path, value=None):
     """Rewrites a safetensors file with same-shaped weights: random finite ones, or all `value`."""
     from safetensors.torch import load_file, save_file
+
     gen = torch.Generator().manual_seed(0)
-    state = {k: v if not v.is_floating_point() else
-             torch.randn(v.shape, generator=gen) if value is None else torch.full_like(v, value)
-             for k, v in load_file(path).items()}
+    state = {
+        k: v
+        if not v.is_floating_point()
+        else torch.randn(v.shape, generator=gen)
+        if value is None
+        else torch.full_like(v, value)
+        for k, v in load_file(path).items()
+    }
     save_file(state, str(path))
 
 
 def _nan_weights_with_a_good_checksum(path):
     _garbage_weights(path, float("nan"))
-    store.record_checksum(path)                     # as if it had been cached like that
+    store.record_checksum(path)  # as if it had been cached like that
 
 
-DAMAGE = {   # name: (file, how it is damaged, the problem the line must name)
+DAMAGE = {  # name: (file, how it is damaged, the problem the line must name)
     "truncated model": ("model.safetensors", lambda p: p.write_bytes(p.read_bytes()[:1000]), store.MISMATCH),
-    "garbage bytes": ("model.safetensors", lambda p: p.write_bytes(np.random.default_rng(0).bytes(p.stat().st_size)),
-                      store.MISMATCH),
+    "garbage bytes": (
+        "model.safetensors",
+        lambda p: p.write_bytes(np.random.default_rng(0).bytes(p.stat().st_size)),
+        store.MISMATCH,
+    ),
     "finite garbage behind a valid header": ("model.safetensors", _garbage_weights, store.MISMATCH),
-    "NaN weights, checksum intact": ("model.safetensors", _nan_weights_with_a_good_checksum,
-                                     "holds NaN or infinite weights ("),
+    "NaN weights, checksum intact": (
+        "model.safetensors",
+        _nan_weights_with_a_good_checksum,
+        "holds NaN or infinite weights (",
+    ),
     "damaged info": ("info.json", lambda p: p.write_text(p.read_text()[:50]), store.MISMATCH),
-    "entry from before checksums": ("info.json", lambda p: [store.checksum_path(p.with_name(n)).unlink()
-                                                           for n in ("info.json", "model.safetensors")],
-                                    store.NO_CHECKSUM),
+    "entry from before checksums": (
+        "info.json",
+        lambda p: [store.checksum_path(p.with_name(n)).unlink() for n in ("info.json", "model.safetensors")],
+        store.NO_CHECKSUM,
+    ),
 }
 
 
@@ -222,6 +249,7 @@ DAMAGE = {   # name: (file, how it is damaged, the problem the line must name)
 @pytest.mark.parametrize("kind", DAMAGE)
 def test_a_damaged_cached_model_is_said_in_one_line_and_retrained_bit_identically(ds, cache, trained, capsys, kind):
     from safetensors.torch import load_file
+
     source, first_info = trained
     folder = cache / source.name
     shutil.copytree(source, folder)
@@ -230,26 +258,27 @@ def test_a_damaged_cached_model_is_said_in_one_line_and_retrained_bit_identicall
     model, info = tr.fit_or_load("p4", MODEL, SHORT, ds, device="cpu")
     out = capsys.readouterr().out
     assert out.startswith(f"cache: {folder / name} {problem}") and out.endswith("; retraining\n"), out
-    assert out.count("\n") == 1                                               # one line
+    assert out.count("\n") == 1  # one line
     assert not info["cached"]
     assert [h["val_loss"] for h in info["history"]] == [h["val_loss"] for h in first_info["history"]]
     original, rebuilt = load_file(source / "model.safetensors"), load_file(folder / "model.safetensors")
-    assert all(torch.equal(original[k], rebuilt[k]) for k in original)        # the same training, bit for bit
+    assert all(torch.equal(original[k], rebuilt[k]) for k in original)  # the same training, bit for bit
     assert all(torch.equal(v, model.state_dict()[k]) for k, v in original.items())
     assert (folder / "model.safetensors").read_bytes() == (source / "model.safetensors").read_bytes()
     again, info2 = tr.fit_or_load("p4", MODEL, SHORT, ds, device="cpu")
-    assert info2["cached"] and capsys.readouterr().out == ""                   # repaired: silent
+    assert info2["cached"] and capsys.readouterr().out == ""  # repaired: silent
 
 
 @pytest.mark.slow
 def test_a_damaged_checkpoint_is_said_in_one_line_and_training_starts_over(ds, cache, trained, capsys):
     from safetensors.torch import load_file
+
     source, _ = trained
     folder = cache / source.name
     checkpoint = folder / "checkpoint.pt"
     tr.train(_fresh(SHORT), SHORT, ds.train, ds.val, torch.device("cpu"), checkpoint=checkpoint, stop_after=1)
     data = bytearray(checkpoint.read_bytes())
-    data[len(data) // 2:len(data) // 2 + 64] = bytes(64)                         # a zeroed block inside
+    data[len(data) // 2 : len(data) // 2 + 64] = bytes(64)  # a zeroed block inside
     checkpoint.write_bytes(bytes(data))
     _, info = tr.fit_or_load("p4", MODEL, SHORT, ds, device="cpu")
     assert capsys.readouterr().out == f"cache: {checkpoint} {store.MISMATCH}; training from the first epoch\n"
@@ -261,10 +290,13 @@ def test_a_damaged_checkpoint_is_said_in_one_line_and_training_starts_over(ds, c
 
 def test_a_training_that_ends_without_finite_losses_is_not_cached(cache):
     broken = StandInDataset(seed=1)
-    broken.train.series[5:40, 0] = float("nan")          # the train split is a view of the series
+    broken.train.series[5:40, 0] = float("nan")  # the train split is a view of the series
     broken.key = "ar1-with-nan"
-    with pytest.raises(tr.TrainingDiverged, match=r"no epoch reached a finite validation loss \(validation "
-                                                   r"losses: nan, nan\)\. Nothing was cached"):
+    with pytest.raises(
+        tr.TrainingDiverged,
+        match=r"no epoch reached a finite validation loss \(validation "
+        r"losses: nan, nan\)\. Nothing was cached",
+    ):
         tr.fit_or_load("p4", MODEL, SHORT, broken, device="cpu")
     folder = cache / tr.model_key(broken.key, MODEL, SHORT)
     assert not folder.exists() or not any(folder.iterdir())

@@ -4,4 +4,5 @@ voltlib.device is imported first, on purpose: it sets PYTORCH_ENABLE_MPS_FALLBAC
 first import, which is the only moment PyTorch reads it (Apple MPS then falls back to the CPU for
 an operation it lacks instead of raising).
 """
+
 from . import device as _device  # noqa: F401  (must run before anything imports torch)

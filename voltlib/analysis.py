@@ -9,6 +9,7 @@ input sample (at t - h) and before the target: its reset is in the target but in
 Multi-step forecasting compares, on the same windows, a one-step model fed its own predictions
 (`rollout`) with models trained directly at horizon h.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -26,12 +27,13 @@ from .models import evaluating, in_batches
 from .simulate import Simulation, simulate
 from .train import predict
 
-
 # ---------------------------------------------------------------- what 06 and 07 start from
+
 
 @dataclasses.dataclass
 class Setup:
     """A notebook's starting point: profile, device, simulation and the clean datasets {horizon (samples): Dataset}."""
+
     cfg: Profile
     device: torch.device
     sim: Simulation
@@ -100,6 +102,7 @@ def seeded_subset(n_items: int, n_wanted: int, seed: int) -> np.ndarray:
 
 # ---------------------------------------------------------------- per neuron
 
+
 def rmse_mv_per_neuron(y_pred_z: np.ndarray, y_true_z: np.ndarray, std_mv: np.ndarray) -> np.ndarray:
     """Returns each neuron's RMSE in mV, [n], from z-unit forecasts and targets [samples, n]."""
     return np.sqrt(np.mean(((np.asarray(y_pred_z, np.float64) - y_true_z) * std_mv) ** 2, axis=0))
@@ -109,16 +112,19 @@ def rates_and_in_degrees(sim: Simulation, runs: list[int], discard: int) -> tupl
     """Returns (firing rate in Hz over the kept samples, synaptic in-degree), each [len(runs), n], per (run, neuron)."""
     n, dt_ms = sim.sim.network.n_neurons, sim.sim.record_dt_ms
     kept_s = (sim.v_mv.shape[1] - discard) * dt_ms / 1000
-    rate = np.array([np.bincount(sim.spike_i[r][sim.spike_t_ms[r] >= discard * dt_ms], minlength=n)[:n] / kept_s
-                     for r in runs])
+    rate = np.array(
+        [np.bincount(sim.spike_i[r][sim.spike_t_ms[r] >= discard * dt_ms], minlength=n)[:n] / kept_s for r in runs]
+    )
     indeg = np.array([np.bincount(sim.syn_j[r], minlength=n)[:n] for r in runs])
     return rate, indeg
 
 
 # ---------------------------------------------------------------- spike clock
 
-def spike_clock(spike_i: np.ndarray, spike_t_ms: np.ndarray, n_neurons: int,
-                t_ms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+
+def spike_clock(
+    spike_i: np.ndarray, spike_t_ms: np.ndarray, n_neurons: int, t_ms: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Returns (since_ms, until_ms) [len(t_ms), n]: time since each neuron's last spike < t, to its next >= t (inf if none)."""
     spike_i, spike_t_ms = np.asarray(spike_i), np.asarray(spike_t_ms, np.float64)
     t_ms = np.asarray(t_ms, np.float64)
@@ -128,7 +134,7 @@ def spike_clock(spike_i: np.ndarray, spike_t_ms: np.ndarray, n_neurons: int,
         s = np.sort(spike_t_ms[spike_i == n])
         if len(s) == 0:
             continue
-        k = np.searchsorted(s, t_ms, side="left")          # first spike at or after t
+        k = np.searchsorted(s, t_ms, side="left")  # first spike at or after t
         has_last, has_next = k > 0, k < len(s)
         since[has_last, n] = t_ms[has_last] - s[k[has_last] - 1]
         until[has_next, n] = s[k[has_next]] - t_ms[has_next]
@@ -161,14 +167,18 @@ def spike_offset_ms(since_ms: np.ndarray, until_ms: np.ndarray) -> np.ndarray:
 
 # ---------------------------------------------------------------- where the error is
 
+
 def reset_share(sq_err: np.ndarray, since_ms: np.ndarray, within_ms: float) -> dict:
     """Returns the share of summed squared error, and of samples, whose neuron spiked within within_ms before the target."""
     near = since_ms <= within_ms
     total = float(np.sum(sq_err))
-    return {"within_ms": float(within_ms), "share_of_error": float(np.sum(sq_err[near]) / total),
-            "share_of_samples": float(near.mean()),
-            "mse_near": float(sq_err[near].mean()) if near.any() else float("nan"),
-            "mse_far": float(sq_err[~near].mean()) if (~near).any() else float("nan")}
+    return {
+        "within_ms": float(within_ms),
+        "share_of_error": float(np.sum(sq_err[near]) / total),
+        "share_of_samples": float(near.mean()),
+        "mse_near": float(sq_err[near].mean()) if near.any() else float("nan"),
+        "mse_far": float(sq_err[~near].mean()) if (~near).any() else float("nan"),
+    }
 
 
 def binned_error(x: np.ndarray, sq_err: np.ndarray, edges: np.ndarray) -> dict:
@@ -185,18 +195,25 @@ def binned_error(x: np.ndarray, sq_err: np.ndarray, edges: np.ndarray) -> dict:
 
 def per_run_neuron_r2(y_true: np.ndarray, y_pred: np.ndarray, run_of_window: np.ndarray) -> dict:
     """Returns {run: per-neuron R^2 [n]} over each run's windows."""
-    return {int(r): r2_per_neuron(y_true[run_of_window == r], y_pred[run_of_window == r])
-            for r in np.unique(run_of_window)}
+    return {
+        int(r): r2_per_neuron(y_true[run_of_window == r], y_pred[run_of_window == r]) for r in np.unique(run_of_window)
+    }
 
 
 def ei_test(r2_neuron: np.ndarray, n_exc: int) -> dict:
     """Returns medians, means and a two-sided Mann-Whitney U test of per-neuron R^2, excitatory vs inhibitory."""
     e, i = np.asarray(r2_neuron[:n_exc]), np.asarray(r2_neuron[n_exc:])
     res = sps.mannwhitneyu(e, i, alternative="two-sided")
-    return {"median_exc": float(np.median(e)), "median_inh": float(np.median(i)), "mean_exc": float(e.mean()),
-            "mean_inh": float(i.mean()), "u": float(res.statistic), "p": float(res.pvalue),
-            # common-language effect size: P(R^2 of a random E neuron > that of a random I neuron)
-            "p_exc_better": float(res.statistic / (len(e) * len(i)))}
+    return {
+        "median_exc": float(np.median(e)),
+        "median_inh": float(np.median(i)),
+        "mean_exc": float(e.mean()),
+        "mean_inh": float(i.mean()),
+        "u": float(res.statistic),
+        "p": float(res.pvalue),
+        # common-language effect size: P(R^2 of a random E neuron > that of a random I neuron)
+        "p_exc_better": float(res.statistic / (len(e) * len(i))),
+    }
 
 
 def spearman(x: np.ndarray, y: np.ndarray) -> dict:
@@ -209,16 +226,20 @@ def spearman(x: np.ndarray, y: np.ndarray) -> dict:
 
 # ---------------------------------------------------------------- horizons
 
+
 def at_horizon(split: Split, horizon: int) -> Split:
     """Returns the same windows with targets `horizon` samples ahead (horizon <= split.horizon keeps them in their run)."""
     if horizon > split.horizon:
-        raise ValueError(f"horizon {horizon} > the split's horizon {split.horizon}: its last windows' targets "
-                         "could fall outside their run. Cut the windows at the largest horizon you need.")
+        raise ValueError(
+            f"horizon {horizon} > the split's horizon {split.horizon}: its last windows' targets "
+            "could fall outside their run. Cut the windows at the largest horizon you need."
+        )
     return dataclasses.replace(split, horizon=int(horizon))
 
 
-def rollout(model: torch.nn.Module, split: Split, steps: int, idx=None, device=None,
-            batch_size: int = 512) -> np.ndarray:
+def rollout(
+    model: torch.nn.Module, split: Split, steps: int, idx=None, device=None, batch_size: int = 512
+) -> np.ndarray:
     """Returns a one-step model's autoregressive forecasts [steps, b, n] (z): step k+1 reads its own first k predictions."""
     device = torch.device(device) if device is not None else next(model.parameters()).device
     idx = np.arange(len(split)) if idx is None else np.asarray(idx)
@@ -228,15 +249,14 @@ def rollout(model: torch.nn.Module, split: Split, steps: int, idx=None, device=N
         for _ in range(steps):
             y = model(x)
             out.append(y.float().cpu())
-            x = torch.cat([x[:, 1:], y[:, None].to(x.dtype)], dim=1)   # slide: drop the oldest, append the forecast
-        return torch.stack(out, dim=1)                                  # [b, steps, n]
+            x = torch.cat([x[:, 1:], y[:, None].to(x.dtype)], dim=1)  # slide: drop the oldest, append the forecast
+        return torch.stack(out, dim=1)  # [b, steps, n]
 
     with evaluating(model, device):
         return in_batches(roll, len(idx), batch_size).transpose(0, 1).numpy()
 
 
-def multistep(direct: dict, split_max: Split, horizons_ms: list, h_samples: list, idx: np.ndarray,
-              device=None) -> dict:
+def multistep(direct: dict, split_max: Split, horizons_ms: list, h_samples: list, idx: np.ndarray, device=None) -> dict:
     """Returns {horizon_ms: {"rollout", "direct", "persistence": scores}} on the same windows idx of split_max.
 
     The rollout feeds the first (1-step) model of `direct` its own forecasts; direct[h] was trained at h.
@@ -246,20 +266,26 @@ def multistep(direct: dict, split_max: Split, horizons_ms: list, h_samples: list
     for h, hs in zip(horizons_ms, h_samples):
         sp = at_horizon(split_max, hs)
         y, pers = sp.targets()[idx], sp.last_values()[idx]
-        out[h] = {"rollout": scores(y, roll[hs - 1], pers),
-                  "direct": scores(y, predict(direct[h], sp, device, idx=idx), pers),
-                  "persistence": scores(y, pers, pers)}
+        out[h] = {
+            "rollout": scores(y, roll[hs - 1], pers),
+            "direct": scores(y, predict(direct[h], sp, device, idx=idx), pers),
+            "persistence": scores(y, pers, pers),
+        }
     return out
 
 
 def scores(y_true: np.ndarray, y_pred: np.ndarray, y_persist: np.ndarray) -> dict:
     """Returns pooled R^2, per-neuron R^2 [n] and MSE (z) with skill against persistence."""
-    return {"r2": r2_pooled(y_true, y_pred), "r2_per_neuron": r2_per_neuron(y_true, y_pred),
-            "mse_z": float(np.mean((y_pred - y_true) ** 2)),
-            "skill_vs_persistence": skill_vs_persistence(y_true, y_pred, y_persist)}
+    return {
+        "r2": r2_pooled(y_true, y_pred),
+        "r2_per_neuron": r2_per_neuron(y_true, y_pred),
+        "mse_z": float(np.mean((y_pred - y_true) ** 2)),
+        "skill_vs_persistence": skill_vs_persistence(y_true, y_pred, y_persist),
+    }
 
 
 # ---------------------------------------------------------------- contiguous traces
+
 
 def dense_split(split: Split, kept: int, segment: int, first: int, n_windows: int, horizon: int) -> Split:
     """Returns windows at stride 1 in one run segment of a clean split: starts first..first+n-1 (segment-local)."""
@@ -274,14 +300,22 @@ def segment_of_run(split: Split, kept: int, run: int) -> int:
     """Returns the segment (block of kept samples) of a clean split's series that holds simulation run `run`."""
     seg = np.unique(split.starts[split.run_of_window == run] // kept)
     if len(seg) != 1:
-        raise ValueError(f"run {run} is not one segment of this split (runs: {np.unique(split.run_of_window)}); "
-                         "dense traces need a clean-protocol split.")
+        raise ValueError(
+            f"run {run} is not one segment of this split (runs: {np.unique(split.run_of_window)}); "
+            "dense traces need a clean-protocol split."
+        )
     return int(seg[0])
 
 
-def error_profiles(sq_err: np.ndarray, since_ms: np.ndarray, until_ms: np.ndarray, v_mv: np.ndarray,
-                   t_s: np.ndarray, within_ms=(0.5, 1, 2, 3, 5, 10, 20, 50, 100, 200)) -> dict:
-    """Returns squared error [b, n] binned by time since spike, signed spike offset, voltage (mV) and time in run (s), plus cumulative reset shares."""
+def error_profiles(
+    sq_err: np.ndarray,
+    since_ms: np.ndarray,
+    until_ms: np.ndarray,
+    v_mv: np.ndarray,
+    t_s: np.ndarray,
+    within_ms=(0.5, 1, 2, 3, 5, 10, 20, 50, 100, 200),
+) -> dict:
+    """Returns squared error [b, n] binned by time since spike, spike offset, voltage (mV), time in run (s); reset shares."""
     lo, hi = np.floor(np.percentile(v_mv, 0.5)), np.ceil(np.percentile(v_mv, 99.9))
     t = np.broadcast_to(np.asarray(t_s)[:, None], sq_err.shape)
     cum = [reset_share(sq_err, since_ms, w) for w in within_ms]
@@ -294,8 +328,18 @@ def error_profiles(sq_err: np.ndarray, since_ms: np.ndarray, until_ms: np.ndarra
     }
 
 
-def explorer_traces(models: dict, split: Split, kept: int, run: int, neuron: int, t0: int, n_samples: int,
-                    horizon: int, std_mv: np.ndarray, mean_mv: np.ndarray) -> tuple[np.ndarray, dict]:
+def explorer_traces(
+    models: dict,
+    split: Split,
+    kept: int,
+    run: int,
+    neuron: int,
+    t0: int,
+    n_samples: int,
+    horizon: int,
+    std_mv: np.ndarray,
+    mean_mv: np.ndarray,
+) -> tuple[np.ndarray, dict]:
     """Returns (target sample index in the run's kept part [b], {name: mV [b]}): truth, persistence and each model's forecasts of one neuron.
 
     t0: the first target sample (index in the run's kept part), so the traces cover t0 .. t0 + n_samples - 1,
@@ -305,12 +349,13 @@ def explorer_traces(models: dict, split: Split, kept: int, run: int, neuron: int
     seg = segment_of_run(split, kept, run)
     # the window whose target is sample t0 starts a window and a horizon earlier
     d = dense_split(split, kept, seg, t0 - (split.window - 1 + horizon), n_samples, horizon)
-    to_mv = lambda z: z[:, neuron] * std_mv[neuron] + mean_mv[neuron]   # noqa: E731
+    to_mv = lambda z: z[:, neuron] * std_mv[neuron] + mean_mv[neuron]  # noqa: E731
     out = {"truth": to_mv(d.targets()), "persistence": to_mv(d.last_values())}
     for name, (model, how) in models.items():
         if how == "rollout":
             out[name] = to_mv(rollout(model, d, horizon)[-1])
         else:
             from .train import predict
+
             out[name] = to_mv(predict(model, d))
     return d.target_index() - seg * kept, out

@@ -14,6 +14,7 @@ Forecasts are direct: a separate fit per horizon, never an iterated one-step mod
   last k samples in mV (so the spike threshold sits at the same input value for every neuron) and
   predicting its change in mV; no input from other neurons.
 """
+
 from __future__ import annotations
 
 import functools
@@ -32,8 +33,8 @@ BASELINES = ("mean", "persistence", "ar_ridge", "population_ridge", "own_lags_bo
 AR_LAGS = (1, 2, 3, 5, 10, 20, 30)
 POP_LAGS = (1, 2, 3, 5)
 BOOST_LAGS = (3, 6)
-ALPHAS = (1e-2, 1e0, 1e2, 1e4)     # ridge penalty on the sum of squared errors over training windows
-BOOST_TRAIN_ROWS = 150_000         # (window, neuron) pairs the tree model is fitted on (seeded subsample)
+ALPHAS = (1e-2, 1e0, 1e2, 1e4)  # ridge penalty on the sum of squared errors over training windows
+BOOST_TRAIN_ROWS = 150_000  # (window, neuron) pairs the tree model is fitted on (seeded subsample)
 # One BLAS/OpenMP thread: the fits are small, and on 2 cores shared with other jobs two threads
 # per library were measured 1.5-6x slower than one (threads spinning while waiting for a core).
 BASELINE_THREADS = 1
@@ -41,10 +42,12 @@ BASELINE_THREADS = 1
 
 def _one_thread(fn):
     """Runs fn with BASELINE_THREADS BLAS and OpenMP threads."""
+
     @functools.wraps(fn)
     def wrapped(*args, **kwargs):
         with threadpool_limits(limits=BASELINE_THREADS):
             return fn(*args, **kwargs)
+
     return wrapped
 
 
@@ -67,8 +70,16 @@ def _moments(x_tr, y_tr, x_va, y_va) -> dict:
     # small products instead of predicting every validation window again
     xv, yv = x_va - xm, y_va - ym
     v_xx, v_xy = np.swapaxes(xv, -1, -2) @ xv, np.swapaxes(xv, -1, -2) @ yv
-    return dict(cov=cov, xty=xty, v_xx=v_xx, v_xy=v_xy, v_yy=np.sum(yv ** 2, axis=(-2, -1)),
-                n_val=yv.shape[-2] * yv.shape[-1], x_mean=xm, y_mean=ym)
+    return dict(
+        cov=cov,
+        xty=xty,
+        v_xx=v_xx,
+        v_xy=v_xy,
+        v_yy=np.sum(yv**2, axis=(-2, -1)),
+        n_val=yv.shape[-2] * yv.shape[-1],
+        x_mean=xm,
+        y_mean=ym,
+    )
 
 
 def _fit_select(mom: dict, lag_grid, n_per_lag, alphas):
@@ -82,8 +93,11 @@ def _fit_select(mom: dict, lag_grid, n_per_lag, alphas):
         f = p * n_per_lag
         ws = _ridge_path(mom["cov"][..., :f, :f], mom["xty"][..., :f, :], alphas)
         for a, w in zip(alphas, ws):
-            sse = (np.sum(w * (mom["v_xx"][..., :f, :f] @ w)) - 2 * np.sum(w * mom["v_xy"][..., :f, :])
-                   + np.sum(mom["v_yy"]))
+            sse = (
+                np.sum(w * (mom["v_xx"][..., :f, :f] @ w))
+                - 2 * np.sum(w * mom["v_xy"][..., :f, :])
+                + np.sum(mom["v_yy"])
+            )
             if best is None or sse / n_val < best[0]:
                 best = (sse / n_val, p, a, w, mom["x_mean"][..., :f], mom["y_mean"])
     return best[1:]
@@ -92,7 +106,7 @@ def _fit_select(mom: dict, lag_grid, n_per_lag, alphas):
 def _own_lag_features(sp: Split, n_lags: int, neurons: np.ndarray) -> np.ndarray:
     """Returns these neurons' own last n_lags samples as [len(neurons), windows, n_lags] float64 z (newest first)."""
     # gather from a neuron-major copy so each neuron's lags are contiguous reads
-    col = np.ascontiguousarray(sp.series.numpy()[:, neurons].T, dtype=np.float64)   # [k, T]
+    col = np.ascontiguousarray(sp.series.numpy()[:, neurons].T, dtype=np.float64)  # [k, T]
     rows = sp.starts[:, None] + sp.window - 1 - np.arange(n_lags)[None, :]
     return col[:, rows]
 
@@ -101,13 +115,19 @@ def _own_lag_features(sp: Split, n_lags: int, neurons: np.ndarray) -> np.ndarray
 def ar_ridge(ds: Dataset, chunk: int = 25) -> tuple[np.ndarray, dict]:
     """Returns per-neuron ridge AR test forecasts [n_test, n] z and the chosen {lags, alpha}."""
     pmax, n = max(AR_LAGS), ds.train.series.shape[1]
-    y_tr_all = ds.train.targets().T.astype(np.float64)     # [n, N]
+    y_tr_all = ds.train.targets().T.astype(np.float64)  # [n, N]
     y_va_all = ds.val.targets().T.astype(np.float64)
     parts = []
-    for lo in range(0, n, chunk):      # neuron chunks keep the float64 lag arrays small
+    for lo in range(0, n, chunk):  # neuron chunks keep the float64 lag arrays small
         nb = np.arange(lo, min(lo + chunk, n))
-        parts.append(_moments(_own_lag_features(ds.train, pmax, nb), y_tr_all[nb, :, None],
-                              _own_lag_features(ds.val, pmax, nb), y_va_all[nb, :, None]))
+        parts.append(
+            _moments(
+                _own_lag_features(ds.train, pmax, nb),
+                y_tr_all[nb, :, None],
+                _own_lag_features(ds.val, pmax, nb),
+                y_va_all[nb, :, None],
+            )
+        )
     mom = {k: (np.concatenate([m[k] for m in parts]) if k != "n_val" else parts[0][k]) for k in parts[0]}
     p, a, w, xm, ym = _fit_select(mom, AR_LAGS, 1, ALPHAS)
     x_te = _own_lag_features(ds.test, p, np.arange(n))
@@ -136,8 +156,8 @@ def population_ridge(ds: Dataset) -> tuple[np.ndarray, dict]:
 
 def _boost_rows(sp: Split, ds: Dataset, n_lags: int, rows: np.ndarray | None = None):
     """Returns (features [m, n_lags] mV, last value [m] mV, target [m] mV) for (window, neuron) pairs."""
-    lags_mv = sp.lags(n_lags) * ds.std_mv[None, None, :] + ds.mean_mv[None, None, :]   # [w, lag, n]
-    x = lags_mv.transpose(0, 2, 1).reshape(-1, n_lags)                               # row = w * n + neuron
+    lags_mv = sp.lags(n_lags) * ds.std_mv[None, None, :] + ds.mean_mv[None, None, :]  # [w, lag, n]
+    x = lags_mv.transpose(0, 2, 1).reshape(-1, n_lags)  # row = w * n + neuron
     y = (sp.targets() * ds.std_mv + ds.mean_mv).reshape(-1)
     if rows is not None:
         x, y = x[rows], y[rows]
@@ -155,9 +175,10 @@ def own_lags_boosting(ds: Dataset, seed: int = 0) -> tuple[np.ndarray, dict]:
     for k in BOOST_LAGS:
         x, last, y = _boost_rows(ds.train, ds, k, rows)
         # 60 rounds: on validation data more rounds fitted the measurement noise (0.760 at 60, 0.757 at 150)
-        model = HistGradientBoostingRegressor(max_iter=60, learning_rate=0.1, max_leaf_nodes=31,
-                                              early_stopping=False, random_state=seed)
-        model.fit(x, y - last)        # predict the change: the persistence part needs no trees
+        model = HistGradientBoostingRegressor(
+            max_iter=60, learning_rate=0.1, max_leaf_nodes=31, early_stopping=False, random_state=seed
+        )
+        model.fit(x, y - last)  # predict the change: the persistence part needs no trees
         xv, lv, yv = _boost_rows(ds.val, ds, k)
         mse = float(np.mean((model.predict(xv) + lv - yv) ** 2))
         if best is None or mse < best[0]:
@@ -181,16 +202,20 @@ def run_baselines(ds: Dataset) -> dict:
         elif name == "persistence":
             pred, extra = persist, {}
         else:
-            pred, extra = {"ar_ridge": ar_ridge, "population_ridge": population_ridge,
-                           "own_lags_boosting": own_lags_boosting}[name](ds)
-        out[name] = {**evaluate(y, pred, ds.std_mv, ds.n_exc, y_persist_z=persist,
-                                run_of_sample=ds.test.run_of_window), **extra,
-                     "fit_s": time.perf_counter() - t0}
+            pred, extra = {
+                "ar_ridge": ar_ridge,
+                "population_ridge": population_ridge,
+                "own_lags_boosting": own_lags_boosting,
+            }[name](ds)
+        out[name] = {
+            **evaluate(y, pred, ds.std_mv, ds.n_exc, y_persist_z=persist, run_of_sample=ds.test.run_of_window),
+            **extra,
+            "fit_s": time.perf_counter() - t0,
+        }
     return out
 
 
-def baseline_table(sim, data_cfg: DataConfig, protocols=("original", "clean"),
-                   horizons=(1, 2, 5, 10, 20)) -> dict:
+def baseline_table(sim, data_cfg: DataConfig, protocols=("original", "clean"), horizons=(1, 2, 5, 10, 20)) -> dict:
     """Returns {protocol: {baseline: {horizon key ('1', '2', ...): metrics}}} for every baseline on the test split."""
     dt_ms = sim.sim.record_dt_ms
     steps = {h_ms: int(round(h_ms / dt_ms)) for h_ms in horizons}
@@ -208,8 +233,12 @@ def baseline_table(sim, data_cfg: DataConfig, protocols=("original", "clean"),
 def table_frame(table: dict, metric: str = "r2"):
     """Returns one metric of baseline_table() as a DataFrame: rows (protocol, baseline), columns horizon (ms)."""
     import pandas as pd
-    rows = {(protocol, name): {h: m[metric] for h, m in by_h.items()}
-            for protocol, by_name in table.items() for name, by_h in by_name.items()}
+
+    rows = {
+        (protocol, name): {h: m[metric] for h, m in by_h.items()}
+        for protocol, by_name in table.items()
+        for name, by_h in by_name.items()
+    }
     frame = pd.DataFrame.from_dict(rows, orient="index")
     frame.columns.name = "horizon (ms)"
     return frame

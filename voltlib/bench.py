@@ -5,6 +5,7 @@ Inputs are random windows of the real shape [batch, 150, 100]: the cost of an LS
 depend on the values. Timings are medians of repeats; the machine's load average is recorded
 because other processes on a shared machine slow every figure down.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,8 +60,9 @@ def measure(spec: dict) -> dict:
             F.mse_loss(model(x), y).backward()
             nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
+
         t0 = time.perf_counter()
-        step()                                  # first step: allocation (and compilation) cost
+        step()  # first step: allocation (and compilation) cost
         out["first_step_s"] = time.perf_counter() - t0
         times = []
         for _ in range(spec["repeats"]):
@@ -89,16 +91,19 @@ def measure(spec: dict) -> dict:
 
 def _child(spec: dict) -> dict:
     """Runs measure(spec) in a fresh interpreter; returns its result."""
-    res = subprocess.run([sys.executable, "-m", "voltlib.bench", "--child", json.dumps(spec)],
-                         capture_output=True, text=True, check=False)
+    res = subprocess.run(
+        [sys.executable, "-m", "voltlib.bench", "--child", json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if res.returncode != 0:
         return {"error": res.stderr.strip().splitlines()[-1] if res.stderr.strip() else "failed"}
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
 def _model_dict(m) -> dict:
-    return {"kind": m.kind, "hidden": m.hidden, "layers": m.layers, "dropout": m.dropout,
-            "cnn_dropout": m.cnn_dropout}
+    return {"kind": m.kind, "hidden": m.hidden, "layers": m.layers, "dropout": m.dropout, "cnn_dropout": m.cnn_dropout}
 
 
 def run(quick_only: bool = False, repeats: int = 5) -> dict:
@@ -106,30 +111,55 @@ def run(quick_only: bool = False, repeats: int = 5) -> dict:
     import torch
 
     from .device import cpu_threads
+
     threads = cpu_threads()
     sizes = {"quick": get_profile("quick").phases}
     if not quick_only:
         sizes["paper"] = paper_phases()
-    out = {"device": "cpu", "threads": threads, "torch": torch.__version__, "python": platform.python_version(),
-           "machine": platform.machine(), "cpu_count": os.cpu_count(), "load_avg_start": os.getloadavg(),
-           "note": "medians of repeats on a shared machine: load_avg_* > cpu_count means other processes "
-                   "competed for the cores and every figure is pessimistic", "phases": {}, "tried": {}}
+    out = {
+        "device": "cpu",
+        "threads": threads,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "load_avg_start": os.getloadavg(),
+        "note": "medians of repeats on a shared machine: load_avg_* > cpu_count means other processes "
+        "competed for the cores and every figure is pessimistic",
+        "phases": {},
+        "tried": {},
+    }
     for size, phases in sizes.items():
         for phase, (m, t) in phases.items():
             steps = 5 if size == "quick" else 2
-            spec = {"model": _model_dict(m), "threads": threads, "batch": t.batch_size, "task": "train",
-                    "steps": steps, "repeats": repeats}
+            spec = {
+                "model": _model_dict(m),
+                "threads": threads,
+                "batch": t.batch_size,
+                "task": "train",
+                "steps": steps,
+                "repeats": repeats,
+            }
             tr = _child(spec)
             inf = _child({**spec, "task": "infer", "batch": 1, "repeats": 20})
             out["phases"][f"{size}/{phase}"] = {
-                "hidden": m.hidden, "layers": m.layers, "batch": t.batch_size, "params": tr.get("params"),
-                "train_windows_per_s": tr.get("windows_per_s"), "train_step_s": tr.get("step_s_median"),
+                "hidden": m.hidden,
+                "layers": m.layers,
+                "batch": t.batch_size,
+                "params": tr.get("params"),
+                "train_windows_per_s": tr.get("windows_per_s"),
+                "train_step_s": tr.get("step_s_median"),
                 "train_windows_per_s_repeats": tr.get("windows_per_s_repeats"),
-                "train_peak_rss_mb": tr.get("peak_rss_mb"), "infer_1_window_ms": inf.get("latency_ms_median"),
-                "error": tr.get("error") or inf.get("error")}
-            print(f"{size:5s} {phase:18s} {tr.get('windows_per_s', float('nan')):8.0f} windows/s  "
-                  f"{tr.get('peak_rss_mb', float('nan')):6.0f} MB  "
-                  f"{inf.get('latency_ms_median', float('nan')):6.2f} ms/window", flush=True)
+                "train_peak_rss_mb": tr.get("peak_rss_mb"),
+                "infer_1_window_ms": inf.get("latency_ms_median"),
+                "error": tr.get("error") or inf.get("error"),
+            }
+            print(
+                f"{size:5s} {phase:18s} {tr.get('windows_per_s', float('nan')):8.0f} windows/s  "
+                f"{tr.get('peak_rss_mb', float('nan')):6.0f} MB  "
+                f"{inf.get('latency_ms_median', float('nan')):6.2f} ms/window",
+                flush=True,
+            )
 
     # what was tried, on the quick phase-4 model (the costliest quick phase) and the quick phase 3
     q = get_profile("quick").phases

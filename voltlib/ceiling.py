@@ -12,6 +12,7 @@ how Brian2 replays it exactly with fresh noise: restarts.py. Here the variances 
 the variance of the models' test targets, with and without the measurement noise
 (data.meas_noise_mv) that the models' recorded targets carry, and are cached under data/ceiling/.
 """
+
 from __future__ import annotations
 
 import time
@@ -25,7 +26,7 @@ from .restart_states import choose_start_samples, concat_states, states_at
 from .restarts import replicas_in_child
 from .store import load_checked, parse_json, write_json
 
-N_BOOT = 2000              # bootstrap resamples of start times for the confidence intervals
+N_BOOT = 2000  # bootstrap resamples of start times for the confidence intervals
 # part of the cache key: raise it when the cached dict changes meaning (2: ceiling_r2 includes the
 # measurement noise, ceiling_r2_oracle does not), so that older files are recomputed, not misread
 CACHE_VERSION = 2
@@ -36,17 +37,23 @@ def ceiling_dir() -> Path:
     return paths.DATA / "ceiling"
 
 
-def summarise(var_mv2: np.ndarray, std_mv: np.ndarray, target_var_z: np.ndarray, meas_noise_mv: float,
-              seed: int, n_boot: int = N_BOOT) -> dict:
+def summarise(
+    var_mv2: np.ndarray,
+    std_mv: np.ndarray,
+    target_var_z: np.ndarray,
+    meas_noise_mv: float,
+    seed: int,
+    n_boot: int = N_BOOT,
+) -> dict:
     """Ceiling R^2 per horizon, with and without measurement noise, and 95 % intervals, from var_mv2 [S, H, n] mV^2."""
-    var_z = var_mv2 / np.asarray(std_mv, np.float64) ** 2                 # z = (v - mean) / std is linear
-    meas_z = (meas_noise_mv / np.asarray(std_mv, np.float64)) ** 2        # [n] unpredictable target noise
+    var_z = var_mv2 / np.asarray(std_mv, np.float64) ** 2  # z = (v - mean) / std is linear
+    meas_z = (meas_noise_mv / np.asarray(std_mv, np.float64)) ** 2  # [n] unpredictable target noise
     target_var_z = np.asarray(target_var_z, np.float64)
-    per_start = var_z.mean(axis=2)                                          # [S, H] pooled over neurons
+    per_start = var_z.mean(axis=2)  # [S, H] pooled over neurons
     # start times are resampled whole (all neurons, all horizons together); the denominator, the
     # variance of the models' test targets, is the same for every forecaster and held fixed
     rng = np.random.default_rng(seed)
-    boot = per_start[rng.integers(0, len(per_start), size=(n_boot, len(per_start)))].mean(axis=1)   # [B, H]
+    boot = per_start[rng.integers(0, len(per_start), size=(n_boot, len(per_start)))].mean(axis=1)  # [B, H]
 
     def r2(err_z):
         return 1.0 - err_z / target_var_z
@@ -81,8 +88,14 @@ def cache_path(profile_name: str, test_runs=None, std_mv=None, target_var_z=None
     return ceiling_dir() / f"{key}.json"
 
 
-def compute_ceiling(profile_name: str, test_runs: list[int] | None = None, std_mv=None, target_var_z=None,
-                    force: bool = False, progress: bool = True) -> dict:
+def compute_ceiling(
+    profile_name: str,
+    test_runs: list[int] | None = None,
+    std_mv=None,
+    target_var_z=None,
+    force: bool = False,
+    progress: bool = True,
+) -> dict:
     """The profile's ceiling on clean test runs (cached JSON dict): horizons_ms, e_var_mv2, ceiling R^2s and CIs."""
     # test_runs: run indices (the first ceiling.n_test_runs are used; default the clean protocol's
     # test runs); std_mv [n]: per-neuron std of the z-scoring (default the clean training runs');
@@ -99,6 +112,7 @@ def compute_ceiling(profile_name: str, test_runs: list[int] | None = None, std_m
     h_samples = [int(round(h / sim_cfg.record_dt_ms)) for h in horizons]
 
     from .simulate import simulate
+
     sim = simulate(sim_cfg, progress=progress)
     t0 = time.perf_counter()
     if test_runs is None or std_mv is None or target_var_z is None:
@@ -106,7 +120,7 @@ def compute_ceiling(profile_name: str, test_runs: list[int] | None = None, std_m
         test_runs = ds_runs if test_runs is None else test_runs
         std_mv = ds_std if std_mv is None else std_mv
         target_var_z = ds_var if target_var_z is None else target_var_z
-    runs = [int(r) for r in list(test_runs)[:cfg.n_test_runs]]
+    runs = [int(r) for r in list(test_runs)[: cfg.n_test_runs]]
 
     discard = int(round(data_cfg.discard_ms / sim_cfg.record_dt_ms))
     # states at possible window ends: the last input sample of a model's window is >= discard + window - 1
@@ -120,23 +134,30 @@ def compute_ceiling(profile_name: str, test_runs: list[int] | None = None, std_m
     t1 = time.perf_counter()
     mean_mv, var_mv2 = replicas_in_child(states, syn, sim_cfg, cfg.n_replicas, max(h_samples), cfg.seed, progress)
     if np.abs(var_mv2[:, 0]).max() > 1e-9 or np.abs(mean_mv[:, 0] - states.v_mv).max() > 1e-6:
-        raise RuntimeError("the restarts did not start from the saved voltages (lag 0 differs between replicas "
-                           "or from the state); the restart bookkeeping is broken.")
-    out = {"profile": profile_name, "horizons_ms": horizons, "test_runs": runs,
-           "n_start_times": len(states), "n_replicas": cfg.n_replicas,
-           **summarise(var_mv2[:, h_samples], std_mv, target_var_z, data_cfg.meas_noise_mv, cfg.seed),
-           # the typical (median) spread is the subthreshold noise; the mean adds the rare pairs whose
-           # replicas split across a threshold crossing (a -20 mV reset in some replicas, not others)
-           "e_var_mv2_median": np.median(var_mv2[:, h_samples], axis=(0, 2)),
-           "e_var_mv2_by_lag": var_mv2.mean(axis=(0, 2)),
-           "lags_ms": np.arange(var_mv2.shape[1]) * sim_cfg.record_dt_ms,
-           "mean_in_flight_spikes": len(states.flight_start) / len(states),
-           "std_mv": np.asarray(std_mv, np.float64),
-           "meas_noise_mv": data_cfg.meas_noise_mv,
-           "restarts_wall_s": time.perf_counter() - t1,    # the Brian2 child process alone
-           "wall_s": time.perf_counter() - t0}             # plus the test-set facts and state extraction
+        raise RuntimeError(
+            "the restarts did not start from the saved voltages (lag 0 differs between replicas "
+            "or from the state); the restart bookkeeping is broken."
+        )
+    out = {
+        "profile": profile_name,
+        "horizons_ms": horizons,
+        "test_runs": runs,
+        "n_start_times": len(states),
+        "n_replicas": cfg.n_replicas,
+        **summarise(var_mv2[:, h_samples], std_mv, target_var_z, data_cfg.meas_noise_mv, cfg.seed),
+        # the typical (median) spread is the subthreshold noise; the mean adds the rare pairs whose
+        # replicas split across a threshold crossing (a -20 mV reset in some replicas, not others)
+        "e_var_mv2_median": np.median(var_mv2[:, h_samples], axis=(0, 2)),
+        "e_var_mv2_by_lag": var_mv2.mean(axis=(0, 2)),
+        "lags_ms": np.arange(var_mv2.shape[1]) * sim_cfg.record_dt_ms,
+        "mean_in_flight_spikes": len(states.flight_start) / len(states),
+        "std_mv": np.asarray(std_mv, np.float64),
+        "meas_noise_mv": data_cfg.meas_noise_mv,
+        "restarts_wall_s": time.perf_counter() - t1,  # the Brian2 child process alone
+        "wall_s": time.perf_counter() - t0,
+    }  # plus the test-set facts and state extraction
     write_json(path, out)
-    return parse_json(path)                        # the values a later cache hit returns, to the last digit
+    return parse_json(path)  # the values a later cache hit returns, to the last digit
 
 
 def clean_test_facts(sim, data_cfg, h_samples: list[int]) -> tuple[list[int], np.ndarray, np.ndarray]:
@@ -147,7 +168,6 @@ def clean_test_facts(sim, data_cfg, h_samples: list[int]) -> tuple[list[int], np
     target_var = []
     for h in h_samples:
         y = sets[h].test.targets().astype(np.float64)
-        target_var.append(np.mean((y - y.mean()) ** 2))       # SST / N of metrics.r2_pooled
+        target_var.append(np.mean((y - y.mean()) ** 2))  # SST / N of metrics.r2_pooled
     ds = sets[h_samples[0]]
     return [int(r) for r in ds.runs["test"]], np.asarray(ds.std_mv, np.float64), np.array(target_var)
-

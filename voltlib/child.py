@@ -1,4 +1,5 @@
 """Runs a module in a child process (`python -m module args`), keeping Brian2's global state out of the caller."""
+
 from __future__ import annotations
 
 import subprocess
@@ -7,7 +8,7 @@ from collections import deque
 
 from . import paths
 
-TAIL_LINES = 30    # lines of a failed child's output quoted in the error
+TAIL_LINES = 30  # lines of a failed child's output quoted in the error
 
 
 def run_module(module: str, *args: str, progress: bool, what: str) -> None:
@@ -19,8 +20,13 @@ def run_module(module: str, *args: str, progress: bool, what: str) -> None:
     # the child's stdout and stderr are read as one stream, so a failure is quoted in the order it happened
     prefix = f"[{module}]"
     tail = deque(maxlen=TAIL_LINES)
-    with subprocess.Popen([sys.executable, "-m", module, *args], stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, cwd=paths.ROOT) as proc:
+    with subprocess.Popen(
+        [sys.executable, "-m", module, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=paths.ROOT,
+    ) as proc:
         for line in proc.stdout:
             tail.append(line)
             if progress and line.startswith(prefix):

@@ -3,6 +3,7 @@
 METHODS.md states the methods; the defaults below are its values (the source's, read from its code).
 A profile (smoke / quick / paper) is one complete `Profile`; `config_hash` names cached artifacts.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -28,7 +29,7 @@ def _check(ok: bool, field_name: str, value, allowed: str, fix: str = FIX_CONFIG
 
 
 def _is_int(v) -> bool:
-    return isinstance(v, numbers.Integral) and not isinstance(v, bool)   # True is an int to Python
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)  # True is an int to Python
 
 
 def _is_number(v) -> bool:
@@ -64,9 +65,14 @@ def _check_types(cfg) -> None:
     """Every field holds its declared type: integers integral, numbers finite, never a bool, None only if declared."""
     for name, (kind, none_ok) in _field_types(type(cfg)).items():
         value = getattr(cfg, name)
-        test, expected = _TYPE_RULES.get(kind, (lambda v: isinstance(v, kind), f"a {kind.__name__}"))
-        _check(test(value) or (none_ok and value is None), f"{_section(cfg)}.{name}", value,
-               expected + (" or None" if none_ok else ""))
+        default = (lambda v: isinstance(v, kind), f"a {kind.__name__}")  # noqa: B023 (called in this iteration)
+        test, expected = _TYPE_RULES.get(kind, default)
+        _check(
+            test(value) or (none_ok and value is None),
+            f"{_section(cfg)}.{name}",
+            value,
+            expected + (" or None" if none_ok else ""),
+        )
 
 
 def _positive(cfg, *names, or_zero: bool = False) -> None:
@@ -82,8 +88,12 @@ def _positive(cfg, *names, or_zero: bool = False) -> None:
             expected = "an integer >= 0" if or_zero else "an integer >= 1"
         else:
             expected = "a number >= 0" if or_zero else "a positive number"
-        _check(bool(values) and all(v >= 0 if or_zero else v > 0 for v in values),
-               f"{_section(cfg)}.{name}", value, expected)
+        _check(
+            bool(values) and all(v >= 0 if or_zero else v > 0 for v in values),
+            f"{_section(cfg)}.{name}",
+            value,
+            expected,
+        )
 
 
 def _whole_multiple(x: float, step: float) -> bool:
@@ -94,6 +104,7 @@ def _whole_multiple(x: float, step: float) -> bool:
 @dataclass(frozen=True)
 class NetworkConfig:
     """The Brunel network of METHODS.md section 1 (source values)."""
+
     n_exc: int = 80
     n_inh: int = 20
     p_connect: float = 0.1
@@ -106,7 +117,7 @@ class NetworkConfig:
     j_mv: float = 0.5
     g: float = 5.5
     c_ext: int = 8
-    noise_mv: float = 0.5          # I_noise = noise_mv * N(0,1), redrawn every step
+    noise_mv: float = 0.5  # I_noise = noise_mv * N(0,1), redrawn every step
     tau_noise_ms: float = 1.0
     v0_sd_mv: float = 2.0
 
@@ -118,8 +129,12 @@ class NetworkConfig:
         _positive(self, "n_inh", "c_ext", "noise_mv", "v0_sd_mv", or_zero=True)
         _check(0 < self.p_connect <= 1, "network.p_connect", self.p_connect, "a probability in (0, 1]")
         _check(self.theta_mv > self.e_l_mv, "network.theta_mv", self.theta_mv, "a threshold above e_l_mv")
-        _check(self.v_reset_mv < self.theta_mv, "network.v_reset_mv", self.v_reset_mv,
-               "a reset below theta_mv (at or above it a neuron would fire at every step)")
+        _check(
+            self.v_reset_mv < self.theta_mv,
+            "network.v_reset_mv",
+            self.v_reset_mv,
+            "a reset below theta_mv (at or above it a neuron would fire at every step)",
+        )
 
     @property
     def n_neurons(self) -> int:
@@ -139,19 +154,24 @@ class NetworkConfig:
 @dataclass(frozen=True)
 class SimConfig:
     """How many runs, how long, how fine (METHODS.md section 2)."""
+
     network: NetworkConfig = field(default_factory=NetworkConfig)
     n_runs: int = 50
     duration_s: float = 10.0
     dt_ms: float = 0.1
     record_dt_ms: float = 1.0
-    seed_base: int = 72            # run r uses seed seed_base + r
+    seed_base: int = 72  # run r uses seed seed_base + r
 
     def __post_init__(self):
         _check_types(self)
         _positive(self, "n_runs", "duration_s", "dt_ms")
         _positive(self, "seed_base", or_zero=True)
-        _check(_whole_multiple(self.record_dt_ms, self.dt_ms), "sim.record_dt_ms", self.record_dt_ms,
-               "a whole multiple of dt_ms")
+        _check(
+            _whole_multiple(self.record_dt_ms, self.dt_ms),
+            "sim.record_dt_ms",
+            self.record_dt_ms,
+            "a whole multiple of dt_ms",
+        )
 
     @property
     def n_samples(self) -> int:
@@ -165,12 +185,13 @@ PROTOCOLS = ("original", "clean")
 @dataclass(frozen=True)
 class DataConfig:
     """The forecasting task and both protocols (METHODS.md sections 3-4)."""
+
     discard_ms: float = 800.0
     meas_noise_mv: float = 0.2
     noise_seed: int = 1234
-    window: int = 150              # samples in the input window
-    stride: int = 15               # samples between window starts (90 % overlap)
-    horizon: int = 1               # samples ahead of the window's end
+    window: int = 150  # samples in the input window
+    stride: int = 15  # samples between window starts (90 % overlap)
+    horizon: int = 1  # samples ahead of the window's end
     split_seed: int = 42
     split_fractions: tuple = (0.7, 0.15, 0.15)  # original: of windows; clean: of runs (35/7/8 of 50)
     horizons_ms: tuple = (1, 2, 5, 10, 20)
@@ -179,9 +200,14 @@ class DataConfig:
         _check_types(self)
         _positive(self, "window", "stride", "horizon", "horizons_ms")
         _positive(self, "discard_ms", "meas_noise_mv", "noise_seed", "split_seed", or_zero=True)
-        _check(len(self.split_fractions) == 3 and abs(sum(self.split_fractions) - 1) < 1e-9
-               and min(self.split_fractions) > 0, "data.split_fractions", self.split_fractions,
-               "three positive fractions (train, val, test) summing to 1")
+        _check(
+            len(self.split_fractions) == 3
+            and abs(sum(self.split_fractions) - 1) < 1e-9
+            and min(self.split_fractions) > 0,
+            "data.split_fractions",
+            self.split_fractions,
+            "three positive fractions (train, val, test) summing to 1",
+        )
 
 
 MODEL_KINDS = ("lstm", "lstm_res", "cnn_lstm")
@@ -190,6 +216,7 @@ MODEL_KINDS = ("lstm", "lstm_res", "cnn_lstm")
 @dataclass(frozen=True)
 class ModelConfig:
     """One architecture of the ladder (METHODS.md section 5)."""
+
     kind: str = "cnn_lstm"
     hidden: int = 384
     layers: int = 2
@@ -207,6 +234,7 @@ class ModelConfig:
 @dataclass(frozen=True)
 class TrainConfig:
     """One training schedule (METHODS.md section 6)."""
+
     lr: float = 3e-3
     weight_decay: float = 1e-4
     batch_size: int = 32
@@ -220,51 +248,76 @@ class TrainConfig:
     min_delta: float = 1e-6
     max_epochs: int = 200
     seed: int = 0
-    max_train_windows: int | None = None   # quick profile: a seeded subsample per epoch
-    max_eval_windows: int | None = None    # cap on validation windows (smoke/quick speed)
+    max_train_windows: int | None = None  # quick profile: a seeded subsample per epoch
+    max_eval_windows: int | None = None  # cap on validation windows (smoke/quick speed)
 
     def __post_init__(self):
         _check_types(self)
         # a window cap of 0 would read as "no cap" in train.py, so a cap is None or >= 1; a clip norm
         # of 0 zeroes every gradient. Zero is meaningful for the rest: no decay, no warm-up, no lr
         # floor (torch's default), a cut at the first epoch without improvement (patience 0).
-        _positive(self, "lr", "batch_size", "max_epochs", "early_stop", "clip_norm", "max_train_windows",
-                  "max_eval_windows")
-        _positive(self, "weight_decay", "warmup_epochs", "warmup_start_lr", "plateau_patience", "min_lr",
-                  "min_delta", "seed", or_zero=True)
+        _positive(
+            self, "lr", "batch_size", "max_epochs", "early_stop", "clip_norm", "max_train_windows", "max_eval_windows"
+        )
+        _positive(
+            self,
+            "weight_decay",
+            "warmup_epochs",
+            "warmup_start_lr",
+            "plateau_patience",
+            "min_lr",
+            "min_delta",
+            "seed",
+            or_zero=True,
+        )
         _check(0 < self.plateau_factor < 1, "train.plateau_factor", self.plateau_factor, "a factor in (0, 1)")
-        _check(self.min_lr <= self.lr, "train.min_lr", self.min_lr,
-               f"a floor at or below lr={self.lr:g} (above it, a plateau would raise the rate)")
+        _check(
+            self.min_lr <= self.lr,
+            "train.min_lr",
+            self.min_lr,
+            f"a floor at or below lr={self.lr:g} (above it, a plateau would raise the rate)",
+        )
 
 
 PHASES = ("phase1_lstm", "phase2_large_lstm", "phase3_lstm_res", "phase4_cnn_lstm")
-PHASE_LABELS = {"phase1_lstm": "1 basic LSTM", "phase2_large_lstm": "2 larger LSTM",
-                "phase3_lstm_res": "3 LSTM + ResNet", "phase4_cnn_lstm": "4 CNN-LSTM"}
-SOURCE_R2 = {"phase1_lstm": 0.511, "phase2_large_lstm": 0.526, "phase3_lstm_res": 0.615,
-             "phase4_cnn_lstm": 0.755}
+PHASE_LABELS = {
+    "phase1_lstm": "1 basic LSTM",
+    "phase2_large_lstm": "2 larger LSTM",
+    "phase3_lstm_res": "3 LSTM + ResNet",
+    "phase4_cnn_lstm": "4 CNN-LSTM",
+}
+SOURCE_R2 = {"phase1_lstm": 0.511, "phase2_large_lstm": 0.526, "phase3_lstm_res": 0.615, "phase4_cnn_lstm": 0.755}
 
 
 def paper_phases() -> dict:
     """The source's four phases at its sizes and schedules: {phase: (ModelConfig, TrainConfig)}."""
     return {
-        "phase1_lstm": (ModelConfig("lstm", hidden=256, layers=2, dropout=0.3),
-                        TrainConfig(lr=1e-3, weight_decay=0.0, warmup_epochs=0, plateau_factor=0.5,
-                                    early_stop=10)),
-        "phase2_large_lstm": (ModelConfig("lstm_res", hidden=512, layers=3, dropout=0.2),
-                              TrainConfig(lr=5e-3, weight_decay=1e-4, warmup_epochs=10)),
-        "phase3_lstm_res": (ModelConfig("lstm_res", hidden=384, layers=2, dropout=0.25),
-                            TrainConfig(lr=2e-3, weight_decay=5e-5)),
-        "phase4_cnn_lstm": (ModelConfig("cnn_lstm", hidden=384, layers=2, dropout=0.25),
-                            TrainConfig(lr=3e-3, weight_decay=1e-4)),
+        "phase1_lstm": (
+            ModelConfig("lstm", hidden=256, layers=2, dropout=0.3),
+            TrainConfig(lr=1e-3, weight_decay=0.0, warmup_epochs=0, plateau_factor=0.5, early_stop=10),
+        ),
+        "phase2_large_lstm": (
+            ModelConfig("lstm_res", hidden=512, layers=3, dropout=0.2),
+            TrainConfig(lr=5e-3, weight_decay=1e-4, warmup_epochs=10),
+        ),
+        "phase3_lstm_res": (
+            ModelConfig("lstm_res", hidden=384, layers=2, dropout=0.25),
+            TrainConfig(lr=2e-3, weight_decay=5e-5),
+        ),
+        "phase4_cnn_lstm": (
+            ModelConfig("cnn_lstm", hidden=384, layers=2, dropout=0.25),
+            TrainConfig(lr=3e-3, weight_decay=1e-4),
+        ),
     }
 
 
 @dataclass(frozen=True)
 class CeilingConfig:
     """The oracle of METHODS.md section 9: restarts from saved states with fresh noise."""
-    n_start_times: int = 200       # per test run
+
+    n_start_times: int = 200  # per test run
     n_test_runs: int = 2
-    n_replicas: int = 16           # K
+    n_replicas: int = 16  # K
     horizons_ms: tuple = (1, 2, 5, 10, 20)
     seed: int = 2024
 
@@ -272,35 +325,50 @@ class CeilingConfig:
         _check_types(self)
         _positive(self, "n_test_runs", "horizons_ms")
         _positive(self, "seed", or_zero=True)
-        _check(self.n_replicas >= 2, "ceiling.n_replicas", self.n_replicas,
-               "an integer >= 2 (the protocol asks for >= 16 outside the smoke profile)")
+        _check(
+            self.n_replicas >= 2,
+            "ceiling.n_replicas",
+            self.n_replicas,
+            "an integer >= 2 (the protocol asks for >= 16 outside the smoke profile)",
+        )
         _check(self.n_start_times >= 2, "ceiling.n_start_times", self.n_start_times, "an integer >= 2")
 
 
 @dataclass(frozen=True)
 class AnalysisConfig:
     """The error analysis and interpretability notebooks (06, 07): evaluation subsets and their seeds."""
-    rollout_windows: int = 4000    # test windows rolled out step by step (one forward pass per step each)
-    reset_ms: float = 5.0          # a target this soon after the neuron's spike counts as "near a reset"
-    eval_windows: int = 5000       # test windows for ablations and lag importance
-    perm_windows: int = 1000       # of those, windows for per-neuron permutation importance (n passes)
-    grad_windows: int = 256        # windows of one test run for input gradients
-    dense_windows: int = 5000      # consecutive windows of that run for hidden-state and residual series
-    subset_seed: int = 0           # draws the seeded subsets above
-    order_seed: int = 12345        # the fixed permutation of the shuffled-neuron-order control
-    acf_max_lag: int = 30          # samples of residual autocorrelation
-    rate_sigma_ms: float = 2.0     # Gaussian smoothing of the population rate decoded from hidden states
+
+    rollout_windows: int = 4000  # test windows rolled out step by step (one forward pass per step each)
+    reset_ms: float = 5.0  # a target this soon after the neuron's spike counts as "near a reset"
+    eval_windows: int = 5000  # test windows for ablations and lag importance
+    perm_windows: int = 1000  # of those, windows for per-neuron permutation importance (n passes)
+    grad_windows: int = 256  # windows of one test run for input gradients
+    dense_windows: int = 5000  # consecutive windows of that run for hidden-state and residual series
+    subset_seed: int = 0  # draws the seeded subsets above
+    order_seed: int = 12345  # the fixed permutation of the shuffled-neuron-order control
+    acf_max_lag: int = 30  # samples of residual autocorrelation
+    rate_sigma_ms: float = 2.0  # Gaussian smoothing of the population rate decoded from hidden states
 
     def __post_init__(self):
         _check_types(self)
-        _positive(self, "rollout_windows", "reset_ms", "eval_windows", "perm_windows", "grad_windows",
-                  "dense_windows", "acf_max_lag", "rate_sigma_ms")
+        _positive(
+            self,
+            "rollout_windows",
+            "reset_ms",
+            "eval_windows",
+            "perm_windows",
+            "grad_windows",
+            "dense_windows",
+            "acf_max_lag",
+            "rate_sigma_ms",
+        )
         _positive(self, "subset_seed", "order_seed", or_zero=True)
 
 
 @dataclass(frozen=True)
 class Profile:
     """A complete, named scale of the paper."""
+
     name: str
     sim: SimConfig
     data: DataConfig
@@ -313,14 +381,23 @@ class Profile:
         _check_types(self)
         _check(set(self.phases) == set(PHASES), "profile.phases", sorted(self.phases), f"exactly {PHASES}")
         for name, pair in self.phases.items():
-            _check(isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[0], ModelConfig)
-                   and isinstance(pair[1], TrainConfig), f"profile.phases[{name!r}]", pair,
-                   "a pair (ModelConfig, TrainConfig)")
+            _check(
+                isinstance(pair, tuple)
+                and len(pair) == 2
+                and isinstance(pair[0], ModelConfig)
+                and isinstance(pair[1], TrainConfig),
+                f"profile.phases[{name!r}]",
+                pair,
+                "a pair (ModelConfig, TrainConfig)",
+            )
         # a horizon between two recorded samples would be rounded to one of them without a word
         for part in (self.data, self.ceiling):
-            _check(all(_whole_multiple(h, self.sim.record_dt_ms) for h in part.horizons_ms),
-                   f"{_section(part)}.horizons_ms", part.horizons_ms,
-                   f"whole multiples of sim.record_dt_ms={self.sim.record_dt_ms:g}")
+            _check(
+                all(_whole_multiple(h, self.sim.record_dt_ms) for h in part.horizons_ms),
+                f"{_section(part)}.horizons_ms",
+                part.horizons_ms,
+                f"whole multiples of sim.record_dt_ms={self.sim.record_dt_ms:g}",
+            )
 
 
 def _scaled_phases(hidden: int, **train_overrides) -> dict:
@@ -338,11 +415,13 @@ def _profiles() -> dict:
         name="smoke",
         sim=SimConfig(n_runs=4, duration_s=2.0),
         data=DataConfig(),
-        phases=_scaled_phases(16, max_epochs=2, warmup_epochs=0, batch_size=64,
-                              max_train_windows=256, max_eval_windows=256),
+        phases=_scaled_phases(
+            16, max_epochs=2, warmup_epochs=0, batch_size=64, max_train_windows=256, max_eval_windows=256
+        ),
         ceiling=CeilingConfig(n_start_times=8, n_test_runs=1, n_replicas=4),
-        analysis=AnalysisConfig(rollout_windows=64, eval_windows=256, perm_windows=64, grad_windows=16,
-                                dense_windows=800),
+        analysis=AnalysisConfig(
+            rollout_windows=64, eval_windows=256, perm_windows=64, grad_windows=16, dense_windows=800
+        ),
         description="seconds to minutes on 2 CPU cores: 4 runs x 2 s, tiny models, 2 epochs",
     )
     quick = Profile(
@@ -355,13 +434,21 @@ def _profiles() -> dict:
         # test R^2 0.39, below persistence's 0.61). Schedule: batch 32 as in the source (batch 64 was
         # no faster per window on 2 cores and learned less per window), 5 epochs of 4,000 windows;
         # measured on 2 free cores: phase 1 about 3.5 ms per window, phase 2 13, phases 3-4 about 6.
-        phases=_scaled_phases(160, max_epochs=5, early_stop=3, warmup_epochs=0, batch_size=32,
-                              max_train_windows=4000, max_eval_windows=1000),
+        phases=_scaled_phases(
+            160,
+            max_epochs=5,
+            early_stop=3,
+            warmup_epochs=0,
+            batch_size=32,
+            max_train_windows=4000,
+            max_eval_windows=1000,
+        ),
         ceiling=CeilingConfig(n_start_times=100, n_test_runs=8, n_replicas=16),
-        analysis=AnalysisConfig(rollout_windows=1000, eval_windows=2000, perm_windows=300, grad_windows=64,
-                                dense_windows=2000),
+        analysis=AnalysisConfig(
+            rollout_windows=1000, eval_windows=2000, perm_windows=300, grad_windows=64, dense_windows=2000
+        ),
         description="the full 50 x 10 s data, every baseline and phase, narrower LSTMs and a short "
-                    "schedule so that all notebooks finish in about 40 minutes on 2 CPU cores",
+        "schedule so that all notebooks finish in about 40 minutes on 2 CPU cores",
     )
     paper = Profile(
         name="paper",
@@ -380,24 +467,33 @@ PROFILES = _profiles()
 def get_profile(name: str) -> Profile:
     """Returns the named profile; an unknown name or a non-string fails with the allowed names."""
     allowed = ", ".join(map(repr, PROFILES))
-    _check(isinstance(name, str) and name in PROFILES, "profile", name,
-           f"one of {allowed}" + ("" if isinstance(name, str) else f" (a string, not a {type(name).__name__})"),
-           fix="Pass PROFILE=smoke|quick|paper to make, or profile = 'smoke' in the notebook's parameters cell "
-               "(papermill: -p profile smoke).")
+    _check(
+        isinstance(name, str) and name in PROFILES,
+        "profile",
+        name,
+        f"one of {allowed}" + ("" if isinstance(name, str) else f" (a string, not a {type(name).__name__})"),
+        fix="Pass PROFILE=smoke|quick|paper to make, or profile = 'smoke' in the notebook's parameters cell "
+        "(papermill: -p profile smoke).",
+    )
     return PROFILES[name]
 
 
 def notebook_profile(profile, device=None) -> Profile:
     """Checks a notebook's parameters (what papermill injected, of any type) and returns its profile."""
-    _check(device is None or isinstance(device, str), "device", device,
-           "None (choose automatically) or a device name such as 'cpu', 'cuda', 'cuda:1' or 'mps'",
-           fix="Set device = 'cpu' (or None) in the notebook's parameters cell, or pass a name to papermill "
-               "(-p device cpu).")
+    _check(
+        device is None or isinstance(device, str),
+        "device",
+        device,
+        "None (choose automatically) or a device name such as 'cpu', 'cuda', 'cuda:1' or 'mps'",
+        fix="Set device = 'cpu' (or None) in the notebook's parameters cell, or pass a name to papermill "
+        "(-p device cpu).",
+    )
     return get_profile(profile)
 
 
 def to_dict(cfg) -> dict:
     """A JSON-ready dict of a (nested) config dataclass, tuples as lists."""
+
     def conv(x):
         if dataclasses.is_dataclass(x):
             return {f.name: conv(getattr(x, f.name)) for f in dataclasses.fields(x)}
@@ -406,6 +502,7 @@ def to_dict(cfg) -> dict:
         if isinstance(x, (list, tuple)):
             return [conv(v) for v in x]
         return x
+
     return conv(cfg)
 
 

@@ -17,6 +17,7 @@ clean: the same preprocessing, but runs are split whole (seeded shuffle; 50 runs
 The measurement noise of run r depends only on (noise_seed, r), so both protocols see the same
 noisy voltages.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -35,8 +36,9 @@ SOURCE_WINDOW_COUNTS = {"train": 21_459, "val": 4_598, "test": 4_600}
 @dataclass
 class Split:
     """One split's z-scored series [T, n] and the windows cut from it (start indices, not copies)."""
-    series: torch.Tensor       # [T, n_neurons] float32, z units
-    starts: np.ndarray         # int64 [n_windows]: index into series of each window's first sample
+
+    series: torch.Tensor  # [T, n_neurons] float32, z units
+    starts: np.ndarray  # int64 [n_windows]: index into series of each window's first sample
     window: int
     horizon: int
     run_of_window: np.ndarray  # int64 [n_windows]: simulation run of each window's target
@@ -75,16 +77,17 @@ class Split:
 @dataclass
 class Dataset:
     """The three splits of one protocol at one horizon, with the normalisation statistics (mV)."""
+
     protocol: str
     train: Split
     val: Split
     test: Split
-    mean_mv: np.ndarray        # [n] per-neuron mean (mV): mV = z * std_mv + mean_mv
-    std_mv: np.ndarray         # [n] per-neuron std (mV)
+    mean_mv: np.ndarray  # [n] per-neuron mean (mV): mV = z * std_mv + mean_mv
+    std_mv: np.ndarray  # [n] per-neuron std (mV)
     n_exc: int
-    key: str                   # hash of the simulation config, data config, protocol and horizon
-    runs: dict | None = None   # {split: int64 array of run indices}; clean only (original mixes runs)
-    kept_samples: int = 0      # samples per run after the discard
+    key: str  # hash of the simulation config, data config, protocol and horizon
+    runs: dict | None = None  # {split: int64 array of run indices}; clean only (original mixes runs)
+    kept_samples: int = 0  # samples per run after the discard
 
     def split(self, name: str) -> Split:
         """The Split called name ('train', 'val' or 'test')."""
@@ -99,21 +102,32 @@ def _check_inputs(v_mv: np.ndarray, data: DataConfig, protocol: str, horizon: in
     if protocol not in PROTOCOLS:
         _fail(f"unknown protocol {protocol!r}", f"one of {PROTOCOLS}", "Pass protocol='original' or 'clean'.")
     if not isinstance(horizon, (int, np.integer)) or horizon < 1:
-        _fail(f"horizon={horizon!r} is invalid", "an integer >= 1 (samples after the window's last sample)",
-              "Pass horizon=1 for the source's next-sample task.")
+        _fail(
+            f"horizon={horizon!r} is invalid",
+            "an integer >= 1 (samples after the window's last sample)",
+            "Pass horizon=1 for the source's next-sample task.",
+        )
     if v_mv.ndim != 3:
-        _fail(f"v_mv has shape {v_mv.shape} ({v_mv.ndim}-D)", "a 3-D array [run, time, neuron]",
-              "Stack single runs with v_mv[None] or np.stack(runs).")
+        _fail(
+            f"v_mv has shape {v_mv.shape} ({v_mv.ndim}-D)",
+            "a 3-D array [run, time, neuron]",
+            "Stack single runs with v_mv[None] or np.stack(runs).",
+        )
     kept = v_mv.shape[1] - discard
     if data.window + horizon > kept:
-        _fail(f"window ({data.window}) + horizon ({horizon}) = {data.window + horizon} samples do not fit "
-              f"in a run's kept length ({v_mv.shape[1]} samples - {discard} discarded = {kept})",
-              "window + horizon <= samples per run - discarded samples",
-              "Simulate longer runs, or lower data.discard_ms, data.window or the horizon.")
+        _fail(
+            f"window ({data.window}) + horizon ({horizon}) = {data.window + horizon} samples do not fit "
+            f"in a run's kept length ({v_mv.shape[1]} samples - {discard} discarded = {kept})",
+            "window + horizon <= samples per run - discarded samples",
+            "Simulate longer runs, or lower data.discard_ms, data.window or the horizon.",
+        )
     bad = np.flatnonzero(~np.isfinite(v_mv).all(axis=(1, 2)))
     if bad.size:
-        _fail(f"runs {bad.tolist()} contain NaN or inf voltages", "finite voltages in every run",
-              "Delete those runs' cache files under data/sim/ and simulate them again.")
+        _fail(
+            f"runs {bad.tolist()} contain NaN or inf voltages",
+            "finite voltages in every run",
+            "Delete those runs' cache files under data/sim/ and simulate them again.",
+        )
 
 
 def array_simulation(v_mv: np.ndarray, n_exc: int, record_dt_ms: float = 1.0) -> Simulation:
@@ -122,11 +136,25 @@ def array_simulation(v_mv: np.ndarray, n_exc: int, record_dt_ms: float = 1.0) ->
     if v_mv.ndim != 3:
         _fail(f"v_mv has shape {v_mv.shape}", "a 3-D array [run, time, neuron]", "Stack runs with np.stack.")
     n_runs, n_t, n = v_mv.shape
-    sim = SimConfig(network=NetworkConfig(n_exc=n_exc, n_inh=n - n_exc), n_runs=n_runs,
-                    duration_s=n_t * record_dt_ms / 1000, dt_ms=record_dt_ms, record_dt_ms=record_dt_ms)
+    sim = SimConfig(
+        network=NetworkConfig(n_exc=n_exc, n_inh=n - n_exc),
+        n_runs=n_runs,
+        duration_s=n_t * record_dt_ms / 1000,
+        dt_ms=record_dt_ms,
+        record_dt_ms=record_dt_ms,
+    )
     empty = [np.zeros(0, np.int32)] * n_runs
-    return Simulation(sim=sim, v_mv=v_mv, spike_i=empty, spike_t_ms=[np.zeros(0)] * n_runs, syn_i=empty,
-                      syn_j=empty, seeds=list(range(n_runs)), wall_s=0.0, run_s=np.zeros(n_runs))
+    return Simulation(
+        sim=sim,
+        v_mv=v_mv,
+        spike_i=empty,
+        spike_t_ms=[np.zeros(0)] * n_runs,
+        syn_i=empty,
+        syn_j=empty,
+        seeds=list(range(n_runs)),
+        wall_s=0.0,
+        run_s=np.zeros(n_runs),
+    )
 
 
 def noisy_runs_mv(v_mv: np.ndarray, data: DataConfig, record_dt_ms: float = 1.0) -> np.ndarray:
@@ -183,7 +211,7 @@ def _stats(x_mv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     flat = x_mv.reshape(-1, x_mv.shape[-1])
     mean = flat.mean(axis=0, dtype=np.float64)
     std = flat.std(axis=0, dtype=np.float64)
-    std[std == 0] = 1.0   # a constant neuron stays constant in z instead of becoming NaN
+    std[std == 0] = 1.0  # a constant neuron stays constant in z instead of becoming NaN
     return mean, std
 
 
@@ -202,9 +230,12 @@ def make_datasets(sim, data: DataConfig, protocol: str, horizons: tuple) -> dict
         _check_inputs(v_mv, data, protocol, h, discard)
     n_runs, kept = v_mv.shape[0], v_mv.shape[1] - discard
     if protocol == "clean" and min(split_sizes(n_runs, data.split_fractions)) == 0:
-        _fail(f"the clean protocol cannot split {n_runs} run(s) into train, val and test "
-              f"(sizes {split_sizes(n_runs, data.split_fractions)})", "at least 3 runs",
-              "Simulate more runs (sim.n_runs) or use protocol='original'.")
+        _fail(
+            f"the clean protocol cannot split {n_runs} run(s) into train, val and test "
+            f"(sizes {split_sizes(n_runs, data.split_fractions)})",
+            "at least 3 runs",
+            "Simulate more runs (sim.n_runs) or use protocol='original'.",
+        )
     runs_mv = noisy_runs_mv(v_mv, data, record_dt_ms)
     series, mean_mv, std_mv, runs = _normalise(runs_mv, data, protocol)
     del runs_mv
@@ -214,11 +245,21 @@ def make_datasets(sim, data: DataConfig, protocol: str, horizons: tuple) -> dict
         splits = cut(series, kept, runs, data, int(h))
         for name, sp in zip(SPLITS, splits):
             if len(sp) == 0:
-                _fail(f"the {protocol} {name} split is empty ({n_runs} runs of {kept} kept samples)",
-                      "at least one window in train, val and test (the clean protocol needs >= 3 runs)",
-                      "Simulate more or longer runs (sim.n_runs, sim.duration_s).")
-        out[h] = Dataset(protocol, *splits, mean_mv=mean_mv, std_mv=std_mv, n_exc=sim.sim.network.n_exc,
-                         key=config_hash(sim.sim, data, protocol, int(h)), runs=runs, kept_samples=kept)
+                _fail(
+                    f"the {protocol} {name} split is empty ({n_runs} runs of {kept} kept samples)",
+                    "at least one window in train, val and test (the clean protocol needs >= 3 runs)",
+                    "Simulate more or longer runs (sim.n_runs, sim.duration_s).",
+                )
+        out[h] = Dataset(
+            protocol,
+            *splits,
+            mean_mv=mean_mv,
+            std_mv=std_mv,
+            n_exc=sim.sim.network.n_exc,
+            key=config_hash(sim.sim, data, protocol, int(h)),
+            runs=runs,
+            kept_samples=kept,
+        )
     return out
 
 
@@ -232,9 +273,12 @@ def _normalise(runs_mv: np.ndarray, data: DataConfig, protocol: str):
         return {name: whole for name in SPLITS}, mean_mv, std_mv, None
     order = np.random.default_rng(data.split_seed).permutation(n_runs)
     n_train, n_val, _ = split_sizes(n_runs, data.split_fractions)
-    runs = {"train": np.sort(order[:n_train]), "val": np.sort(order[n_train:n_train + n_val]),
-            "test": np.sort(order[n_train + n_val:])}
-    mean_mv, std_mv = _stats(runs_mv[runs["train"]])     # training runs only
+    runs = {
+        "train": np.sort(order[:n_train]),
+        "val": np.sort(order[n_train : n_train + n_val]),
+        "test": np.sort(order[n_train + n_val :]),
+    }
+    mean_mv, std_mv = _stats(runs_mv[runs["train"]])  # training runs only
     series = {}
     for name, rs in runs.items():
         # segment k of this split's series is run rs[k]
@@ -248,7 +292,7 @@ def _cut_original(series: dict, kept: int, runs, data: DataConfig, horizon: int)
     starts = source_window_starts(len(z), data.window, horizon, data.stride)
     order = starts[_permutation(len(starts), data.split_seed)]
     n_train, n_val, _ = split_sizes(len(starts), data.split_fractions)
-    parts = (order[:n_train], order[n_train:n_train + n_val], order[n_train + n_val:])
+    parts = (order[:n_train], order[n_train : n_train + n_val], order[n_train + n_val :])
     return [Split(z, p, data.window, horizon, (p + data.window - 1 + horizon) // kept, origin) for p in parts]
 
 

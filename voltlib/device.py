@@ -4,6 +4,7 @@ Import voltlib.device before torch where MPS matters: PyTorch reads PYTORCH_ENAB
 once, when torch is imported, and with it an operation MPS lacks runs on the CPU with one warning
 instead of raising.
 """
+
 from __future__ import annotations
 
 import os
@@ -35,14 +36,16 @@ def cpu_threads() -> int:
     """Returns the CPU threads torch should use: the cores this process may run on, at most OMP_NUM_THREADS."""
     try:
         cores = max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:              # macOS has no sched_getaffinity
+    except AttributeError:  # macOS has no sched_getaffinity
         cores = max(1, os.cpu_count() or 1)
     limit = os.environ.get("OMP_NUM_THREADS", "").strip()
     if not limit:
         return cores
     if not limit.isdigit() or int(limit) < 1:
-        raise DeviceError(f"OMP_NUM_THREADS={limit!r} is invalid: expected a whole number >= 1. "
-                          "Unset it or set it to the number of threads torch and BLAS may use.")
+        raise DeviceError(
+            f"OMP_NUM_THREADS={limit!r} is invalid: expected a whole number >= 1. "
+            "Unset it or set it to the number of threads torch and BLAS may use."
+        )
     return min(cores, int(limit))
 
 
@@ -53,14 +56,18 @@ def pick_device(requested: str | None = None, verbose: bool = True) -> torch.dev
         name = name.strip().lower()
         kind = name.split(":")[0]
         if kind not in DEVICES:
-            raise DeviceError(f"unknown device {name!r}: expected one of {DEVICES} (optionally 'cuda:N'). "
-                              "Set VOLTLIB_DEVICE or the notebook's `device` parameter to one of them, "
-                              "or leave it empty to choose automatically.")
+            raise DeviceError(
+                f"unknown device {name!r}: expected one of {DEVICES} (optionally 'cuda:N'). "
+                "Set VOLTLIB_DEVICE or the notebook's `device` parameter to one of them, "
+                "or leave it empty to choose automatically."
+            )
         available = {"cpu": True, "cuda": cuda_available(), "mps": mps_available()}[kind]
         if not available:
-            raise DeviceError(f"device {name!r} was requested but is not available on this machine "
-                              f"(cuda: {cuda_available()}, mps: {mps_available()}). Unset VOLTLIB_DEVICE "
-                              "or pass device=None to choose automatically.")
+            raise DeviceError(
+                f"device {name!r} was requested but is not available on this machine "
+                f"(cuda: {cuda_available()}, mps: {mps_available()}). Unset VOLTLIB_DEVICE "
+                "or pass device=None to choose automatically."
+            )
     elif cuda_available():
         name = "cuda"
     elif mps_available():
@@ -72,8 +79,11 @@ def pick_device(requested: str | None = None, verbose: bool = True) -> torch.dev
         # measured in voltlib.bench: one thread per available core is fastest for these LSTMs
         torch.set_num_threads(cpu_threads())
     if device.type == "mps" and not _MPS_FALLBACK_ON:
-        print("warning: torch was imported before voltlib.device, so the MPS CPU fallback may be off; "
-              "set PYTORCH_ENABLE_MPS_FALLBACK=1 in the environment.", file=sys.stderr)
+        print(
+            "warning: torch was imported before voltlib.device, so the MPS CPU fallback may be off; "
+            "set PYTORCH_ENABLE_MPS_FALLBACK=1 in the environment.",
+            file=sys.stderr,
+        )
     if verbose and str(device) not in _printed:
         _printed.add(str(device))
         print(f"device: {describe(device)}")

@@ -12,6 +12,7 @@ kernels) or another thread count takes another floating-point path: a printed 0.
 exactly, and a decimal number may differ by at most LAST_DIGIT_UNITS units of its last printed digit
 or by RTOL of its value, whichever is larger: a last-digit flip passes, a real change does not.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,8 +38,8 @@ VOLATILE_METADATA = ("papermill", "execution")
 
 # a number as the notebooks print it: 21,459 / -0.105 / 1.5e-05 (a thousands comma needs 3 digits after it)
 NUMBER = re.compile(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
-LAST_DIGIT_UNITS = 1.5   # one unit of the last printed digit is a rounding flip; two are a change
-RTOL = 5e-3              # relative slack for numbers printed with many significant digits
+LAST_DIGIT_UNITS = 1.5  # one unit of the last printed digit is a rounding flip; two are a change
+RTOL = 5e-3  # relative slack for numbers printed with many significant digits
 
 
 def _decimals(token: str) -> int | None:
@@ -69,8 +70,11 @@ def outputs_agree(ref: str, test: str) -> bool:
     if ref == test:
         return True
     ref_numbers, test_numbers = NUMBER.findall(ref), NUMBER.findall(test)
-    return (NUMBER.sub("#", ref) == NUMBER.sub("#", test) and len(ref_numbers) == len(test_numbers)
-            and all(map(numbers_agree, ref_numbers, test_numbers)))
+    return (
+        NUMBER.sub("#", ref) == NUMBER.sub("#", test)
+        and len(ref_numbers) == len(test_numbers)
+        and all(map(numbers_agree, ref_numbers, test_numbers))
+    )
 
 
 class ToleratedText(str):
@@ -90,8 +94,10 @@ def golden_files(golden_dir: Path = paths.GOLDEN, notebooks_dir: Path = paths.NO
     files = [Path(golden_dir) / f"{p.stem}.ipynb" for p in discover(notebooks_dir)]
     missing = [f.name for f in files if not f.exists()]
     if missing:
-        raise FileNotFoundError(f"stored notebooks missing in {golden_dir}: {', '.join(missing)}. "
-                                "Run `make golden` to regenerate them after adding a notebook.")
+        raise FileNotFoundError(
+            f"stored notebooks missing in {golden_dir}: {', '.join(missing)}. "
+            "Run `make golden` to regenerate them after adding a notebook."
+        )
     return files
 
 
@@ -118,8 +124,7 @@ def make(golden_dir: Path = paths.GOLDEN, notebooks_dir: Path = paths.NOTEBOOKS)
     os.environ["VOLTLIB_ROOT"] = str(root)  # the kernels papermill starts inherit it
     try:
         build_dir = root / "build" / PROFILE
-        build(PROFILE, notebooks_dir=notebooks_dir, build_dir=build_dir,
-              results_dir=root / "results" / PROFILE)
+        build(PROFILE, notebooks_dir=notebooks_dir, build_dir=build_dir, results_dir=root / "results" / PROFILE)
         golden_dir = Path(golden_dir)
         golden_dir.mkdir(parents=True, exist_ok=True)
         for old in golden_dir.glob("*.ipynb"):
@@ -137,20 +142,37 @@ def make(golden_dir: Path = paths.GOLDEN, notebooks_dir: Path = paths.NOTEBOOKS)
 
 def nbval_command(files: list[Path], sanitize: Path = SANITIZE, kernel: str = KERNEL) -> list[str]:
     """The pytest command that replays the stored notebooks in the given order."""
-    return [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval",
-            "--nbval-kernel-name", kernel, "--nbval-sanitize-with", str(sanitize),
-            "--nbval-cell-timeout", "600", "-o", "addopts=", *map(str, files)]
+    return [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--nbval",
+        "--nbval-kernel-name",
+        kernel,
+        "--nbval-sanitize-with",
+        str(sanitize),
+        "--nbval-cell-timeout",
+        "600",
+        "-o",
+        "addopts=",
+        *map(str, files),
+    ]
 
 
-def run_nbval(files: list[Path], sanitize: Path = SANITIZE, root: Path | None = None,
-              capture: bool = False) -> subprocess.CompletedProcess:
+def run_nbval(
+    files: list[Path], sanitize: Path = SANITIZE, root: Path | None = None, capture: bool = False
+) -> subprocess.CompletedProcess:
     """Runs nbval on files against the project's kernel in a scratch root; returns the process."""
     own_root = root is None
     root = scratch_root() if own_root else Path(root)
     env = {**os.environ, **HEADLESS_ENV, "VOLTLIB_ROOT": str(root)}
     try:
-        return subprocess.run(nbval_command(files, sanitize), env=env, cwd=paths.ROOT,
-                              capture_output=capture, text=True)
+        return subprocess.run(
+            nbval_command(files, sanitize), env=env, cwd=paths.ROOT, capture_output=capture, text=True
+        )
     finally:
         if own_root:
             shutil.rmtree(root, ignore_errors=True)
@@ -164,14 +186,18 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     if args.action == "make":
         stored = make()
-        print(f"stored {len(stored)} notebooks in {paths.GOLDEN.relative_to(paths.ROOT)} "
-              f"({time.perf_counter() - t0:.0f} s); commit them with the change that made them differ")
+        print(
+            f"stored {len(stored)} notebooks in {paths.GOLDEN.relative_to(paths.ROOT)} "
+            f"({time.perf_counter() - t0:.0f} s); commit them with the change that made them differ"
+        )
         return 0
     rc = run_nbval(golden_files()).returncode
     print(f"nbval replay: {'passed' if rc == 0 else 'FAILED'} in {time.perf_counter() - t0:.0f} s")
     if rc:
-        print("A stored output differs from a fresh smoke run. If the change is intended, run `make golden` "
-              "and commit tests/golden/; otherwise the diff above shows what regressed.")
+        print(
+            "A stored output differs from a fresh smoke run. If the change is intended, run `make golden` "
+            "and commit tests/golden/; otherwise the diff above shows what regressed."
+        )
     return rc
 
 

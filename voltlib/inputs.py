@@ -5,6 +5,7 @@ reader can open any notebook first; `require_inputs`, called from each notebook'
 stops it with one sentence that names the command to run, instead of a traceback deep in a later
 cell (e.g. "results/smoke/baselines.json does not exist").
 """
+
 from __future__ import annotations
 
 import json
@@ -40,9 +41,11 @@ def earlier(notebook: str) -> list[str]:
     if notebook == LAST:
         return order
     if notebook not in WRITES:
-        raise ValueError(f"unknown notebook {notebook!r}: expected one of {order + [LAST]}. "
-                         "Add a new notebook to voltlib.inputs.WRITES in its place in the run order.")
-    return order[:order.index(notebook)]
+        raise ValueError(
+            f"unknown notebook {notebook!r}: expected one of {order + [LAST]}. "
+            "Add a new notebook to voltlib.inputs.WRITES in its place in the run order."
+        )
+    return order[: order.index(notebook)]
 
 
 def missing_inputs(profile: str, notebook: str, results_dir: Path | None = None) -> list[str]:
@@ -66,14 +69,15 @@ def require_inputs(profile: str, notebook: str, results_dir: Path | None = None)
         raise InputsMissing(
             f"{notebook} reads what notebooks {span} write at profile {profile!r}, and {missing[0]} is missing in "
             f"{folder}: run `make report PROFILE={profile}` in the project folder first (or notebooks {span} "
-            f"here, in order), then run this notebook again.")
+            f"here, in order), then run this notebook again."
+        )
 
 
 def _has(file: Path, keys: list) -> bool:
     try:
         obj = json.loads(file.read_text())
     except (OSError, ValueError):
-        return False   # absent or half written: the notebook that writes it must run again
+        return False  # absent or half written: the notebook that writes it must run again
     for k in keys:
         if not isinstance(obj, dict) or k not in obj:
             return False

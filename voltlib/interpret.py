@@ -3,6 +3,7 @@
 Every quantity here is computed from a model and test windows; none is asserted. Evaluation sets
 are capped (the notebook states the caps) because each importance value costs a pass over them.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -17,23 +18,28 @@ from .metrics import r2_pooled
 from .models import Forecaster, ablated, evaluating, in_batches
 from .train import fit_or_load
 
-
 # ---------------------------------------------------------------- filters
+
 
 def filter_summary(model: Forecaster) -> dict:
     """Returns the conv weights' mean |w| per neuron offset ([3], [5]) and per input time channel ([window] each)."""
     out = {}
     for name in ("conv1", "conv2"):
-        w = getattr(model.cnn, name).weight.detach().abs().cpu().numpy()     # [out_t, in_t, k]
+        w = getattr(model.cnn, name).weight.detach().abs().cpu().numpy()  # [out_t, in_t, k]
         k = w.shape[2]
-        out[name] = {"offsets": (np.arange(k) - k // 2).tolist(), "by_offset": w.mean(axis=(0, 1)),
-                     "by_input_step": w.mean(axis=(0, 2)), "by_step_offset": w.mean(axis=0)}
+        out[name] = {
+            "offsets": (np.arange(k) - k // 2).tolist(),
+            "by_offset": w.mean(axis=(0, 1)),
+            "by_input_step": w.mean(axis=(0, 2)),
+            "by_step_offset": w.mean(axis=0),
+        }
         # > 1: the centre tap (the neuron itself) outweighs its index neighbours
         out[name]["centre_over_neighbours"] = float(w[:, :, k // 2].mean() / np.delete(w, k // 2, axis=2).mean())
     return out
 
 
 # ---------------------------------------------------------------- ablations and importance
+
 
 def predict_x(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
     """Returns the model's forecasts [b, n] (z) for windows x [b, window, n] already in memory."""
@@ -47,9 +53,10 @@ def mse_per_output(y: torch.Tensor, pred: torch.Tensor) -> np.ndarray:
 
 
 @torch.inference_mode()
-def permutation_importance(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, groups: list,
-                           axis: str, seed: int = 0) -> np.ndarray:
-    """Returns the increase in MSE per output [len(groups), n] when each group of input neurons (axis='neuron') or time steps ('lag') is shuffled across windows."""
+def permutation_importance(
+    model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, groups: list, axis: str, seed: int = 0
+) -> np.ndarray:
+    """Returns the MSE increase per output [len(groups), n] when a group of input neurons ('neuron') or steps ('lag') is shuffled."""
     if axis not in ("neuron", "lag"):
         raise ValueError(f"axis={axis!r}: expected 'neuron' (groups of input neurons) or 'lag' (groups of time steps).")
     base = mse_per_output(y, predict_x(model, x))
@@ -73,7 +80,7 @@ def lag_groups(window: int, edges=(1, 2, 3, 5, 10, 20, 50)) -> tuple[list, list]
     labels, groups = [], []
     for lo, hi in zip(bounds[:-1], bounds[1:]):
         labels.append(f"{lo}" if hi == lo + 1 else f"{lo}-{hi - 1}")
-        groups.append(window - np.arange(lo, hi))          # lag L is time index window - L
+        groups.append(window - np.arange(lo, hi))  # lag L is time index window - L
     return labels, groups
 
 
@@ -86,7 +93,7 @@ def sensitivity(model: torch.nn.Module, x: torch.Tensor, last_steps: int | None 
     steps = slice(None) if last_steps is None else slice(x.shape[1] - last_steps, None)
     out = np.empty((x.shape[2], n_out))
     for i in range(n_out):
-        g, = torch.autograd.grad(y[:, i].sum(), x, retain_graph=i < n_out - 1)
+        (g,) = torch.autograd.grad(y[:, i].sum(), x, retain_graph=i < n_out - 1)
         out[:, i] = g[:, steps].sum(dim=1).mean(dim=0).double().numpy()
     return out
 
@@ -101,12 +108,17 @@ def connectivity_correlation(sens: np.ndarray, weights: dict, own_run: int) -> d
     s = offdiag(sens)
     corr = {int(r): float(np.corrcoef(s, offdiag(w))[0, 1]) for r, w in weights.items()}
     others = [c for r, c in corr.items() if r != own_run]
-    return {"own_run": int(own_run), "r_own": corr[own_run], "r_other_runs": others,
-            "r_other_mean": float(np.mean(others)) if others else float("nan"),
-            "r_other_sd": float(np.std(others, ddof=1)) if len(others) > 1 else float("nan")}
+    return {
+        "own_run": int(own_run),
+        "r_own": corr[own_run],
+        "r_other_runs": others,
+        "r_other_mean": float(np.mean(others)) if others else float("nan"),
+        "r_other_sd": float(np.std(others, ddof=1)) if len(others) > 1 else float("nan"),
+    }
 
 
 # ---------------------------------------------------------------- the neuron-order control
+
 
 def permute_split(split: Split, perm: np.ndarray) -> Split:
     """Returns the split with neurons reordered: new neuron j is old neuron perm[j] (inputs and targets)."""
@@ -118,9 +130,15 @@ def permute_dataset(ds: Dataset, perm: np.ndarray) -> Dataset:
     perm = np.asarray(perm, np.int64)
     if sorted(perm.tolist()) != list(range(len(ds.std_mv))):
         raise ValueError(f"perm must be a permutation of 0..{len(ds.std_mv) - 1}; got {len(perm)} entries.")
-    return dataclasses.replace(ds, train=permute_split(ds.train, perm), val=permute_split(ds.val, perm),
-                               test=permute_split(ds.test, perm), mean_mv=ds.mean_mv[perm],
-                               std_mv=ds.std_mv[perm], key=config_hash({"data": ds.key, "neuron_perm": perm.tolist()}))
+    return dataclasses.replace(
+        ds,
+        train=permute_split(ds.train, perm),
+        val=permute_split(ds.val, perm),
+        test=permute_split(ds.test, perm),
+        mean_mv=ds.mean_mv[perm],
+        std_mv=ds.std_mv[perm],
+        key=config_hash({"data": ds.key, "neuron_perm": perm.tolist()}),
+    )
 
 
 def unpermute(values: np.ndarray, perm: np.ndarray) -> np.ndarray:
@@ -128,9 +146,11 @@ def unpermute(values: np.ndarray, perm: np.ndarray) -> np.ndarray:
     return np.asarray(values)[..., np.argsort(perm)]
 
 
-def ablation_r2(model: Forecaster, phase3: torch.nn.Module, no_residual: torch.nn.Module, x: torch.Tensor,
-                y: torch.Tensor) -> dict:
+def ablation_r2(
+    model: Forecaster, phase3: torch.nn.Module, no_residual: torch.nn.Module, x: torch.Tensor, y: torch.Tensor
+) -> dict:
     """Test R^2 of the full model, each part switched off (evaluated) or trained without (retrained), and persistence."""
+
     def r2_of(m):
         return r2_pooled(y.numpy(), predict_x(m, x).numpy())
 
@@ -149,20 +169,32 @@ def ablation_r2(model: Forecaster, phase3: torch.nn.Module, no_residual: torch.n
 
 # ---------------------------------------------------------------- retraining with a part switched off
 
-def fit_or_load_ablated(name: str, model_cfg: ModelConfig, train_cfg: TrainConfig, dataset: Dataset,
-                        device, cnn: bool = False, residual: bool = False) -> tuple[Forecaster, dict]:
+
+def fit_or_load_ablated(
+    name: str,
+    model_cfg: ModelConfig,
+    train_cfg: TrainConfig,
+    dataset: Dataset,
+    device,
+    cnn: bool = False,
+    residual: bool = False,
+) -> tuple[Forecaster, dict]:
     """Returns (model trained with its CNN (cnn=True) and/or residual path (residual=True) switched off from the start, info).
 
     The switches mean what they mean in models.ablated: True removes that part. Cached by train.fit_or_load.
     """
     if not (cnn or residual):
-        raise ValueError("fit_or_load_ablated needs a part to switch off: pass cnn=True and/or residual=True "
-                         "(train.fit_or_load trains the whole model).")
-    return fit_or_load(name, model_cfg, train_cfg, dataset, device,
-                       variant={"use_cnn": not cnn, "use_residual": not residual})
+        raise ValueError(
+            "fit_or_load_ablated needs a part to switch off: pass cnn=True and/or residual=True "
+            "(train.fit_or_load trains the whole model)."
+        )
+    return fit_or_load(
+        name, model_cfg, train_cfg, dataset, device, variant={"use_cnn": not cnn, "use_residual": not residual}
+    )
 
 
 # ---------------------------------------------------------------- residual head
+
 
 @torch.inference_mode()
 def head_components(model: Forecaster, x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
@@ -170,7 +202,7 @@ def head_components(model: Forecaster, x: torch.Tensor) -> tuple[np.ndarray, np.
     model.eval()
     x = model.lstm_input(x)
     h = model.norm(model.lstm(x)[0][:, -1])
-    w = model.out.weight                                   # out is linear, so out(h + s) = W h + W s + bias
+    w = model.out.weight  # out is linear, so out(h + s) = W h + W s + bias
     return (h @ w.T).numpy(), (model.skip(x[:, -1]) @ w.T).numpy()
 
 
@@ -178,19 +210,22 @@ def residual_stats(resid: np.ndarray, skip_part: np.ndarray, lstm_part: np.ndarr
     """Excess kurtosis of residuals [b, n], share of their squared error in the largest 1 %, skip part's variance share."""
     r = np.asarray(resid, np.float64)
     top = np.sort(np.ravel(r) ** 2)[::-1]
-    return {"excess_kurtosis": float(np.mean(r ** 4) / np.mean(r ** 2) ** 2 - 3),
-            "top1pct_share_of_sse": float(top[:max(1, len(top) // 100)].sum() / top.sum()),
-            "skip_variance_share": float(np.var(skip_part) / (np.var(skip_part) + np.var(lstm_part)))}
+    return {
+        "excess_kurtosis": float(np.mean(r**4) / np.mean(r**2) ** 2 - 3),
+        "top1pct_share_of_sse": float(top[: max(1, len(top) // 100)].sum() / top.sum()),
+        "skip_variance_share": float(np.var(skip_part) / (np.var(skip_part) + np.var(lstm_part))),
+    }
 
 
 def acf(series: np.ndarray, max_lag: int) -> np.ndarray:
     """Returns the autocorrelation of each column of series [T, n] at lags 0..max_lag, averaged over columns: [max_lag + 1]."""
     z = series - series.mean(axis=0)
-    var = (z ** 2).mean(axis=0)
-    return np.array([np.mean((z[:len(z) - k] * z[k:]).mean(axis=0) / var) for k in range(max_lag + 1)])
+    var = (z**2).mean(axis=0)
+    return np.array([np.mean((z[: len(z) - k] * z[k:]).mean(axis=0) / var) for k in range(max_lag + 1)])
 
 
 # ---------------------------------------------------------------- LSTM hidden states
+
 
 def hidden_states(model: Forecaster, x: torch.Tensor, batch_size: int = 500) -> np.ndarray:
     """Returns the LSTM's output at each window's last step [b, hidden] (before the head's LayerNorm)."""
@@ -202,12 +237,12 @@ def pca(h: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Returns (scores [b, k] on the top k principal components, explained variance ratio [k])."""
     z = h - h.mean(axis=0)
     _, s, vt = np.linalg.svd(z, full_matrices=False)
-    return z @ vt[:k].T, (s[:k] ** 2) / np.sum(s ** 2)
+    return z @ vt[:k].T, (s[:k] ** 2) / np.sum(s**2)
 
 
 def population_rate_hz(spike_t_ms: np.ndarray, n_neurons: int, t_ms: np.ndarray, sigma_ms: float) -> np.ndarray:
     """Returns the population rate per neuron (Hz) at times t_ms (1-ms bins, Gaussian-smoothed with sigma_ms)."""
-    edges = np.arange(t_ms[0] - 0.5, t_ms[-1] + 1.0, 1.0)       # bins centred on each 1-ms sample
+    edges = np.arange(t_ms[0] - 0.5, t_ms[-1] + 1.0, 1.0)  # bins centred on each 1-ms sample
     counts = np.histogram(np.asarray(spike_t_ms), edges)[0].astype(np.float64)
     rate = counts / n_neurons * 1000.0
     if sigma_ms > 0:
@@ -226,25 +261,34 @@ def oscillation(rate_hz: np.ndarray, dt_ms: float = 1.0, fmin_hz: float = 5.0) -
     lo, hi = max(peak * 0.7, 1.0), min(peak * 1.3, fs / 2 * 0.95)
     sos = signal.butter(2, [lo, hi], btype="band", fs=fs, output="sos")
     phase = np.angle(signal.hilbert(signal.sosfiltfilt(sos, rate_hz - rate_hz.mean())))
-    return {"peak_hz": peak, "peak_over_median": float(p[ok].max() / np.median(p[ok])), "band_hz": (lo, hi),
-            "freqs_hz": f, "power": p, "phase": phase}
+    return {
+        "peak_hz": peak,
+        "peak_over_median": float(p[ok].max() / np.median(p[ok])),
+        "band_hz": (lo, hi),
+        "freqs_hz": f,
+        "power": p,
+        "phase": phase,
+    }
 
 
 def _ridge_fit_predict(x_fit, y_fit, x_new, alpha):
     xm, xs, ym = x_fit.mean(axis=0), x_fit.std(axis=0) + 1e-12, y_fit.mean(axis=0)
-    a = (x_fit - xm) / xs                                # standardised: one alpha suits every feature set
+    a = (x_fit - xm) / xs  # standardised: one alpha suits every feature set
     w = np.linalg.solve(a.T @ a + alpha * np.eye(a.shape[1]), a.T @ (y_fit - ym))
     return ((x_new - xm) / xs) @ w + ym
 
 
 def decode_r2(features: np.ndarray, target: np.ndarray, alphas=(1e-2, 1e0, 1e2, 1e4)) -> float:
-    """Returns the held-out R^2 of a ridge decoder of target [T] or [T, k] from features [T, f]: alpha chosen within the first half, scored on the second."""
+    """Returns the held-out R^2 of a ridge decoder of target [T] or [T, k] from features [T, f] (fit: first half, score: second)."""
     x = np.asarray(features, np.float64).reshape(len(features), -1)
     y = np.asarray(target, np.float64).reshape(len(x), -1)
-    half, q = len(x) // 2, len(x) // 4                   # contiguous blocks: neighbouring samples are not independent
+    half, q = len(x) // 2, len(x) // 4  # contiguous blocks: neighbouring samples are not independent
 
-    def inner(alpha):                                    # two-fold over the first half's quarters
-        return sum(np.sum((_ridge_fit_predict(x[f], y[f], x[t], alpha) - y[t]) ** 2)
-                   for f, t in ((slice(0, q), slice(q, half)), (slice(q, half), slice(0, q))))
+    def inner(alpha):  # two-fold over the first half's quarters
+        return sum(
+            np.sum((_ridge_fit_predict(x[f], y[f], x[t], alpha) - y[t]) ** 2)
+            for f, t in ((slice(0, q), slice(q, half)), (slice(q, half), slice(0, q)))
+        )
+
     best = min(alphas, key=inner)
     return r2_pooled(y[half:], _ridge_fit_predict(x[:half], y[:half], x[half:], best))

@@ -14,6 +14,7 @@ the last step); dropout; Linear(hidden, n).
 Ablations: `use_cnn` and `use_residual` are plain attributes read by forward(), so a trained model's
 CNN branch or residual path can be switched off without retraining (see `ablated`).
 """
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -35,7 +36,7 @@ class ConvBlock(nn.Module):
         self.bn1 = nn.BatchNorm1d(window)
         self.conv2 = nn.Conv1d(window, window, kernel_size=5, padding=2)
         self.bn2 = nn.BatchNorm1d(window)
-        self.drop = nn.Dropout1d(dropout)   # drops whole time steps (channels)
+        self.drop = nn.Dropout1d(dropout)  # drops whole time steps (channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Returns the block's output [batch, window, n] (same shape as x)."""
@@ -46,19 +47,28 @@ class ConvBlock(nn.Module):
 class Forecaster(nn.Module):
     """LSTM forecaster with an optional ConvBlock in front and a plain or residual+LayerNorm head."""
 
-    def __init__(self, n_neurons: int = 100, window: int = 150, hidden: int = 384, layers: int = 2,
-                 dropout: float = 0.25, cnn: bool = False, cnn_dropout: float = 0.1,
-                 residual_head: bool = True):
+    def __init__(
+        self,
+        n_neurons: int = 100,
+        window: int = 150,
+        hidden: int = 384,
+        layers: int = 2,
+        dropout: float = 0.25,
+        cnn: bool = False,
+        cnn_dropout: float = 0.1,
+        residual_head: bool = True,
+    ):
         super().__init__()
         self.n_neurons, self.window = n_neurons, window
         self.cnn = ConvBlock(window, cnn_dropout) if cnn else None
         # PyTorch applies LSTM dropout between layers only, so a 1-layer LSTM gets none
-        self.lstm = nn.LSTM(n_neurons, hidden, num_layers=layers, batch_first=True,
-                            dropout=dropout if layers > 1 else 0.0)
+        self.lstm = nn.LSTM(
+            n_neurons, hidden, num_layers=layers, batch_first=True, dropout=dropout if layers > 1 else 0.0
+        )
         self.residual_head = residual_head
         if residual_head:
             self.norm = nn.LayerNorm(hidden)
-            self.skip = nn.Linear(n_neurons, hidden)   # the input's last step, into the LSTM's space
+            self.skip = nn.Linear(n_neurons, hidden)  # the input's last step, into the LSTM's space
             self.drop = nn.Dropout(dropout)
         self.out = nn.Linear(hidden, n_neurons)
         # ablation switches, read at every forward pass
@@ -68,13 +78,13 @@ class Forecaster(nn.Module):
     def lstm_input(self, x: torch.Tensor) -> torch.Tensor:
         """Returns what the LSTM reads: the window x[batch, window, n], plus the CNN branch when it is on."""
         if self.cnn is not None and self.use_cnn:
-            x = x + self.cnn(x)                 # added, not concatenated
+            x = x + self.cnn(x)  # added, not concatenated
         return x
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Returns the forecast y[batch, n] (z units) from the window x[batch, window, n]."""
         x = self.lstm_input(x)
-        h = self.lstm(x)[0][:, -1]              # LSTM output at the last time step
+        h = self.lstm(x)[0][:, -1]  # LSTM output at the last time step
         if not self.residual_head:
             return self.out(h)
         h = self.norm(h)
@@ -85,9 +95,16 @@ class Forecaster(nn.Module):
 
 def build_model(cfg: ModelConfig, window: int = 150, n_neurons: int = 100) -> Forecaster:
     """Returns the (untrained) forecaster that a ModelConfig describes."""
-    return Forecaster(n_neurons=n_neurons, window=window, hidden=cfg.hidden, layers=cfg.layers,
-                      dropout=cfg.dropout, cnn=cfg.kind == "cnn_lstm", cnn_dropout=cfg.cnn_dropout,
-                      residual_head=cfg.kind != "lstm")
+    return Forecaster(
+        n_neurons=n_neurons,
+        window=window,
+        hidden=cfg.hidden,
+        layers=cfg.layers,
+        dropout=cfg.dropout,
+        cnn=cfg.kind == "cnn_lstm",
+        cnn_dropout=cfg.cnn_dropout,
+        residual_head=cfg.kind != "lstm",
+    )
 
 
 def count_params(model: nn.Module) -> int:

@@ -1,4 +1,5 @@
 """Every path of the project, derived once from the project root (never from the working directory)."""
+
 from __future__ import annotations
 
 import os
@@ -7,16 +8,16 @@ from pathlib import Path
 
 ROOT = Path(os.environ.get("VOLTLIB_ROOT", Path(__file__).resolve().parent.parent))
 NOTEBOOKS = ROOT / "notebooks"
-DATA = ROOT / "data"                 # cached simulations (by config hash)
-MODELS = DATA / "models"             # cached trained models (by config hash)
-BUILD = ROOT / "build"               # executed notebooks, per profile
-RESULTS = ROOT / "results"           # JSON results, per profile
-REPORT = ROOT / "report"             # HTML report and figures, per profile
-GOLDEN = ROOT / "tests" / "golden"   # stored smoke notebooks that nbval replays
-METHODS = ROOT / "METHODS.md"        # the methods, rendered into the report as its Methods chapter
+DATA = ROOT / "data"  # cached simulations (by config hash)
+MODELS = DATA / "models"  # cached trained models (by config hash)
+BUILD = ROOT / "build"  # executed notebooks, per profile
+RESULTS = ROOT / "results"  # JSON results, per profile
+REPORT = ROOT / "report"  # HTML report and figures, per profile
+GOLDEN = ROOT / "tests" / "golden"  # stored smoke notebooks that nbval replays
+METHODS = ROOT / "METHODS.md"  # the methods, rendered into the report as its Methods chapter
 
 NOTEBOOK_NAME = re.compile(r"^(\d\d)_[A-Za-z0-9_]+\.py$")
-ABSTRACT_PREFIX = "00"             # the abstract reads every result: it runs last and is shown first
+ABSTRACT_PREFIX = "00"  # the abstract reads every result: it runs last and is shown first
 
 
 def results_dir(profile: str) -> Path:
@@ -43,10 +44,13 @@ def discover(notebooks_dir: Path = NOTEBOOKS) -> list[Path]:
     """The notebooks NN_*.py in run order: 01, 02, ... and the abstract (00_*) last."""
     found = sorted(p for p in Path(notebooks_dir).glob("*.py") if NOTEBOOK_NAME.match(p.name))
     if not found:
-        raise FileNotFoundError(f"no notebooks named NN_name.py in {notebooks_dir}: expected e.g. "
-                                "01_simulate.py. Run from a checkout of the project.")
-    return [p for p in found if not p.name.startswith(ABSTRACT_PREFIX)] + \
-           [p for p in found if p.name.startswith(ABSTRACT_PREFIX)]
+        raise FileNotFoundError(
+            f"no notebooks named NN_name.py in {notebooks_dir}: expected e.g. "
+            "01_simulate.py. Run from a checkout of the project."
+        )
+    return [p for p in found if not p.name.startswith(ABSTRACT_PREFIX)] + [
+        p for p in found if p.name.startswith(ABSTRACT_PREFIX)
+    ]
 
 
 def report_order(executed: list[Path]) -> list[Path]:

@@ -22,6 +22,7 @@ Atomicity: a notebook executes into a temporary file that is renamed onto build/
 only on success, and its stamp is written after that rename; a failure leaves the partial
 notebook as NN_name.failed.ipynb (never taken as done) and stops the build naming the cell.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,16 +40,18 @@ from pathlib import Path
 from . import paths
 from .config import ConfigError, config_hash, get_profile
 from .paths import discover
-from .store import (FILE_LOG_ENV, MESSAGE_LOG_ENV, MISMATCH, atomic_path, remove, sha256_of, shown, verify,
-                    write_json)
+from .store import FILE_LOG_ENV, MESSAGE_LOG_ENV, MISMATCH, atomic_path, remove, sha256_of, shown, verify, write_json
 
 KERNEL = "voltlib"
 
 # Kernels inherit these: notebooks and voltlib stay quiet (no progress bars) when headless, and
 # figures display inline even if the caller (the Makefile) chose Agg for plain Python.
-HEADLESS_ENV = {"VOLTLIB_HEADLESS": "1", "TQDM_DISABLE": "1",
-                "MPLBACKEND": "module://matplotlib_inline.backend_inline",
-                "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+HEADLESS_ENV = {
+    "VOLTLIB_HEADLESS": "1",
+    "TQDM_DISABLE": "1",
+    "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+    "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+}
 
 
 class NotebookFailed(RuntimeError):
@@ -58,6 +61,7 @@ class NotebookFailed(RuntimeError):
 @dataclass
 class Step:
     """One notebook of the build: its source, where its executed copy goes, and its stamp."""
+
     source: Path
     executed: Path
     stamp_file: Path
@@ -77,8 +81,10 @@ class Step:
 BUILD_ONLY = frozenset({"pipeline.py", "report.py", "golden.py", "bench.py"})
 
 
-def library_hash(package_dir: Path = Path(__file__).resolve().parent,
-                 extra: tuple = (paths.ROOT / "requirements.txt",)) -> str:
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def library_hash(package_dir: Path = PACKAGE_DIR, extra: tuple = (paths.ROOT / "requirements.txt",)) -> str:
     """sha256 over voltlib/*.py (names and contents, BUILD_ONLY left out) and the pinned requirements."""
     h = hashlib.sha256()
     sources = [f for f in sorted(Path(package_dir).glob("*.py")) if f.name not in BUILD_ONLY]
@@ -95,14 +101,20 @@ def profile_parameters(profile: str) -> dict:
 def notebook_stamp(source: Path, params: dict, lib_hash: str, previous: str, config: str = "") -> str:
     """The stamp of one notebook (see the module docstring)."""
     h = hashlib.sha256()
-    for part in (Path(source).read_bytes(), json.dumps(params, sort_keys=True).encode(),
-                 config.encode(), lib_hash.encode(), previous.encode()):
+    for part in (
+        Path(source).read_bytes(),
+        json.dumps(params, sort_keys=True).encode(),
+        config.encode(),
+        lib_hash.encode(),
+        previous.encode(),
+    ):
         h.update(part + b"\0")
     return h.hexdigest()
 
 
-def plan(profile: str, notebooks_dir: Path = paths.NOTEBOOKS, build_dir: Path | None = None,
-         lib_hash: str | None = None) -> list[Step]:
+def plan(
+    profile: str, notebooks_dir: Path = paths.NOTEBOOKS, build_dir: Path | None = None, lib_hash: str | None = None
+) -> list[Step]:
     """Every notebook's step with its stamp, in run order."""
     build_dir = Path(build_dir) if build_dir else paths.build_dir(profile)
     lib_hash = lib_hash if lib_hash is not None else library_hash()
@@ -110,7 +122,7 @@ def plan(profile: str, notebooks_dir: Path = paths.NOTEBOOKS, build_dir: Path | 
     try:
         config = config_hash(get_profile(profile))
     except ValueError:
-        config = ""   # tests use throwaway profile names; the parameters still enter the stamp
+        config = ""  # tests use throwaway profile names; the parameters still enter the stamp
     steps, previous = [], ""
     for src in discover(notebooks_dir):
         stamp = notebook_stamp(src, params, lib_hash, previous, config)
@@ -124,7 +136,7 @@ def output_dirs(profile: str, results_dir: Path | None = None) -> tuple[Path, ..
     return Path(results_dir) if results_dir else paths.RESULTS / profile, paths.REPORT / profile / "figures"
 
 
-RECORDED = ("outputs", "caches")        # the files a stamp record holds, {path: sha256} each
+RECORDED = ("outputs", "caches")  # the files a stamp record holds, {path: sha256} each
 
 
 def read_stamp(step: Step) -> dict | None:
@@ -152,14 +164,14 @@ def recorded_problems(step: Step, memo: dict | None = None) -> list[tuple[Path, 
     record, problems = read_stamp(step) or {}, []
     for kind in RECORDED:
         for name, digest in (record.get(kind) or {}).items():
-            path = paths.ROOT / name                 # a recorded path outside the project is absolute
+            path = paths.ROOT / name  # a recorded path outside the project is absolute
             if not path.is_file():
                 problems.append((path, "is missing", kind))
                 continue
             now = _digest(path, memo)
             if now != digest:
                 problems.append((path, MISMATCH, kind))
-            elif kind == "caches" and verify(path, now):   # its own sidecar was removed or altered
+            elif kind == "caches" and verify(path, now):  # its own sidecar was removed or altered
                 problems.append((path, verify(path, now), kind))
     return problems
 
@@ -168,8 +180,12 @@ def made_with_stamp(step: Step) -> bool:
     """True when the executed copy exists and was made with this very stamp, its files recorded."""
     record = read_stamp(step)
     # a stamp from before files were recorded has none to check, so it counts as stale
-    return (step.executed.exists() and record is not None and record.get("stamp") == step.stamp
-            and all(kind in record for kind in RECORDED))
+    return (
+        step.executed.exists()
+        and record is not None
+        and record.get("stamp") == step.stamp
+        and all(kind in record for kind in RECORDED)
+    )
 
 
 def is_up_to_date(step: Step) -> bool:
@@ -182,8 +198,11 @@ def written_since(folders, t0_ns: int) -> list[Path]:
     found = []
     for folder in map(Path, folders):
         if folder.is_dir():
-            found += [f for f in folder.rglob("*") if f.is_file() and not f.name.startswith(".")
-                      and f.stat().st_mtime_ns >= t0_ns]
+            found += [
+                f
+                for f in folder.rglob("*")
+                if f.is_file() and not f.name.startswith(".") and f.stat().st_mtime_ns >= t0_ns
+            ]
     return sorted(found)
 
 
@@ -192,8 +211,14 @@ def _write_stamp(step: Step, record: dict) -> None:
         tmp.write_text(json.dumps(record, indent=1) + "\n")
 
 
-def execute(step: Step, params: dict, kernel: str = KERNEL, cwd: Path | None = None,
-            outputs: tuple = (), messages: list | None = None) -> float:
+def execute(
+    step: Step,
+    params: dict,
+    kernel: str = KERNEL,
+    cwd: Path | None = None,
+    outputs: tuple = (),
+    messages: list | None = None,
+) -> float:
     """Runs one notebook with papermill into its executed copy, atomically; returns seconds.
 
     outputs: folders whose files written during the run are recorded, with their sha256, in the
@@ -219,17 +244,26 @@ def execute(step: Step, params: dict, kernel: str = KERNEL, cwd: Path | None = N
     os.environ.update(HEADLESS_ENV, **{MESSAGE_LOG_ENV: str(log), FILE_LOG_ENV: str(files_log)})
     t0, t0_ns = time.perf_counter(), time.time_ns()
     try:
-        pm.execute_notebook(str(converted), str(partial), parameters=params, kernel_name=kernel,
-                            cwd=str(cwd or step.source.parent), progress_bar=False, log_output=False,
-                            report_mode=False, extra_arguments=["--IPKernelApp.log_level=ERROR"],
-                            kernel_manager_class=quiet_kernel_manager())
+        pm.execute_notebook(
+            str(converted),
+            str(partial),
+            parameters=params,
+            kernel_name=kernel,
+            cwd=str(cwd or step.source.parent),
+            progress_bar=False,
+            log_output=False,
+            report_mode=False,
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            kernel_manager_class=quiet_kernel_manager(),
+        )
     except PapermillExecutionError as err:
         os.replace(partial, step.failed)
         raise NotebookFailed(
             f"{step.source.name} failed in code cell {cell_number(step.failed, err.cell_index)} "
             f"(execution count {err.exec_count}): {err.ename}: {err.evalue}\n"
             f"The partial notebook with the traceback is {step.failed}. Fix the notebook or voltlib "
-            f"and run the build again; notebooks before it are kept.") from None
+            f"and run the build again; notebooks before it are kept."
+        ) from None
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
@@ -245,11 +279,22 @@ def execute(step: Step, params: dict, kernel: str = KERNEL, cwd: Path | None = N
     seconds = time.perf_counter() - t0
     folders = [Path(o).resolve() for o in outputs]
     written = {shown(f): sha256_of(f) for f in written_since(outputs, t0_ns)}
-    caches = {shown(f): sha256_of(f) for f in map(Path, sorted(used))        # a removed checkpoint is not one
-              if f.is_file() and not any(f.is_relative_to(o) for o in folders)}
+    caches = {
+        shown(f): sha256_of(f)
+        for f in map(Path, sorted(used))  # a removed checkpoint is not one
+        if f.is_file() and not any(f.is_relative_to(o) for o in folders)
+    }
     os.replace(partial, step.executed)
-    _write_stamp(step, {"stamp": step.stamp, "seconds": round(seconds, 2),
-                        "finished": time.strftime("%Y-%m-%dT%H:%M:%S"), "outputs": written, "caches": caches})
+    _write_stamp(
+        step,
+        {
+            "stamp": step.stamp,
+            "seconds": round(seconds, 2),
+            "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "outputs": written,
+            "caches": caches,
+        },
+    )
     return seconds
 
 
@@ -299,6 +344,7 @@ def refresh_records(earlier: list[Step], record: dict) -> None:
 def cell_number(notebook: Path, cell_index: int) -> str:
     """'N (`first line`)' of the failing cell: code cells counted from 1 as in the source notebook."""
     import nbformat
+
     try:
         nb = nbformat.read(str(notebook), as_version=4)
     except Exception:
@@ -313,9 +359,17 @@ def cell_number(notebook: Path, cell_index: int) -> str:
     return f"#{cell_index}"
 
 
-def build(profile: str, notebooks_dir: Path = paths.NOTEBOOKS, build_dir: Path | None = None,
-          results_dir: Path | None = None, kernel: str = KERNEL, lib_hash: str | None = None,
-          progress=None, outputs: tuple | None = None, before: str | None = None) -> dict:
+def build(
+    profile: str,
+    notebooks_dir: Path = paths.NOTEBOOKS,
+    build_dir: Path | None = None,
+    results_dir: Path | None = None,
+    kernel: str = KERNEL,
+    lib_hash: str | None = None,
+    progress=None,
+    outputs: tuple | None = None,
+    before: str | None = None,
+) -> dict:
     """Runs every notebook that is not up to date, in order (only those ahead of `before` if given); writes and returns the timings.
 
     outputs: the folders a notebook's outputs are recorded from (default output_dirs(profile, results_dir)).
@@ -327,13 +381,13 @@ def build(profile: str, notebooks_dir: Path = paths.NOTEBOOKS, build_dir: Path |
         names = [s.name for s in steps]
         if before not in names:
             raise ValueError(f"before={before!r} is not a notebook of {notebooks_dir}: expected one of {names}.")
-        steps = steps[:names.index(before)]
+        steps = steps[: names.index(before)]
     params = profile_parameters(profile)
     outputs = output_dirs(profile, results_dir) if outputs is None else outputs
     timings = {"profile": profile, "notebooks": {}, "total_s": 0.0, "executed_s": 0.0}
     t_start = time.perf_counter()
-    rerun_rest = False                   # once a notebook runs, every later one reads what it wrote
-    memo = {}                            # each unchanged file is hashed once per build
+    rerun_rest = False  # once a notebook runs, every later one reads what it wrote
+    memo = {}  # each unchanged file is hashed once per build
     for k, step in enumerate(steps, 1):
         head = f"[{k}/{len(steps)}] {step.name} ..."
         # after a rerun, later notebooks' files differ from their records by the build's own doing
@@ -349,9 +403,9 @@ def build(profile: str, notebooks_dir: Path = paths.NOTEBOOKS, build_dir: Path |
             progress(f"{shown(said[0][0])} {said[0][1]}{more}; rerunning {step.name} and the notebooks after it")
         for path, problem, kind in problems:
             if kind == "outputs" and problem != "is missing":
-                remove(path)                # a damaged output must not be read back (update_json) as a start
+                remove(path)  # a damaged output must not be read back (update_json) as a start
         progress(head, end=" ")
-        messages = []                       # cache damage the notebook found and repaired, one line each
+        messages = []  # cache damage the notebook found and repaired, one line each
         try:
             seconds = execute(step, params, kernel, outputs=outputs, messages=messages)
         except BaseException:
@@ -361,7 +415,7 @@ def build(profile: str, notebooks_dir: Path = paths.NOTEBOOKS, build_dir: Path |
         progress(f"{seconds:.1f} s")
         for m in messages:
             progress(f"  {m}")
-        refresh_records(steps[:k - 1], read_stamp(step) or {})
+        refresh_records(steps[: k - 1], read_stamp(step) or {})
         rerun_rest = True
         timings["notebooks"][step.name] = {"seconds": round(seconds, 2), "cached": False}
         timings["executed_s"] += seconds
@@ -386,11 +440,11 @@ def main(argv=None) -> int:
     timings = build(args.profile)
     if not args.no_report:
         from . import report
+
         t1 = time.perf_counter()
         out = report.assemble(args.profile)
         print(f"report: {out.relative_to(paths.ROOT)} ({time.perf_counter() - t1:.1f} s)")
-    print(f"done in {time.perf_counter() - t0:.1f} s "
-          f"({timings['executed_s']:.1f} s executing notebooks)")
+    print(f"done in {time.perf_counter() - t0:.1f} s ({timings['executed_s']:.1f} s executing notebooks)")
     return 0
 
 
@@ -409,7 +463,7 @@ def run_cli(main_fn, argv=None) -> int:
     """Runs a command line's main: a user error or a stop is one message and a non-zero exit; a bug keeps its traceback."""
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     for sig, handler in previous.items():
-        if handler is not signal.SIG_IGN:      # a background job (`make report &`) keeps ignoring Ctrl-C
+        if handler is not signal.SIG_IGN:  # a background job (`make report &`) keeps ignoring Ctrl-C
             signal.signal(sig, _stop)
     try:
         return main_fn(argv) or 0
@@ -423,15 +477,20 @@ def run_cli(main_fn, argv=None) -> int:
         if err.errno not in NO_SPACE:
             raise
         where = f": {err.filename}" if err.filename else ""
-        print(f"error: the disk is full ({err.strerror}{where}). Free space (`make clean` "
-              "removes the build and reports, `make clean-cache` the cached simulations and models too) and "
-              "run the same command again.", file=sys.stderr)
+        print(
+            f"error: the disk is full ({err.strerror}{where}). Free space (`make clean` "
+            "removes the build and reports, `make clean-cache` the cached simulations and models too) and "
+            "run the same command again.",
+            file=sys.stderr,
+        )
         return 1
     except KeyboardInterrupt as stop:
-        sig = signal.Signals.__members__.get(str(stop), signal.SIGINT)   # _stop names the signal; Ctrl-C does not
-        print(f"\nstopped by {'Ctrl-C (SIGINT)' if sig == signal.SIGINT else sig.name}: what was running was shut "
-              "down and left no partial output; finished work is kept. Run the same command again to continue.",
-              file=sys.stderr)
+        sig = signal.Signals.__members__.get(str(stop), signal.SIGINT)  # _stop names the signal; Ctrl-C does not
+        print(
+            f"\nstopped by {'Ctrl-C (SIGINT)' if sig == signal.SIGINT else sig.name}: what was running was shut "
+            "down and left no partial output; finished work is kept. Run the same command again to continue.",
+            file=sys.stderr,
+        )
         return 128 + sig
     finally:
         for sig, handler in previous.items():

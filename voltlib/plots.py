@@ -1,4 +1,5 @@
 """Figures shared by the notebooks: one house style, saved as PNG under report/<profile>/figures/."""
+
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -8,12 +9,19 @@ from . import paths
 from .store import atomic_path
 
 EXC_COLOR, INH_COLOR = "#c0392b", "#2471a3"
-CEILING_COLOR = "#16a085"   # the oracle ceiling, and the lines and bands that refer to it
+CEILING_COLOR = "#16a085"  # the oracle ceiling, and the lines and bands that refer to it
 
-plt.rcParams.update({
-    "figure.dpi": 110, "savefig.dpi": 130, "savefig.bbox": "tight", "font.size": 10,
-    "axes.spines.top": False, "axes.spines.right": False, "axes.titlesize": 11,
-})
+plt.rcParams.update(
+    {
+        "figure.dpi": 110,
+        "savefig.dpi": 130,
+        "savefig.bbox": "tight",
+        "font.size": 10,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "axes.titlesize": 11,
+    }
+)
 
 
 def save_figure(fig, profile: str, name: str):
@@ -21,7 +29,7 @@ def save_figure(fig, profile: str, name: str):
     if not name.endswith(".png"):
         raise ValueError(f"figure name {name!r} must end with .png")
     path = paths.figures_dir(profile) / name
-    with atomic_path(path, checksum=False) as tmp:     # the build records its hash among the notebook's outputs
+    with atomic_path(path, checksum=False) as tmp:  # the build records its hash among the notebook's outputs
         fig.savefig(tmp, format="png")
     return path
 
@@ -30,8 +38,9 @@ def raster_and_traces(sim, run: int = 0, t0_ms: float = 1000.0, span_ms: float =
     """A spike raster of one run above voltage traces of a few E and I neurons; returns the figure."""
     net = sim.sim.network
     t_ms = sim.t_ms
-    fig, (ax_r, ax_e, ax_i) = plt.subplots(3, 1, figsize=(9, 6.5), sharex=True,
-                                          gridspec_kw={"height_ratios": [2, 1, 1]})
+    fig, (ax_r, ax_e, ax_i) = plt.subplots(
+        3, 1, figsize=(9, 6.5), sharex=True, gridspec_kw={"height_ratios": [2, 1, 1]}
+    )
     i, t = sim.spike_i[run], sim.spike_t_ms[run]
     keep = (t >= t0_ms) & (t < t0_ms + span_ms)
     exc = i[keep] < net.n_exc
@@ -41,8 +50,10 @@ def raster_and_traces(sim, run: int = 0, t0_ms: float = 1000.0, span_ms: float =
     ax_r.legend(loc="lower right", bbox_to_anchor=(1, 1.0), markerscale=4, frameon=False, ncol=2)
     ax_r.set_title(f"run {run}: spikes and membrane voltage", loc="left")
     sel = (t_ms >= t0_ms) & (t_ms < t0_ms + span_ms)
-    for ax, idx, color, label in ((ax_e, range(n_traces), EXC_COLOR, "E"),
-                                  (ax_i, range(net.n_exc, net.n_exc + n_traces), INH_COLOR, "I")):
+    for ax, idx, color, label in (
+        (ax_e, range(n_traces), EXC_COLOR, "E"),
+        (ax_i, range(net.n_exc, net.n_exc + n_traces), INH_COLOR, "I"),
+    ):
         for k, n in enumerate(idx):
             ax.plot(t_ms[sel], sim.v_mv[run, sel, n], color=color, alpha=1 - 0.25 * k, lw=0.8)
         ax.axhline(net.theta_mv, color="k", ls=":", lw=0.8)
@@ -54,8 +65,10 @@ def raster_and_traces(sim, run: int = 0, t0_ms: float = 1000.0, span_ms: float =
 def rate_cv_histograms(rates_hz: np.ndarray, cvs: np.ndarray, n_exc: int, source_rate=30.0, source_cv=0.41):
     """Histograms of per-neuron rates and ISI CVs (all runs), E and I apart, source values marked."""
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
-    for ax, values, label, ref in ((axes[0], rates_hz, "firing rate (Hz)", source_rate),
-                                   (axes[1], cvs, "CV of inter-spike intervals", source_cv)):
+    for ax, values, label, ref in (
+        (axes[0], rates_hz, "firing rate (Hz)", source_rate),
+        (axes[1], cvs, "CV of inter-spike intervals", source_cv),
+    ):
         exc, inh = values[:, :n_exc].ravel(), values[:, n_exc:].ravel()
         bins = np.histogram_bin_edges(values[np.isfinite(values)], 30)
         ax.hist(exc[np.isfinite(exc)], bins, color=EXC_COLOR, alpha=0.6, label="excitatory", density=True)
@@ -69,12 +82,11 @@ def rate_cv_histograms(rates_hz: np.ndarray, cvs: np.ndarray, n_exc: int, source
 
 def training_curves(histories: dict, labels: dict):
     """Validation loss per epoch of every phase, one panel per protocol; returns the figure."""
-    fig, axes = plt.subplots(1, len(histories), figsize=(4.6 * len(histories), 3.4), sharey=True,
-                             squeeze=False)
+    fig, axes = plt.subplots(1, len(histories), figsize=(4.6 * len(histories), 3.4), sharey=True, squeeze=False)
     for ax, (protocol, phases) in zip(axes[0], histories.items()):
         for phase, hist in phases.items():
             epochs = [h["epoch"] for h in hist]
-            line, = ax.plot(epochs, [h["val_loss"] for h in hist], marker="o", ms=3, label=labels[phase])
+            (line,) = ax.plot(epochs, [h["val_loss"] for h in hist], marker="o", ms=3, label=labels[phase])
             ax.plot(epochs, [h["train_loss"] for h in hist], color=line.get_color(), ls=":", lw=1)
         ax.set_title(f"{protocol} protocol (dotted: training loss)", loc="left")
         ax.set_xlabel("epoch")
@@ -93,12 +105,27 @@ def ladder_bars(r2: dict, references: dict, source: dict | None = None):
         x = np.arange(len(names)) + (k - (len(protocols) - 1) / 2) * width
         ax.bar(x, [r2[protocol].get(n, np.nan) for n in names], width, label=f"ours, {protocol} protocol")
     if source:
-        ax.scatter(np.arange(len(names)), [source.get(n, np.nan) for n in names], marker="_", s=900,
-                   color="k", zorder=3, label="source report")
+        ax.scatter(
+            np.arange(len(names)),
+            [source.get(n, np.nan) for n in names],
+            marker="_",
+            s=900,
+            color="k",
+            zorder=3,
+            label="source report",
+        )
     for (label, value), ls in zip(references.items(), ("--", ":", "-.", (0, (5, 1)))):
         ax.axhline(value, color="0.35", ls=ls, lw=1)
-        ax.annotate(label, (len(names) - 0.5, value), xytext=(3, 0), textcoords="offset points",
-                    va="center", fontsize=8, color="0.35", annotation_clip=False)
+        ax.annotate(
+            label,
+            (len(names) - 0.5, value),
+            xytext=(3, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=8,
+            color="0.35",
+            annotation_clip=False,
+        )
     ax.set_xticks(np.arange(len(names)), names)
     ax.set_ylabel("test R^2 (1 ms ahead)")
     ax.legend(frameon=False, loc="upper center", fontsize=8, bbox_to_anchor=(0.5, -0.12), ncol=3)
@@ -107,25 +134,46 @@ def ladder_bars(r2: dict, references: dict, source: dict | None = None):
 
 # ---------------------------------------------------------------- error analysis (notebook 06)
 
+
 def _ei_axis(ax, n: int, n_exc: int, axis: str = "x"):
     """Marks the E | I boundary of a neuron axis with a line and two labels."""
     line = ax.axvline if axis == "x" else ax.axhline
     line(n_exc - 0.5, color="k", lw=0.8)
     for pos, label, color in ((n_exc / 2, "E", EXC_COLOR), (n_exc + (n - n_exc) / 2, "I", INH_COLOR)):
         if axis == "x":
-            ax.annotate(label, (pos, 1.0), xycoords=("data", "axes fraction"), xytext=(0, 2),
-                        textcoords="offset points", ha="center", va="bottom", color=color, fontweight="bold")
+            ax.annotate(
+                label,
+                (pos, 1.0),
+                xycoords=("data", "axes fraction"),
+                xytext=(0, 2),
+                textcoords="offset points",
+                ha="center",
+                va="bottom",
+                color=color,
+                fontweight="bold",
+            )
         else:
-            ax.annotate(label, (1.0, pos), xycoords=("axes fraction", "data"), xytext=(2, 0),
-                        textcoords="offset points", ha="left", va="center", color=color, fontweight="bold")
+            ax.annotate(
+                label,
+                (1.0, pos),
+                xycoords=("axes fraction", "data"),
+                xytext=(2, 0),
+                textcoords="offset points",
+                ha="left",
+                va="center",
+                color=color,
+                fontweight="bold",
+            )
 
 
 def neuron_heatmap(r2_by_h: np.ndarray, rmse_mv_by_h: np.ndarray, horizons_ms, n_exc: int):
     """Per-neuron test R^2 and RMSE (mV) at each horizon [H, n] as two heat maps; returns the figure."""
     fig, axes = plt.subplots(2, 1, figsize=(10, 5.2), sharex=True)
     n = r2_by_h.shape[1]
-    for ax, values, label, cmap, lims in ((axes[0], r2_by_h, "R^2", "viridis", (min(0, np.nanmin(r2_by_h)), 1)),
-                                          (axes[1], rmse_mv_by_h, "RMSE (mV)", "magma", (0, np.nanmax(rmse_mv_by_h)))):
+    for ax, values, label, cmap, lims in (
+        (axes[0], r2_by_h, "R^2", "viridis", (min(0, np.nanmin(r2_by_h)), 1)),
+        (axes[1], rmse_mv_by_h, "RMSE (mV)", "magma", (0, np.nanmax(rmse_mv_by_h))),
+    ):
         im = ax.imshow(values, aspect="auto", cmap=cmap, vmin=lims[0], vmax=lims[1], interpolation="nearest")
         ax.set_yticks(range(len(horizons_ms)), [f"{h:g} ms" for h in horizons_ms])
         ax.set_ylabel("horizon")
@@ -136,8 +184,16 @@ def neuron_heatmap(r2_by_h: np.ndarray, rmse_mv_by_h: np.ndarray, horizons_ms, n
     return fig
 
 
-def neuron_ranking(r2: np.ndarray, n_exc: int, ei: dict, r2_run_neuron: np.ndarray, rate_hz: np.ndarray,
-                   in_degree: np.ndarray, rho_rate: dict, rho_degree: dict):
+def neuron_ranking(
+    r2: np.ndarray,
+    n_exc: int,
+    ei: dict,
+    r2_run_neuron: np.ndarray,
+    rate_hz: np.ndarray,
+    in_degree: np.ndarray,
+    rho_rate: dict,
+    rho_degree: dict,
+):
     """Neurons ranked by R^2 (E/I coloured) and per (run, neuron) R^2 against rate and in-degree; returns the figure."""
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), gridspec_kw={"width_ratios": [1.6, 1, 1]})
     order = np.argsort(r2)[::-1]
@@ -147,14 +203,19 @@ def neuron_ranking(r2: np.ndarray, n_exc: int, ei: dict, r2_run_neuron: np.ndarr
     axes[0].set_ylabel("test R^2 (1 ms)")
     lo = min(0.0, float(r2.min()) - 0.05)
     axes[0].set_ylim(lo, max(1.0, float(r2.max()) + 0.05))
-    axes[0].set_title(f"E median {ei['median_exc']:.3f}, I median {ei['median_inh']:.3f}; "
-                      f"Mann-Whitney p = {ei['p']:.2g}", loc="left", fontsize=9)
+    axes[0].set_title(
+        f"E median {ei['median_exc']:.3f}, I median {ei['median_inh']:.3f}; Mann-Whitney p = {ei['p']:.2g}",
+        loc="left",
+        fontsize=9,
+    )
     axes[0].bar([0], [0], color=EXC_COLOR, label="excitatory")
     axes[0].bar([0], [0], color=INH_COLOR, label="inhibitory")
     axes[0].legend(frameon=False, loc="upper right")
     exc = np.arange(r2_run_neuron.shape[1]) < n_exc
-    for ax, x, label, rho in ((axes[1], rate_hz, "firing rate in that run (Hz)", rho_rate),
-                              (axes[2], in_degree, "in-degree in that run", rho_degree)):
+    for ax, x, label, rho in (
+        (axes[1], rate_hz, "firing rate in that run (Hz)", rho_rate),
+        (axes[2], in_degree, "in-degree in that run", rho_degree),
+    ):
         jitter = 0.0 if label.startswith("firing") else np.random.default_rng(0).uniform(-0.2, 0.2, x.shape)
         for mask, color in ((exc, EXC_COLOR), (~exc, INH_COLOR)):
             ax.scatter((x + jitter)[:, mask].ravel(), r2_run_neuron[:, mask].ravel(), s=4, alpha=0.5, color=color, lw=0)
@@ -175,19 +236,36 @@ def temporal_patterns(prof: dict, horizon_ms: float, reset: dict):
         c.plot(p["cumulative"]["within_ms"], p["cumulative"]["share_of_error"], label=f"{name}: error", **styles[name])
         d.plot(p["voltage"]["centers"], p["voltage"]["mse"], label=name, **styles[name])
         e.plot(p["time"]["centers"], p["time"]["mse"], label=name, **styles[name])
-    c.plot(p["cumulative"]["within_ms"], p["cumulative"]["share_of_samples"], color=EXC_COLOR, ls=":",
-           label="share of samples")
+    c.plot(
+        p["cumulative"]["within_ms"],
+        p["cumulative"]["share_of_samples"],
+        color=EXC_COLOR,
+        ls=":",
+        label="share of samples",
+    )
     a.set_xscale("log")
     a.set_xlabel("time since the neuron's last spike (ms)")
     b.axvspan(0, horizon_ms, color=EXC_COLOR, alpha=0.12, lw=0)
     b.set_xlabel("target time - nearest spike of the neuron (ms)")
-    b.annotate("spike after the last input", (horizon_ms, 0.02), xycoords=("data", "axes fraction"),
-               xytext=(6, 0), textcoords="offset points", va="bottom", fontsize=8, color=EXC_COLOR)
+    b.annotate(
+        "spike after the last input",
+        (horizon_ms, 0.02),
+        xycoords=("data", "axes fraction"),
+        xytext=(6, 0),
+        textcoords="offset points",
+        va="bottom",
+        fontsize=8,
+        color=EXC_COLOR,
+    )
     c.set_xlabel("within x ms after a spike")
     c.set_ylabel("cumulative share")
     c.set_xscale("log")
-    c.set_title(f"within {reset['within_ms']:g} ms: {100 * reset['share_of_error']:.0f} % of the error, "
-                f"{100 * reset['share_of_samples']:.1f} % of samples", loc="left", fontsize=9)
+    c.set_title(
+        f"within {reset['within_ms']:g} ms: {100 * reset['share_of_error']:.0f} % of the error, "
+        f"{100 * reset['share_of_samples']:.1f} % of samples",
+        loc="left",
+        fontsize=9,
+    )
     d.set_xlabel("true target voltage (mV)")
     e.set_xlabel("time in the run (s)")
     for ax in (a, b, d, e):
@@ -200,15 +278,24 @@ def temporal_patterns(prof: dict, horizon_ms: float, reset: dict):
     return fig
 
 
-def r2_vs_horizon(horizons_ms, curves: dict, ceiling=None, ceiling_ci=None, ceiling_oracle=None,
-                  ceiling_oracle_ci=None, ylim=(-1.0, 1.0), ax=None):
+def r2_vs_horizon(
+    horizons_ms,
+    curves: dict,
+    ceiling=None,
+    ceiling_ci=None,
+    ceiling_oracle=None,
+    ceiling_oracle_ci=None,
+    ylim=(-1.0, 1.0),
+    ax=None,
+):
     """Test R^2 against horizon (ms, log axis) for named curves {name: (r2 list, style dict)}, ceiling bands optional."""
     # ceiling: with the measurement noise (what the models face, dashed); ceiling_oracle: without it
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7.5, 4.2))
     h = np.asarray(horizons_ms, float)
     for values, ci, label, line, alpha in (
-            (ceiling_oracle, ceiling_oracle_ci, "ceiling (oracle)", dict(lw=2), 0.25),
-            (ceiling, ceiling_ci, "ceiling + 0.2 mV meas. noise", dict(lw=1.2, ls="--"), 0.12)):
+        (ceiling_oracle, ceiling_oracle_ci, "ceiling (oracle)", dict(lw=2), 0.25),
+        (ceiling, ceiling_ci, "ceiling + 0.2 mV meas. noise", dict(lw=1.2, ls="--"), 0.12),
+    ):
         if values is None:
             continue
         ax.plot(h, values, color=CEILING_COLOR, label=label, **line)
@@ -216,7 +303,7 @@ def r2_vs_horizon(horizons_ms, curves: dict, ceiling=None, ceiling_ci=None, ceil
             ci = np.asarray(ci)
             ax.fill_between(h, ci[:, 0], ci[:, 1], color=CEILING_COLOR, alpha=alpha, lw=0)
     for name, (values, style) in curves.items():
-        ax.plot(h[:len(values)], values, label=name, **{"marker": "o", "ms": 3, **style})
+        ax.plot(h[: len(values)], values, label=name, **{"marker": "o", "ms": 3, **style})
     ax.set_xscale("log")
     ax.set_xticks(h, [f"{x:g}" for x in h])
     ax.set_xlabel("horizon (ms)")
@@ -236,21 +323,31 @@ def gain_share_bars(horizons_ms, shares: dict, ax=None, colors: dict | None = No
         pos = x + (k - (len(shares) - 1) / 2) * width
         ax.bar(pos, np.clip(values, -1, None), width, label=name, color=(colors or {}).get(name))
         for p, v in zip(pos, values):
-            if v < -1:                                   # clipped bar: print its value
-                ax.annotate(f"{100 * v:.0f} %", (p, -1), xytext=(0, 2), textcoords="offset points", rotation=90,
-                            ha="center", va="bottom", fontsize=7, color="w")
+            if v < -1:  # clipped bar: print its value
+                ax.annotate(
+                    f"{100 * v:.0f} %",
+                    (p, -1),
+                    xytext=(0, 2),
+                    textcoords="offset points",
+                    rotation=90,
+                    ha="center",
+                    va="bottom",
+                    fontsize=7,
+                    color="w",
+                )
     ax.axhline(0, color="k", lw=0.8)
     ax.axhline(1, color=CEILING_COLOR, lw=1, ls="--")
     ax.set_xticks(x, [f"{h:g}" for h in horizons_ms])
     ax.set_xlabel("horizon (ms)")
     ax.set_ylabel("(R^2 - R^2 pers.) / (R^2 ceil. - R^2 pers.)")
     lowest = min((float(np.nanmin(v)) for v in shares.values() if len(v)), default=0.0)
-    ax.set_ylim(max(-1.05, min(lowest, 0.0) - 0.05), 1.1)   # below -1 is clipped and labelled
+    ax.set_ylim(max(-1.05, min(lowest, 0.0) - 0.05), 1.1)  # below -1 is clipped and labelled
     ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return fig
 
 
 # ---------------------------------------------------------------- interpretability (notebook 07)
+
 
 def cnn_filters(trained: dict, init: dict):
     """Mean |conv weight| per (input time step, neuron offset) of both convolutions, and against initial weights; returns the figure."""
@@ -258,9 +355,14 @@ def cnn_filters(trained: dict, init: dict):
     grid = fig.add_gridspec(2, 3, width_ratios=[1, 1, 1.6])
     for col, name in enumerate(("conv1", "conv2")):
         ax = fig.add_subplot(grid[:, col])
-        m = np.asarray(trained[name]["by_step_offset"])         # [in_t, k]
-        im = ax.imshow(m, aspect="auto", cmap="viridis", interpolation="nearest",
-                       extent=(-0.5, m.shape[1] - 0.5, m.shape[0] - 0.5, -0.5))
+        m = np.asarray(trained[name]["by_step_offset"])  # [in_t, k]
+        im = ax.imshow(
+            m,
+            aspect="auto",
+            cmap="viridis",
+            interpolation="nearest",
+            extent=(-0.5, m.shape[1] - 0.5, m.shape[0] - 0.5, -0.5),
+        )
         ax.set_xticks(range(m.shape[1]), [f"{o:+d}" for o in trained[name]["offsets"]])
         ax.set_xlabel("neuron-index offset")
         ax.set_title(f"{name}: mean |w|", loc="left")
@@ -270,8 +372,15 @@ def cnn_filters(trained: dict, init: dict):
     for k, name in enumerate(("conv1", "conv2")):
         off = np.asarray(trained[name]["offsets"]) + (k - 0.5) * 0.35
         ax.bar(off, trained[name]["by_offset"], 0.35, label=f"{name} trained")
-        ax.scatter(off, init[name]["by_offset"], marker="_", s=120, color="k", zorder=3,
-                   label="at initialisation" if k else None)
+        ax.scatter(
+            off,
+            init[name]["by_offset"],
+            marker="_",
+            s=120,
+            color="k",
+            zorder=3,
+            label="at initialisation" if k else None,
+        )
     ax.set_xlabel("neuron-index offset")
     ax.set_ylabel("mean |w|")
     ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
@@ -286,8 +395,9 @@ def cnn_filters(trained: dict, init: dict):
     return fig
 
 
-def feature_importance(ablation: dict, own: np.ndarray, others: np.ndarray, n_exc: int,
-                       lag_labels: list, lag_imp: np.ndarray):
+def feature_importance(
+    ablation: dict, own: np.ndarray, others: np.ndarray, n_exc: int, lag_labels: list, lag_imp: np.ndarray
+):
     """Ablation R^2 bars, permutation importance per input neuron (own vs other outputs) and per lag group; returns the figure."""
     fig, axes = plt.subplots(1, 3, figsize=(14, 4.0), gridspec_kw={"width_ratios": [1.1, 1.6, 1]})
     _r2_bars(axes[0], ablation)
@@ -340,14 +450,22 @@ def spatial_patterns(sens: np.ndarray, w_mv: np.ndarray, corr: dict, n_exc: int,
     return fig
 
 
-def lstm_dynamics(t_ms: np.ndarray, pcs: np.ndarray, explained: np.ndarray, rate_hz: np.ndarray, osc: dict,
-                  decoding: dict, span_ms: float = 300.0):
+def lstm_dynamics(
+    t_ms: np.ndarray,
+    pcs: np.ndarray,
+    explained: np.ndarray,
+    rate_hz: np.ndarray,
+    osc: dict,
+    decoding: dict,
+    span_ms: float = 300.0,
+):
     """Hidden-state PCs beside the population rate, a PC trajectory coloured by phase, the rate spectrum and decoding R^2; returns the figure."""
     fig, axes = plt.subplots(2, 2, figsize=(12, 7.6))
     sel = t_ms < t_ms[0] + span_ms
 
     def z(v):
         return (v - v.mean()) / v.std()
+
     ax = axes[0, 0]
     ax.plot(t_ms[sel], z(rate_hz)[sel], color="0.5", lw=1, label="population rate")
     for k in range(min(2, pcs.shape[1])):
@@ -366,24 +484,36 @@ def lstm_dynamics(t_ms: np.ndarray, pcs: np.ndarray, explained: np.ndarray, rate
     ax.axvspan(*osc["band_hz"], color="#16a085", alpha=0.2, lw=0)
     ax.set_xlabel("frequency (Hz)")
     ax.set_ylabel("population-rate power")
-    ax.set_title(f"peak {osc['peak_hz']:.0f} Hz, {osc['peak_over_median']:.1f} x the median power", loc="left", fontsize=9)
+    ax.set_title(
+        f"peak {osc['peak_hz']:.0f} Hz, {osc['peak_over_median']:.1f} x the median power", loc="left", fontsize=9
+    )
     ax = axes[1, 1]
     names = list(decoding)
     targets = list(next(iter(decoding.values())))
     width = 0.8 / len(targets)
     for k, tgt in enumerate(targets):
-        ax.bar(np.arange(len(names)) + (k - (len(targets) - 1) / 2) * width, [decoding[n][tgt] for n in names],
-               width, label=tgt)
+        ax.bar(
+            np.arange(len(names)) + (k - (len(targets) - 1) / 2) * width,
+            [decoding[n][tgt] for n in names],
+            width,
+            label=tgt,
+        )
     ax.set_xticks(range(len(names)), names, fontsize=8, rotation=15)
     ax.set_ylabel("held-out decoding R^2")
     ax.axhline(0, color="k", lw=0.8)
     low = min(decoding[n][t] for n in names for t in targets)
-    ax.set_ylim(max(-0.5, low - 0.05), 1.0)          # a decoder far below 0 is just "useless"; clip it
+    ax.set_ylim(max(-0.5, low - 0.05), 1.0)  # a decoder far below 0 is just "useless"; clip it
     for k, tgt in enumerate(targets):
         for i, name in enumerate(names):
             v = decoding[name][tgt]
-            ax.annotate(f"{v:.2f}", (i + (k - (len(targets) - 1) / 2) * width, max(v, 0)), xytext=(0, 2),
-                        textcoords="offset points", ha="center", fontsize=7)
+            ax.annotate(
+                f"{v:.2f}",
+                (i + (k - (len(targets) - 1) / 2) * width, max(v, 0)),
+                xytext=(0, 2),
+                textcoords="offset points",
+                ha="center",
+                fontsize=7,
+            )
     ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()
     return fig
@@ -433,10 +563,16 @@ def explorer(t_ms: np.ndarray, traces: dict, neuron: int, horizon_ms: float, tit
     line whose label says so ("CNN-LSTM direct = rollout at 1 ms"), so no line hides another unnamed.
     The legend sits right of the axes, off the traces.
     """
-    groups = []   # [names, values]: forecasts that coincide share one entry
+    groups = []  # [names, values]: forecasts that coincide share one entry
     for name, v in traces.items():
-        same = next((g for g in groups if name != "truth" and g[0][0] != "truth"
-                     and np.allclose(g[1], v, rtol=0, atol=same_mv)), None)
+        same = next(
+            (
+                g
+                for g in groups
+                if name != "truth" and g[0][0] != "truth" and np.allclose(g[1], v, rtol=0, atol=same_mv)
+            ),
+            None,
+        )
         if same:
             same[0].append(name)
         else:
@@ -444,8 +580,13 @@ def explorer(t_ms: np.ndarray, traces: dict, neuron: int, horizon_ms: float, tit
     fig, ax = plt.subplots(figsize=(10, 3.4), layout="constrained")
     for k, (names, v) in enumerate(groups):
         label = names[0] if len(names) == 1 else f"{_joined(names)} at {horizon_ms:g} ms"
-        style = {"color": "k", "lw": 2} if names[0] == "truth" else \
-                {"color": "0.55", "lw": 1, "ls": "--"} if names[0] == "persistence" else {"color": f"C{k}", "lw": 1.2}
+        style = (
+            {"color": "k", "lw": 2}
+            if names[0] == "truth"
+            else {"color": "0.55", "lw": 1, "ls": "--"}
+            if names[0] == "persistence"
+            else {"color": f"C{k}", "lw": 1.2}
+        )
         ax.plot(t_ms, v, label=label, **style)
     ax.set_xlim(t_ms[0], t_ms[-1])
     ax.set_xlabel("time in the run (ms)")

@@ -13,6 +13,7 @@ What a reader sees, by cell tag:
   numbers printed for nbval) is dropped unless the cell is tagged `show-output`;
 - markdown, tables, figures (embedded as base64 PNG) and Markdown built from results are kept.
 """
+
 from __future__ import annotations
 
 import copy
@@ -28,8 +29,8 @@ from pathlib import Path
 import nbformat
 
 from . import paths
-from .paths import discover
 from .config import get_profile
+from .paths import discover
 from .store import atomic_path
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -93,8 +94,10 @@ def merged_notebook(executed: list[Path]):
         nb = nbformat.read(str(path), as_version=4)
         cells = prepare_cells(nb)
         if path.name.startswith("00"):
-            cells, tail = ([c for c in cells if "discussion" not in _tags(c)],
-                           [c for c in cells if "discussion" in _tags(c)])
+            cells, tail = (
+                [c for c in cells if "discussion" not in _tags(c)],
+                [c for c in cells if "discussion" in _tags(c)],
+            )
         merged.cells.extend(cells)
     merged.cells.extend(tail)
     return merged
@@ -104,12 +107,16 @@ def methods_cell(path: Path = paths.METHODS):
     """METHODS.md as one markdown cell tagged `methods` (the report's Methods chapter)."""
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"{path} is missing: the report's Methods chapter is rendered from it. "
-                                "Restore it from git (git checkout -- METHODS.md).")
+        raise FileNotFoundError(
+            f"{path} is missing: the report's Methods chapter is rendered from it. "
+            "Restore it from git (git checkout -- METHODS.md)."
+        )
     text = path.read_text(encoding="utf-8")
     if not text.lstrip().startswith("# "):
-        raise ValueError(f"{path} must start with a level-1 heading ('# Methods'): it becomes the report's "
-                         "Methods chapter, a top-level entry of the contents.")
+        raise ValueError(
+            f"{path} must start with a level-1 heading ('# Methods'): it becomes the report's "
+            "Methods chapter, a top-level entry of the contents."
+        )
     return nbformat.v4.new_markdown_cell(text, metadata={"tags": [METHODS_TAG]})
 
 
@@ -121,9 +128,9 @@ def _link_methods_citations(soup, anchors: dict) -> None:
         text, pieces, pos = str(node), [], 0
         for m in METHODS_CITATION.finditer(text):
             anchor = anchors.get(int(m.group(1)))
-            if anchor is None:                  # no such section: leave the text as it is
+            if anchor is None:  # no such section: leave the text as it is
                 continue
-            pieces.append(text[pos:m.start()])
+            pieces.append(text[pos : m.start()])
             link = soup.new_tag("a", href=f"#{anchor}")
             link.string = m.group(0)
             pieces.append(link)
@@ -148,8 +155,9 @@ def body_and_toc(merged) -> tuple[str, str, str]:
     from bs4 import BeautifulSoup
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(template_name="basic", exclude_input_prompt=True, exclude_output_prompt=True,
-                            anchor_link_text="")
+    exporter = HTMLExporter(
+        template_name="basic", exclude_input_prompt=True, exclude_output_prompt=True, anchor_link_text=""
+    )
     body, _ = exporter.from_notebook_node(merged)
     soup = BeautifulSoup(body, "html.parser")
     for a in soup.select("a.anchor-link"):
@@ -179,10 +187,12 @@ def body_and_toc(merged) -> tuple[str, str, str]:
 def git_commit(root: Path = paths.ROOT) -> str:
     """The short commit of the checkout, marked when the working tree has uncommitted changes."""
     try:
-        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
-                             text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True).stdout.strip()
+        sha = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True
+        ).stdout.strip()
         return sha + (" (with uncommitted changes)" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown (not a git checkout)"
@@ -213,6 +223,7 @@ def devices_used(results_dir: Path) -> list[str]:
         elif isinstance(x, list):
             for v in x:
                 walk(v)
+
     for f in sorted(Path(results_dir).glob("*.json")):
         try:
             walk(json.loads(f.read_text()))
@@ -236,33 +247,45 @@ def header_html(profile: str, results_dir: Path) -> str:
         total = sum((n.get("seconds") or 0) for n in t.get("notebooks", {}).values())
         build_time = f"{total / 60:.1f} min of notebook execution in the latest run of each notebook"
         ladder_file = Path(results_dir) / "ladder.json"
-        if ladder_file.exists():                  # trained models are cached, so say what training cost
+        if ladder_file.exists():  # trained models are cached, so say what training cost
             entries = [e for phases in json.loads(ladder_file.read_text()).values() for e in phases.values()]
             train = sum(e.get("train_s") or 0 for e in entries)
-            build_time += (f" (trained models are loaded from the cache when their configuration is unchanged; "
-                           f"training the ladder's {len(entries)} models took {train / 60:.1f} min)")
-    rows = [("Profile", f"<b>{html.escape(profile)}</b>: {html.escape(description)}"),
-            ("Built", f"{dt.date.today().isoformat()} from commit <code>{html.escape(git_commit())}</code>"),
-            ("Software", html.escape(versions)),
-            ("Devices", html.escape(", ".join(devices) if devices else "not recorded in the results")),
-            ("Run time", html.escape(build_time or "not recorded"))]
+            build_time += (
+                f" (trained models are loaded from the cache when their configuration is unchanged; "
+                f"training the ladder's {len(entries)} models took {train / 60:.1f} min)"
+            )
+    rows = [
+        ("Profile", f"<b>{html.escape(profile)}</b>: {html.escape(description)}"),
+        ("Built", f"{dt.date.today().isoformat()} from commit <code>{html.escape(git_commit())}</code>"),
+        ("Software", html.escape(versions)),
+        ("Devices", html.escape(", ".join(devices) if devices else "not recorded in the results")),
+        ("Run time", html.escape(build_time or "not recorded")),
+    ]
     return '<table class="meta">' + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows) + "</table>"
 
 
-def executed_notebooks(profile: str, build_dir: Path | None = None,
-                       notebooks_dir: Path = paths.NOTEBOOKS) -> list[Path]:
+def executed_notebooks(
+    profile: str, build_dir: Path | None = None, notebooks_dir: Path = paths.NOTEBOOKS
+) -> list[Path]:
     """The executed notebooks of the current sources, in report order (the abstract first)."""
     build_dir = Path(build_dir) if build_dir else paths.BUILD / profile
     wanted = [build_dir / f"{p.stem}.ipynb" for p in discover(notebooks_dir)]
     missing = [p.name for p in wanted if not p.exists()]
     if missing:
-        raise FileNotFoundError(f"executed notebooks missing in {build_dir}: {', '.join(missing)}. "
-                                f"Run `make report PROFILE={profile}` to execute them first.")
+        raise FileNotFoundError(
+            f"executed notebooks missing in {build_dir}: {', '.join(missing)}. "
+            f"Run `make report PROFILE={profile}` to execute them first."
+        )
     return sorted(wanted, key=lambda p: p.name)
 
 
-def assemble(profile: str, build_dir: Path | None = None, out: Path | None = None,
-             notebooks_dir: Path = paths.NOTEBOOKS, methods: Path = paths.METHODS) -> Path:
+def assemble(
+    profile: str,
+    build_dir: Path | None = None,
+    out: Path | None = None,
+    notebooks_dir: Path = paths.NOTEBOOKS,
+    methods: Path = paths.METHODS,
+) -> Path:
     """Writes the standalone HTML report of a profile and returns its path."""
     results_dir = paths.RESULTS / profile
     merged = merged_notebook(executed_notebooks(profile, build_dir, notebooks_dir))
@@ -270,9 +293,13 @@ def assemble(profile: str, build_dir: Path | None = None, out: Path | None = Non
     title, body, toc = body_and_toc(merged)
     page = (TEMPLATES / "report.html").read_text()
     css = (TEMPLATES / "report.css").read_text()
-    page = (page.replace("{{ title }}", html.escape(title)).replace("{{ css }}", css)
-            .replace("{{ header }}", header_html(profile, results_dir))
-            .replace("{{ toc }}", toc).replace("{{ body }}", body))
+    page = (
+        page.replace("{{ title }}", html.escape(title))
+        .replace("{{ css }}", css)
+        .replace("{{ header }}", header_html(profile, results_dir))
+        .replace("{{ toc }}", toc)
+        .replace("{{ body }}", body)
+    )
     out = Path(out) if out else paths.REPORT / profile / "technical_report.html"
     with atomic_path(out, checksum=False) as tmp:
         tmp.write_text(page, encoding="utf-8")

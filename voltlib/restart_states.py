@@ -6,6 +6,7 @@ by the voltages, each neuron's last spike (its refractory clock) and the spikes 
 n < m that arrive at steps n + delay_steps >= m (the spikes in flight); step m's noise draw is
 already future noise. restarts.py replays such a state in Brian2.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ import numpy as np
 
 from .config import SimConfig
 
-NO_SPIKE_STEPS = 10**9     # "steps since the last spike" of a neuron that never spiked (Brian2's -1e4 s)
+NO_SPIKE_STEPS = 10**9  # "steps since the last spike" of a neuron that never spiked (Brian2's -1e4 s)
 
 
 def steps_per_sample(sim: SimConfig) -> int:
@@ -49,20 +50,22 @@ def spikes_in_flight(spike_i: np.ndarray, steps: np.ndarray, m: int, delay: int)
 @dataclass
 class RestartStates:
     """Saved network states at S start times: v_mv [S, n], since_spike [S, n] steps, in-flight spikes, run [S]."""
-    v_mv: np.ndarray            # float64 [S, n] voltage at the start of step m (mV)
-    since_spike: np.ndarray     # int64 [S, n] steps since the last spike before m (NO_SPIKE_STEPS if none)
-    flight_start: np.ndarray    # int64 [k] which start time each in-flight spike belongs to
-    flight_neuron: np.ndarray   # int64 [k] its presynaptic neuron
+
+    v_mv: np.ndarray  # float64 [S, n] voltage at the start of step m (mV)
+    since_spike: np.ndarray  # int64 [S, n] steps since the last spike before m (NO_SPIKE_STEPS if none)
+    flight_start: np.ndarray  # int64 [k] which start time each in-flight spike belongs to
+    flight_neuron: np.ndarray  # int64 [k] its presynaptic neuron
     flight_arrival: np.ndarray  # int64 [k] its arrival step relative to m, in [0, delay_steps)
-    run: np.ndarray             # int64 [S] the run whose connectivity applies
-    sample: np.ndarray          # int64 [S] the recorded sample index k of the start (t = k * record_dt)
+    run: np.ndarray  # int64 [S] the run whose connectivity applies
+    sample: np.ndarray  # int64 [S] the recorded sample index k of the start (t = k * record_dt)
 
     def __len__(self) -> int:
         return len(self.run)
 
 
-def states_at(v_mv: np.ndarray, spike_i: np.ndarray, spike_t_ms: np.ndarray, samples: np.ndarray,
-              sim: SimConfig, run: int = 0) -> RestartStates:
+def states_at(
+    v_mv: np.ndarray, spike_i: np.ndarray, spike_t_ms: np.ndarray, samples: np.ndarray, sim: SimConfig, run: int = 0
+) -> RestartStates:
     """The restart states of one run at the given recorded samples (v_mv [T, n] mV, all the run's spikes)."""
     spb, delay, n = steps_per_sample(sim), delay_steps(sim), v_mv.shape[1]
     steps = spike_steps(spike_t_ms, sim.dt_ms)
@@ -75,21 +78,29 @@ def states_at(v_mv: np.ndarray, spike_i: np.ndarray, spike_t_ms: np.ndarray, sam
         fs.append(np.full(len(neuron), s, np.int64))
         fn.append(neuron)
         fa.append(arrival)
-    return RestartStates(v_mv=np.asarray(v_mv[samples], np.float64), since_spike=np.array(since, np.int64),
-                         flight_start=np.concatenate(fs), flight_neuron=np.concatenate(fn),
-                         flight_arrival=np.concatenate(fa), run=np.full(len(samples), run, np.int64),
-                         sample=samples)
+    return RestartStates(
+        v_mv=np.asarray(v_mv[samples], np.float64),
+        since_spike=np.array(since, np.int64),
+        flight_start=np.concatenate(fs),
+        flight_neuron=np.concatenate(fn),
+        flight_arrival=np.concatenate(fa),
+        run=np.full(len(samples), run, np.int64),
+        sample=samples,
+    )
 
 
 def concat_states(parts: list[RestartStates]) -> RestartStates:
     """Several RestartStates as one, start indices of the in-flight spikes renumbered."""
     offsets = np.cumsum([0] + [len(p) for p in parts[:-1]])
     return RestartStates(
-        v_mv=np.concatenate([p.v_mv for p in parts]), since_spike=np.concatenate([p.since_spike for p in parts]),
+        v_mv=np.concatenate([p.v_mv for p in parts]),
+        since_spike=np.concatenate([p.since_spike for p in parts]),
         flight_start=np.concatenate([p.flight_start + o for p, o in zip(parts, offsets)]),
         flight_neuron=np.concatenate([p.flight_neuron for p in parts]),
         flight_arrival=np.concatenate([p.flight_arrival for p in parts]),
-        run=np.concatenate([p.run for p in parts]), sample=np.concatenate([p.sample for p in parts]))
+        run=np.concatenate([p.run for p in parts]),
+        sample=np.concatenate([p.sample for p in parts]),
+    )
 
 
 def subset_states(states: RestartStates, idx: np.ndarray) -> RestartStates:
@@ -97,19 +108,26 @@ def subset_states(states: RestartStates, idx: np.ndarray) -> RestartStates:
     new = np.full(len(states), -1, np.int64)
     new[idx] = np.arange(len(idx))
     keep = new[states.flight_start] >= 0
-    return RestartStates(v_mv=states.v_mv[idx], since_spike=states.since_spike[idx],
-                         flight_start=new[states.flight_start[keep]], flight_neuron=states.flight_neuron[keep],
-                         flight_arrival=states.flight_arrival[keep], run=states.run[idx],
-                         sample=states.sample[idx])
+    return RestartStates(
+        v_mv=states.v_mv[idx],
+        since_spike=states.since_spike[idx],
+        flight_start=new[states.flight_start[keep]],
+        flight_neuron=states.flight_neuron[keep],
+        flight_arrival=states.flight_arrival[keep],
+        run=states.run[idx],
+        sample=states.sample[idx],
+    )
 
 
 def choose_start_samples(n_samples: int, first: int, max_h: int, n_starts: int, seed: int, run: int) -> np.ndarray:
     """A seeded sorted sample (without replacement) of start samples in [first, n_samples - 1 - max_h], int64."""
     last = n_samples - 1 - max_h
     if last < first:
-        raise ValueError(f"no start sample fits: a run of {n_samples} samples leaves none in [{first}, {last}]; "
-                         "expected runs longer than discard + window + the largest horizon. "
-                         "Simulate longer runs or lower the horizons.")
+        raise ValueError(
+            f"no start sample fits: a run of {n_samples} samples leaves none in [{first}, {last}]; "
+            "expected runs longer than discard + window + the largest horizon. "
+            "Simulate longer runs or lower the horizons."
+        )
     pool = np.arange(first, last + 1)
     n_starts = min(n_starts, len(pool))
     # one stream per run, so a run's start times do not depend on which other runs are used

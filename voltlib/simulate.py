@@ -15,6 +15,7 @@ On disk, one file per run (with its sha256 sidecar, checked before use): data/si
 <hash> covers the network, duration and resolution, not n_runs: a profile with more runs reuses
 the runs it shares with one of fewer.
 """
+
 from __future__ import annotations
 
 import json
@@ -58,6 +59,7 @@ def run_seeds(sim: SimConfig) -> list[int]:
 @dataclass
 class Simulation:
     """All runs of a SimConfig, loaded: v_mv[run, time, neuron] (float32, mV) and per-run spikes/synapses."""
+
     sim: SimConfig
     v_mv: np.ndarray
     spike_i: list
@@ -65,8 +67,8 @@ class Simulation:
     syn_i: list
     syn_j: list
     seeds: list
-    wall_s: float          # seconds spent simulating in this call (0 when all runs came from the cache)
-    run_s: np.ndarray      # [run] seconds each run took when it was simulated (cached or now)
+    wall_s: float  # seconds spent simulating in this call (0 when all runs came from the cache)
+    run_s: np.ndarray  # [run] seconds each run took when it was simulated (cached or now)
 
     @property
     def n_runs(self) -> int:
@@ -112,6 +114,7 @@ def validate_run(data, sim: SimConfig, seed: int) -> str | None:
 
 def _load_run(sim: SimConfig, seed: int) -> dict | None:
     """The cached run as a dict of arrays, or None (said in one line) if absent, damaged or mismatched."""
+
     def load(path):
         with np.load(path, allow_pickle=False) as f:
             data = {k: f[k] for k in f.files}
@@ -119,6 +122,7 @@ def _load_run(sim: SimConfig, seed: int) -> dict | None:
         if problem:
             raise UnusableFile(f"is unusable ({problem})")
         return data
+
     return load_checked(run_path(sim, seed), load, "simulating it again")
 
 
@@ -135,14 +139,22 @@ def simulate(sim: SimConfig, progress: bool = True) -> Simulation:
         for s in todo:
             runs[s] = _load_run(sim, s)
             if runs[s] is None:
-                raise RuntimeError(f"simulating seed {s} did not produce a valid {run_path(sim, s)}; "
-                                   "see the messages above from the Brian2 child process.")
+                raise RuntimeError(
+                    f"simulating seed {s} did not produce a valid {run_path(sim, s)}; "
+                    "see the messages above from the Brian2 child process."
+                )
     ordered = [runs[s] for s in seeds]
-    return Simulation(sim=sim, v_mv=np.stack([d["v_mv"] for d in ordered]),
-                      spike_i=[d["spike_i"] for d in ordered], spike_t_ms=[d["spike_t_ms"] for d in ordered],
-                      syn_i=[d["syn_i"] for d in ordered], syn_j=[d["syn_j"] for d in ordered],
-                      seeds=seeds, wall_s=wall_s,
-                      run_s=np.array([float(d.get("run_s", np.nan)) for d in ordered]))
+    return Simulation(
+        sim=sim,
+        v_mv=np.stack([d["v_mv"] for d in ordered]),
+        spike_i=[d["spike_i"] for d in ordered],
+        spike_t_ms=[d["spike_t_ms"] for d in ordered],
+        syn_i=[d["syn_i"] for d in ordered],
+        syn_j=[d["syn_j"] for d in ordered],
+        seeds=seeds,
+        wall_s=wall_s,
+        run_s=np.array([float(d.get("run_s", np.nan)) for d in ordered]),
+    )
 
 
 def _simulate_in_child(sim: SimConfig, seeds: list[int], progress: bool) -> None:
@@ -154,6 +166,7 @@ def _simulate_in_child(sim: SimConfig, seeds: list[int], progress: bool) -> None
 def sim_from_dict(d: dict) -> SimConfig:
     """Rebuilds a SimConfig from to_dict() output."""
     from .config import NetworkConfig
+
     return SimConfig(**{**d, "network": NetworkConfig(**d["network"])})
 
 
@@ -168,15 +181,30 @@ ON_PRE = "v_post += w"
 def neuron_model(net, b2) -> dict:
     """Returns the keyword arguments of the LIF NeuronGroup (equations, threshold, reset, refractory, namespace)."""
     ms, mV = b2.ms, b2.mV
-    ns = dict(tau=net.tau_ms * ms, E_L=net.e_l_mv * mV, theta=net.theta_mv * mV, V_r=net.v_reset_mv * mV,
-              tau_noise=net.tau_noise_ms * ms, sigma_noise=net.noise_mv * mV, v0_sd=net.v0_sd_mv * mV,
-              J=net.j_mv * mV, g=net.g, n_exc=net.n_exc)
+    ns = dict(
+        tau=net.tau_ms * ms,
+        E_L=net.e_l_mv * mV,
+        theta=net.theta_mv * mV,
+        V_r=net.v_reset_mv * mV,
+        tau_noise=net.tau_noise_ms * ms,
+        sigma_noise=net.noise_mv * mV,
+        v0_sd=net.v0_sd_mv * mV,
+        J=net.j_mv * mV,
+        g=net.g,
+        n_exc=net.n_exc,
+    )
     eqs = """
     dv/dt = (E_L - v) / tau + I_noise / tau_noise : volt (unless refractory)
     I_noise : volt
     """
-    return dict(model=eqs, threshold="v > theta", reset="v = V_r", refractory=net.refractory_ms * ms,
-                method="euler", namespace=ns)
+    return dict(
+        model=eqs,
+        threshold="v > theta",
+        reset="v = V_r",
+        refractory=net.refractory_ms * ms,
+        method="euler",
+        namespace=ns,
+    )
 
 
 def build_network(sim: SimConfig, b2):
@@ -189,9 +217,8 @@ def build_network(sim: SimConfig, b2):
     group = b2.NeuronGroup(net.n_neurons, name="neurons", **model)
     group.run_regularly(NOISE_CODE, when="start", order=-1, name="noise")
     group.v = "E_L + v0_sd * randn()"
-    syn = b2.Synapses(group, group, "w : volt", on_pre=ON_PRE, delay=net.delay_ms * ms,
-                      namespace=ns, name="syn")
-    syn.connect(condition="i != j", p=net.p_connect)      # each ordered pair of distinct neurons
+    syn = b2.Synapses(group, group, "w : volt", on_pre=ON_PRE, delay=net.delay_ms * ms, namespace=ns, name="syn")
+    syn.connect(condition="i != j", p=net.p_connect)  # each ordered pair of distinct neurons
     syn.w["i < n_exc"] = "J"
     syn.w["i >= n_exc"] = "-g * J"
     drive = b2.PoissonInput(group, "v", N=net.c_ext, rate=net.nu_ext_hz * Hz, weight=net.j_mv * mV)
@@ -213,17 +240,23 @@ def _child_main(spec: str) -> None:
     b2.prefs.logging.console_log_level = "WARNING"
     # The seed is compiled in by b2.seed(); reading it from the environment at run time lets one
     # build serve every run. It runs before any random draw (connectivity, initial v, noise).
-    b2.device.insert_code("main", f"""
+    b2.device.insert_code(
+        "main",
+        f"""
     {{ const char* s = std::getenv("{SEED_ENV}");
       if (s == nullptr) {{ std::cerr << "{SEED_ENV} is not set" << std::endl; return 2; }}
       for (int _i = 0; _i < 1; _i++) brian::_random_generators[_i].seed(std::strtoul(s, nullptr, 10)); }}
-    """)
+    """,
+    )
     b2.device.headers.append("<cstdlib>")
     network, syn, state, spikes = build_network(sim, b2)
     network.run(sim.duration_s * 1000 * b2.ms)
     b2.device.build(run=False, directory=str(build))
-    print(f"[voltlib.simulate] built the C++ program in {time.perf_counter() - t0:.1f} s "
-          f"({len(seeds)} runs of {sim.duration_s:g} s to simulate)", flush=True)
+    print(
+        f"[voltlib.simulate] built the C++ program in {time.perf_counter() - t0:.1f} s "
+        f"({len(seeds)} runs of {sim.duration_s:g} s to simulate)",
+        flush=True,
+    )
     key = cache_key(sim)
     for n, seed in enumerate(seeds, 1):
         t1 = time.perf_counter()
@@ -231,14 +264,21 @@ def _child_main(spec: str) -> None:
         b2.device.run(results_directory=f"results_{seed}")
         run_s = time.perf_counter() - t1
         v = np.asarray(state.v_, dtype=np.float64).T * 1000.0
-        save_npz(run_path(sim, seed), v_mv=v.astype(np.float32),
-                 spike_i=np.asarray(spikes.i[:], np.int32), spike_t_ms=np.asarray(spikes.t_, np.float64) * 1e3,
-                 syn_i=np.asarray(syn.i[:], np.int32), syn_j=np.asarray(syn.j[:], np.int32),
-                 seed=np.int64(seed), config_hash=np.str_(key), run_s=np.float64(run_s))
+        save_npz(
+            run_path(sim, seed),
+            v_mv=v.astype(np.float32),
+            spike_i=np.asarray(spikes.i[:], np.int32),
+            spike_t_ms=np.asarray(spikes.t_, np.float64) * 1e3,
+            syn_i=np.asarray(syn.i[:], np.int32),
+            syn_j=np.asarray(syn.j[:], np.int32),
+            seed=np.int64(seed),
+            config_hash=np.str_(key),
+            run_s=np.float64(run_s),
+        )
         import shutil
+
         shutil.rmtree(build / f"results_{seed}", ignore_errors=True)
-        print(f"[voltlib.simulate] run {n}/{len(seeds)} (seed {seed}) in {time.perf_counter() - t1:.2f} s",
-              flush=True)
+        print(f"[voltlib.simulate] run {n}/{len(seeds)} (seed {seed}) in {time.perf_counter() - t1:.2f} s", flush=True)
 
 
 if __name__ == "__main__":

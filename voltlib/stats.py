@@ -1,4 +1,5 @@
 """Spike statistics of a simulation: firing rates and the CV of inter-spike intervals."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -19,7 +20,7 @@ def cv_isi(spike_i: np.ndarray, spike_t_ms: np.ndarray, n_neurons: int, min_spik
     i_sorted, t_sorted = spike_i[order], spike_t_ms[order]
     bounds = np.searchsorted(i_sorted, np.arange(n_neurons + 1))
     for n in range(n_neurons):
-        t = t_sorted[bounds[n]:bounds[n + 1]]
+        t = t_sorted[bounds[n] : bounds[n + 1]]
         if len(t) >= min_spikes:
             isi = np.diff(t)
             out[n] = isi.std() / isi.mean()
@@ -30,7 +31,7 @@ def network_stats(sim) -> dict:
     """Mean rate (all, E, I; Hz) and mean CV of ISIs over all runs of a Simulation, plus per-neuron arrays."""
     net = sim.sim.network
     dur = sim.sim.duration_s
-    rates = np.stack([rates_hz(i, net.n_neurons, dur) for i in sim.spike_i])          # [run, neuron]
+    rates = np.stack([rates_hz(i, net.n_neurons, dur) for i in sim.spike_i])  # [run, neuron]
     cvs = np.stack([cv_isi(i, t, net.n_neurons) for i, t in zip(sim.spike_i, sim.spike_t_ms)])
     exc = np.arange(net.n_neurons) < net.n_exc
     return {

@@ -10,6 +10,7 @@ and reported as absent, so the caller rebuilds it.
 Disk full: a write that fails because its disk is full raises `DiskFullError` naming the file,
 and leaves no partial file behind.
 """
+
 from __future__ import annotations
 
 import errno
@@ -81,8 +82,10 @@ def _new_temp(path: Path) -> Path:
             return tmp
         except FileExistsError:
             continue
-    raise FileExistsError(f"could not create a temporary file beside {path}: 100 random names were taken. "
-                          f"Remove the stale .{path.name}.*.part files there and run again.")
+    raise FileExistsError(
+        f"could not create a temporary file beside {path}: 100 random names were taken. "
+        f"Remove the stale .{path.name}.*.part files there and run again."
+    )
 
 
 def _is_disk_full(exc: BaseException, folder: Path) -> bool:
@@ -118,9 +121,9 @@ def atomic_path(path: Path, checksum: bool = True):
     try:
         yield tmp
         if stat.S_IMODE(tmp.stat().st_mode) != mode:
-            os.chmod(tmp, mode)         # safetensors replaces the file with a private (0600) one of its own
+            os.chmod(tmp, mode)  # safetensors replaces the file with a private (0600) one of its own
         digest = sha256_of(tmp) if checksum else None
-        checksum_path(path).unlink(missing_ok=True)     # until the new sidecar exists, path has none
+        checksum_path(path).unlink(missing_ok=True)  # until the new sidecar exists, path has none
         os.replace(tmp, path)
         if digest:
             _write_checksum(path, digest)
@@ -133,7 +136,8 @@ def atomic_path(path: Path, checksum: bool = True):
                 f"the disk holding {path} is full (no space left on device): it was not written (an earlier "
                 f"version, if any, is kept) and no partial file was left. Free space on that disk (`df -h "
                 f"{path.parent}` shows it; `make clean-cache` removes the cached simulations and models) "
-                "and run again.") from exc
+                "and run again."
+            ) from exc
         raise
     finally:
         tmp.unlink(missing_ok=True)
@@ -215,7 +219,7 @@ def load_checked(path: Path, load, action: str):
             return load(path)
         except UnusableFile as exc:
             problem = str(exc)
-        except Exception as exc:          # a file that passed its checksum but was written by other code
+        except Exception as exc:  # a file that passed its checksum but was written by other code
             problem = f"cannot be used ({type(exc).__name__}: {exc})"
     announce(path, problem, action)
     remove(path)

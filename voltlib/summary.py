@@ -3,6 +3,7 @@
 00_abstract builds its text from these; a value that no notebook has written yet is None and
 prints as MISSING, so the abstract says what is missing instead of failing.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,7 +27,7 @@ def load_results(profile: str, results_dir: Path | None = None) -> dict:
         try:
             out[name] = json.loads(f.read_text()) if f.exists() else None
         except ValueError:
-            out[name] = None   # a corrupt file counts as absent; the notebook that writes it reruns
+            out[name] = None  # a corrupt file counts as absent; the notebook that writes it reruns
     return out
 
 

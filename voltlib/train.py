@@ -17,6 +17,7 @@ with its sha256 sidecar (store.atomic_path) and checked against it before use:
 A damaged, unrecorded or non-finite file is announced in one line and trained again; a training
 that ends without finite weights and a finite validation loss raises and caches nothing.
 """
+
 from __future__ import annotations
 
 import math
@@ -37,7 +38,7 @@ from .device import describe, pick_device
 from .models import build_model, count_params, evaluating, in_batches
 from .store import UnusableFile, atomic_path, load_checked, parse_json, remove, write_json
 
-CACHE_VERSION = 1   # bump when models.py or this loop changes what a config trains into
+CACHE_VERSION = 1  # bump when models.py or this loop changes what a config trains into
 
 
 class TrainingDiverged(RuntimeError):
@@ -59,6 +60,7 @@ def warmup_lr(cfg: TrainConfig, epoch: int) -> float | None:
 @dataclass
 class EarlyStopping:
     """Counts epochs without a validation improvement larger than min_delta."""
+
     patience: int
     min_delta: float
     best: float = math.inf
@@ -82,7 +84,7 @@ def epoch_windows(cfg: TrainConfig, n_train: int, epoch: int) -> np.ndarray:
     """Returns the training-window indices of one epoch, shuffled: all, or max_train_windows of them."""
     rng = np.random.default_rng([cfg.seed, epoch])
     idx = rng.permutation(n_train)
-    return idx[:cfg.max_train_windows] if cfg.max_train_windows else idx
+    return idx[: cfg.max_train_windows] if cfg.max_train_windows else idx
 
 
 def eval_windows(cfg: TrainConfig, n_val: int) -> np.ndarray:
@@ -93,16 +95,22 @@ def eval_windows(cfg: TrainConfig, n_val: int) -> np.ndarray:
     return np.sort(rng.choice(n_val, cfg.max_eval_windows, replace=False))
 
 
-def predict(model: nn.Module, split, device: torch.device | str | None = None, batch_size: int = 512,
-            idx: np.ndarray | None = None) -> np.ndarray:
+def predict(
+    model: nn.Module,
+    split,
+    device: torch.device | str | None = None,
+    batch_size: int = 512,
+    idx: np.ndarray | None = None,
+) -> np.ndarray:
     """Returns the model's forecasts [n_windows, n] (z units) for a split (or its windows `idx`)."""
     device = torch.device(device) if device is not None else next(model.parameters()).device
     idx = np.arange(len(split)) if idx is None else np.asarray(idx)
     if len(idx) == 0:
         return np.zeros((0, split.series.shape[1]), np.float32)
     with evaluating(model, device):
-        return in_batches(lambda s: model(split.get_batch(idx[s])[0].to(device)).float().cpu(),
-                          len(idx), batch_size).numpy()
+        return in_batches(
+            lambda s: model(split.get_batch(idx[s])[0].to(device)).float().cpu(), len(idx), batch_size
+        ).numpy()
 
 
 @torch.inference_mode()
@@ -111,7 +119,7 @@ def mse(model: nn.Module, split, idx: np.ndarray, device: torch.device, batch_si
     model.eval()
     total = torch.zeros((), dtype=torch.float64, device=device)
     for b in range(0, len(idx), batch_size):
-        x, y = split.get_batch(idx[b:b + batch_size])
+        x, y = split.get_batch(idx[b : b + batch_size])
         x, y = x.to(device), y.to(device)
         total += F.mse_loss(model(x), y, reduction="sum").double()
     return total.item() / (len(idx) * split.series.shape[1])
@@ -127,12 +135,13 @@ def nonfinite(state: dict) -> list[str]:
 
 
 def _load_checkpoint(path: Path) -> dict:
-    return torch.load(path, map_location="cpu", weights_only=True)   # data, never code
+    return torch.load(path, map_location="cpu", weights_only=True)  # data, never code
 
 
 def _load_weights(model: nn.Module, path: Path) -> nn.Module:
     """model with the weights of a safetensors file loaded; UnusableFile if any of them is NaN or infinite."""
     from safetensors.torch import load_file
+
     state = load_file(path)
     bad = nonfinite(state)
     if bad:
@@ -142,8 +151,16 @@ def _load_weights(model: nn.Module, path: Path) -> nn.Module:
     return model
 
 
-def train(model: nn.Module, cfg: TrainConfig, train_split, val_split, device: torch.device,
-          checkpoint: Path | None = None, progress: bool = False, stop_after: int | None = None) -> dict:
+def train(
+    model: nn.Module,
+    cfg: TrainConfig,
+    train_split,
+    val_split,
+    device: torch.device,
+    checkpoint: Path | None = None,
+    progress: bool = False,
+    stop_after: int | None = None,
+) -> dict:
     """Trains model in place (best-validation weights restored); returns {history, best_epoch, ...}.
 
     checkpoint: written every epoch and resumed from if it exists. stop_after: return after that many
@@ -152,7 +169,8 @@ def train(model: nn.Module, cfg: TrainConfig, train_split, val_split, device: to
     model.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
-        opt, mode="min", factor=cfg.plateau_factor, patience=cfg.plateau_patience, min_lr=cfg.min_lr)
+        opt, mode="min", factor=cfg.plateau_factor, patience=cfg.plateau_patience, min_lr=cfg.min_lr
+    )
     stopper = EarlyStopping(cfg.early_stop, cfg.min_delta)
     history, best_state, start, done, train_s = [], _cpu_copy(model.state_dict()), 0, False, 0.0
 
@@ -162,8 +180,13 @@ def train(model: nn.Module, cfg: TrainConfig, train_split, val_split, device: to
         opt.load_state_dict(ck["optimizer"])
         plateau.load_state_dict(ck["plateau"])
         stopper = EarlyStopping(cfg.early_stop, cfg.min_delta, **ck["early_stopping"])
-        history, best_state, start, done, train_s = (ck["history"], ck["best_state"], ck["next_epoch"],
-                                                     ck["done"], ck["train_s"])
+        history, best_state, start, done, train_s = (
+            ck["history"],
+            ck["best_state"],
+            ck["next_epoch"],
+            ck["done"],
+            ck["train_s"],
+        )
 
     val_idx = eval_windows(cfg, len(val_split))
     epoch = start
@@ -174,16 +197,17 @@ def train(model: nn.Module, cfg: TrainConfig, train_split, val_split, device: to
             for group in opt.param_groups:
                 group["lr"] = lr
         lr_used = opt.param_groups[0]["lr"]
-        torch.manual_seed(cfg.seed * 1_000_003 + epoch)      # dropout masks depend on (seed, epoch) only
+        torch.manual_seed(cfg.seed * 1_000_003 + epoch)  # dropout masks depend on (seed, epoch) only
 
         model.train()
         idx = epoch_windows(cfg, len(train_split), epoch)
         batches = range(0, len(idx), cfg.batch_size)
-        bar = tqdm(batches, desc=f"epoch {epoch + 1}/{cfg.max_epochs}", leave=False,
-                   disable=None if progress else True)       # None: no bar when not a terminal
+        bar = tqdm(
+            batches, desc=f"epoch {epoch + 1}/{cfg.max_epochs}", leave=False, disable=None if progress else True
+        )  # None: no bar when not a terminal
         total = torch.zeros((), dtype=torch.float64, device=device)
         for b in bar:
-            x, y = train_split.get_batch(idx[b:b + cfg.batch_size])
+            x, y = train_split.get_batch(idx[b : b + cfg.batch_size])
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             opt.zero_grad(set_to_none=True)
             loss = F.mse_loss(model(x), y)
@@ -195,25 +219,39 @@ def train(model: nn.Module, cfg: TrainConfig, train_split, val_split, device: to
         train_loss = total.item() / len(idx)
         val_loss = mse(model, val_split, val_idx, device)
 
-        if epoch >= cfg.warmup_epochs:                       # the plateau schedule starts after warm-up
+        if epoch >= cfg.warmup_epochs:  # the plateau schedule starts after warm-up
             plateau.step(val_loss)
         if stopper.step(val_loss, epoch):
             best_state = _cpu_copy(model.state_dict())
         seconds = time.perf_counter() - t0
         train_s += seconds
-        history.append({"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss,
-                        "lr": lr_used, "seconds": seconds})
+        history.append(
+            {"epoch": epoch + 1, "train_loss": train_loss, "val_loss": val_loss, "lr": lr_used, "seconds": seconds}
+        )
         if progress and bar.disable:
-            print(f"epoch {epoch + 1:3d}  train {train_loss:.4f}  val {val_loss:.4f}  lr {lr_used:.2e}  "
-                  f"{seconds:.1f} s" + ("  *" if stopper.best_epoch == epoch else ""), flush=True)
+            print(
+                f"epoch {epoch + 1:3d}  train {train_loss:.4f}  val {val_loss:.4f}  lr {lr_used:.2e}  "
+                f"{seconds:.1f} s" + ("  *" if stopper.best_epoch == epoch else ""),
+                flush=True,
+            )
         epoch += 1
         done = stopper.stop or epoch >= cfg.max_epochs
         if checkpoint is not None:
-            ck = {"model": model.state_dict(), "optimizer": opt.state_dict(), "plateau": plateau.state_dict(),
-                  "early_stopping": {"best": stopper.best, "best_epoch": stopper.best_epoch,
-                                     "bad_epochs": stopper.bad_epochs},
-                  "history": history, "best_state": best_state, "next_epoch": epoch, "done": done,
-                  "train_s": train_s}
+            ck = {
+                "model": model.state_dict(),
+                "optimizer": opt.state_dict(),
+                "plateau": plateau.state_dict(),
+                "early_stopping": {
+                    "best": stopper.best,
+                    "best_epoch": stopper.best_epoch,
+                    "bad_epochs": stopper.bad_epochs,
+                },
+                "history": history,
+                "best_state": best_state,
+                "next_epoch": epoch,
+                "done": done,
+                "train_s": train_s,
+            }
             with atomic_path(checkpoint) as tmp:
                 torch.save(ck, tmp)
         if stop_after is not None and epoch - start >= stop_after and not done:
@@ -221,8 +259,14 @@ def train(model: nn.Module, cfg: TrainConfig, train_split, val_split, device: to
 
     model.load_state_dict(best_state)
     model.eval()
-    return {"interrupted": False, "history": history, "epochs": len(history),
-            "best_epoch": stopper.best_epoch + 1, "best_val_loss": stopper.best, "train_s": train_s}
+    return {
+        "interrupted": False,
+        "history": history,
+        "epochs": len(history),
+        "best_epoch": stopper.best_epoch + 1,
+        "best_val_loss": stopper.best,
+        "train_s": train_s,
+    }
 
 
 def model_key(dataset_key: str, model_cfg: ModelConfig, train_cfg: TrainConfig) -> str:
@@ -238,9 +282,15 @@ def model_dir(dataset_key: str, model_cfg: ModelConfig, train_cfg: TrainConfig) 
 ABLATION_SWITCHES = ("use_cnn", "use_residual")
 
 
-def fit_or_load(name: str, model_cfg: ModelConfig, train_cfg: TrainConfig, dataset,
-                device: torch.device | str | None = None, progress: bool = False,
-                variant: dict | None = None) -> tuple[nn.Module, dict]:
+def fit_or_load(
+    name: str,
+    model_cfg: ModelConfig,
+    train_cfg: TrainConfig,
+    dataset,
+    device: torch.device | str | None = None,
+    progress: bool = False,
+    variant: dict | None = None,
+) -> tuple[nn.Module, dict]:
     """Returns (trained model in eval mode, info): from the cache if this exact training was done before.
 
     variant: ablation switches ({"use_cnn": False} and/or {"use_residual": False}) set on the model
@@ -259,43 +309,60 @@ def fit_or_load(name: str, model_cfg: ModelConfig, train_cfg: TrainConfig, datas
     weights, info_path = folder / "model.safetensors", folder / "info.json"
 
     def initial_model():
-        torch.manual_seed(train_cfg.seed)                    # initial weights
+        torch.manual_seed(train_cfg.seed)  # initial weights
         model = build_model(model_cfg, window=window, n_neurons=n)
-        for switch, on in (variant or {}).items():           # a switch can turn a part off, never on
+        for switch, on in (variant or {}).items():  # a switch can turn a part off, never on
             setattr(model, switch, getattr(model, switch) and on)
         return model
 
     # info first: a damaged entry is said once, naming the first damaged file
     info = load_checked(info_path, parse_json, "retraining")
-    load = lambda p: _load_weights(initial_model(), p)     # noqa: E731
+    load = lambda p: _load_weights(initial_model(), p)  # noqa: E731
     model = None if info is None else load_checked(weights, load, "retraining")
     if model is not None:
         info["cached"] = True
         return model.to(device).eval(), info
 
-    model = initial_model()                                  # never one a failed load wrote into
+    model = initial_model()  # never one a failed load wrote into
     checkpoint = folder / "checkpoint.pt"
     result = train(model, train_cfg, dataset.train, dataset.val, device, checkpoint=checkpoint, progress=progress)
     state = _cpu_copy(model.state_dict())
     bad = nonfinite(state)
     if bad or not math.isfinite(result["best_val_loss"]):
-        remove(checkpoint)                                   # a rerun must not resume into the same end
+        remove(checkpoint)  # a rerun must not resume into the same end
         losses = ", ".join(f"{h['val_loss']:.3g}" for h in result["history"])
-        what = (f"weights {', '.join(bad[:3])} are NaN or infinite" if bad else
-                f"no epoch reached a finite validation loss (validation losses: {losses})")
-        raise TrainingDiverged(f"training {name} ({folder}) ended without a usable model: {what}. Nothing was "
-                               "cached. Expected finite weights and losses: lower the learning rate "
-                               "(TrainConfig.lr) or look for NaN in the data, then run again.")
+        what = (
+            f"weights {', '.join(bad[:3])} are NaN or infinite"
+            if bad
+            else f"no epoch reached a finite validation loss (validation losses: {losses})"
+        )
+        raise TrainingDiverged(
+            f"training {name} ({folder}) ended without a usable model: {what}. Nothing was "
+            "cached. Expected finite weights and losses: lower the learning rate "
+            "(TrainConfig.lr) or look for NaN in the data, then run again."
+        )
     from safetensors.torch import save_file
+
     with atomic_path(weights) as tmp:
         save_file(state, str(tmp))
-    info = {"name": name, "key": folder.name, "data_key": dataset.key, "model": to_dict(model_cfg),
-            "train": to_dict(train_cfg), "params": count_params(model), "device": describe(device),
-            "torch": torch.__version__, "epochs": result["epochs"], "best_epoch": result["best_epoch"],
-            "best_val_loss": result["best_val_loss"], "train_s": result["train_s"],
-            "history": result["history"], **({"variant": variant} if variant else {})}
+    info = {
+        "name": name,
+        "key": folder.name,
+        "data_key": dataset.key,
+        "model": to_dict(model_cfg),
+        "train": to_dict(train_cfg),
+        "params": count_params(model),
+        "device": describe(device),
+        "torch": torch.__version__,
+        "epochs": result["epochs"],
+        "best_epoch": result["best_epoch"],
+        "best_val_loss": result["best_val_loss"],
+        "train_s": result["train_s"],
+        "history": result["history"],
+        **({"variant": variant} if variant else {}),
+    }
     write_json(info_path, info)
-    remove(checkpoint)                                       # the final weights replace it
+    remove(checkpoint)  # the final weights replace it
     info["cached"] = False
     return model.eval(), info
 

@@ -19,6 +19,7 @@
 Screenshots go to build/test-lab/*.png. Every process started here (the lab, its kernels,
 chromedriver, Chromium) is stopped at the end, also on failure.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,14 +48,22 @@ CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
 PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"
 JS_CELLS = f"return [...document.querySelectorAll('{PANEL} .jp-Cell')]"
 # the kernel state the status bar shows ("Python 3.11 (voltlib) | Idle"), lower case
-JS_STATUS = ("return (document.querySelector('#jp-main-statusbar')?.textContent.match("
-             "/\\| *(Idle|Busy|Starting|Initializing|Connecting|Restarting|Unknown|Dead|No Kernel)/) || ['', ''])[1].toLowerCase()")
-JS_ACTIVE_SOURCE = f"return document.querySelector('{PANEL} .jp-Cell.jp-mod-active .jp-InputArea-editor')?.textContent || ''"
+JS_STATUS = (
+    "return (document.querySelector('#jp-main-statusbar')?.textContent.match("
+    "/\\| *(Idle|Busy|Starting|Initializing|Connecting|Restarting|Unknown|Dead|No Kernel)/) || ['', ''])[1].toLowerCase()"
+)
+JS_ACTIVE_SOURCE = (
+    f"return document.querySelector('{PANEL} .jp-Cell.jp-mod-active .jp-InputArea-editor')?.textContent || ''"
+)
 # each cell's prompt: "[3]:" ran, "[ ]:" did not (a run stops at the first error), None for markdown
-JS_PROMPTS = (f"return [...document.querySelectorAll('{PANEL} .jp-Cell')].map(c => c.classList.contains('jp-CodeCell')"
-              " ? c.querySelector('.jp-InputPrompt').textContent.trim() : null)")
-JS_STDERR = (f"return [...document.querySelectorAll('{PANEL} .jp-OutputArea-output[data-mime-type="
-             "\"application/vnd.jupyter.stderr\"]')].map(e => e.textContent)")
+JS_PROMPTS = (
+    f"return [...document.querySelectorAll('{PANEL} .jp-Cell')].map(c => c.classList.contains('jp-CodeCell')"
+    " ? c.querySelector('.jp-InputPrompt').textContent.trim() : null)"
+)
+JS_STDERR = (
+    f"return [...document.querySelectorAll('{PANEL} .jp-OutputArea-output[data-mime-type="
+    '"application/vnd.jupyter.stderr"]\')].map(e => e.textContent)'
+)
 
 
 class LabTestFailed(AssertionError):
@@ -72,6 +81,7 @@ def check(ok: bool, what: str) -> None:
 
 # ------------------------------------------------------------------ scratch root and inputs
 
+
 def fresh_notebooks() -> Path:
     """The scratch root's notebooks/: the repository's sources, no paired .ipynb from an earlier run."""
     nbs = ROOT / "notebooks"
@@ -87,9 +97,11 @@ def fresh_notebooks() -> Path:
 
 def build_inputs(nbs: Path) -> None:
     """Notebooks 01-05 at smoke in the scratch root (cached steps are skipped), in a child process."""
-    code = ("from voltlib.pipeline import build; "
-            f"build({PROFILE!r}, notebooks_dir={str(nbs)!r}, build_dir={str(ROOT / 'build' / PROFILE)!r}, "
-            f"results_dir={str(ROOT / 'results' / PROFILE)!r}, before={EXPLORED!r})")
+    code = (
+        "from voltlib.pipeline import build; "
+        f"build({PROFILE!r}, notebooks_dir={str(nbs)!r}, build_dir={str(ROOT / 'build' / PROFILE)!r}, "
+        f"results_dir={str(ROOT / 'results' / PROFILE)!r}, before={EXPLORED!r})"
+    )
     t0 = time.perf_counter()
     # a child process: the build sets the headless environment in its own process, never in the lab's
     subprocess.run([sys.executable, "-c", code], env={**os.environ, "VOLTLIB_ROOT": str(ROOT)}, cwd=REPO, check=True)
@@ -98,16 +110,19 @@ def build_inputs(nbs: Path) -> None:
 
 def sources_unchanged(nbs: Path) -> list[str]:
     """Names of the notebook sources (and jupytext.toml) whose scratch copy differs from the repository's."""
-    return [f.name for f in sorted(nbs.iterdir()) if f.suffix in (".py", ".toml")
-            and f.read_bytes() != (REPO / "notebooks" / f.name).read_bytes()]
+    return [
+        f.name
+        for f in sorted(nbs.iterdir())
+        if f.suffix in (".py", ".toml") and f.read_bytes() != (REPO / "notebooks" / f.name).read_bytes()
+    ]
 
 
 def git_status() -> str:
-    return subprocess.run(["git", "status", "--porcelain"], cwd=REPO, capture_output=True, text=True,
-                          check=True).stdout
+    return subprocess.run(["git", "status", "--porcelain"], cwd=REPO, capture_output=True, text=True, check=True).stdout
 
 
 # ------------------------------------------------------------------ the lab
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -125,24 +140,43 @@ class Lab:
         dirs = {k: state / k for k in ("config", "runtime", "ipython", "user-settings", "workspaces")}
         for d in dirs.values():
             d.mkdir(parents=True)
-        args = ["--ip=127.0.0.1", f"--port={self.port}", "--no-browser", f"--IdentityProvider.token={self.token}",
-                f"--LabApp.user_settings_dir={dirs['user-settings']}", f"--LabApp.workspaces_dir={dirs['workspaces']}"]
+        args = [
+            "--ip=127.0.0.1",
+            f"--port={self.port}",
+            "--no-browser",
+            f"--IdentityProvider.token={self.token}",
+            f"--LabApp.user_settings_dir={dirs['user-settings']}",
+            f"--LabApp.workspaces_dir={dirs['workspaces']}",
+        ]
         if os.geteuid() == 0:
-            args.append("--allow-root")   # CI runs as root
+            args.append("--allow-root")  # CI runs as root
         self.log_file = open(OUT / "lab.log", "w")
         # the Makefile's environment for the lab, as a reader gets it (only the user-level dirs moved)
-        lab_env = {**os.environ, "VOLTLIB_ROOT": str(ROOT), "JUPYTER_CONFIG_DIR": str(dirs["config"]),
-                   "JUPYTER_RUNTIME_DIR": str(dirs["runtime"]), "IPYTHONDIR": str(dirs["ipython"])}
-        self.proc = subprocess.Popen(["make", "--no-print-directory", "-C", str(REPO), "lab", "LAB_ARGS=" + " ".join(args)],
-                                     env=lab_env, stdout=self.log_file, stderr=subprocess.STDOUT, start_new_session=True)
+        lab_env = {
+            **os.environ,
+            "VOLTLIB_ROOT": str(ROOT),
+            "JUPYTER_CONFIG_DIR": str(dirs["config"]),
+            "JUPYTER_RUNTIME_DIR": str(dirs["runtime"]),
+            "IPYTHONDIR": str(dirs["ipython"]),
+        }
+        self.proc = subprocess.Popen(
+            ["make", "--no-print-directory", "-C", str(REPO), "lab", "LAB_ARGS=" + " ".join(args)],
+            env=lab_env,
+            stdout=self.log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.url = f"http://127.0.0.1:{self.port}"
         self.started: dict[int, psutil.Process] = {}
 
     def wait_ready(self, timeout: float = 180) -> None:
         t0 = time.time()
         while time.time() - t0 < timeout:
-            check(self.proc.poll() is None, f"`make lab` exited with {self.proc.returncode} before serving; "
-                                            f"its output is in {OUT / 'lab.log'}:\n{(OUT / 'lab.log').read_text()[-3000:]}")
+            check(
+                self.proc.poll() is None,
+                f"`make lab` exited with {self.proc.returncode} before serving; "
+                f"its output is in {OUT / 'lab.log'}:\n{(OUT / 'lab.log').read_text()[-3000:]}",
+            )
             try:
                 with urllib.request.urlopen(f"{self.url}/api/status?token={self.token}", timeout=5) as r:
                     if r.status == 200:
@@ -163,9 +197,10 @@ class Lab:
 
     def stop(self) -> None:
         self.remember_children()
-        try:   # the server's own shutdown ends its kernels cleanly
-            req = urllib.request.Request(f"{self.url}/api/shutdown", method="POST",
-                                         headers={"Authorization": f"token {self.token}"})
+        try:  # the server's own shutdown ends its kernels cleanly
+            req = urllib.request.Request(
+                f"{self.url}/api/shutdown", method="POST", headers={"Authorization": f"token {self.token}"}
+            )
             urllib.request.urlopen(req, timeout=10).close()
         except OSError:
             pass
@@ -199,17 +234,28 @@ def stop_processes(pids: list[int], known: dict) -> None:
 
 # ------------------------------------------------------------------ the browser
 
+
 def start_browser():
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
-    for path, package in ((CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")):
-        check(Path(path).is_file(), f"{path} does not exist: the lab test drives Debian's Chromium. Install it with "
-                                    f"`apt-get install chromium chromium-driver` (or set CHROMIUM / CHROMEDRIVER).")
+    for path in (CHROMIUM, CHROMEDRIVER):
+        check(
+            Path(path).is_file(),
+            f"{path} does not exist: the lab test drives Debian's Chromium. Install it with "
+            f"`apt-get install chromium chromium-driver` (or set CHROMIUM / CHROMEDRIVER).",
+        )
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1500,1000",
-                f"--user-data-dir={ROOT / 'lab-state' / 'chromium'}", "--no-first-run", "--disable-extensions"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--window-size=1500,1000",
+        f"--user-data-dir={ROOT / 'lab-state' / 'chromium'}",
+        "--no-first-run",
+        "--disable-extensions",
+    ):
         opts.add_argument(arg)
     # an explicit driver path: selenium-manager is never asked to find or download one
     service = Service(executable_path=CHROMEDRIVER, log_output=str(OUT / "chromedriver.log"))
@@ -249,19 +295,30 @@ class Reader:
     def open_url(self, name: str) -> None:
         """Goes to /lab/tree/<name>, the address the lab shows for an open notebook: it must open as one."""
         from selenium.webdriver.common.by import By
+
         self.d.get(f"{self.lab.url}/lab/tree/{name}?token={self.lab.token}")
         wait_for(f"a tab for {name}", lambda: self._current_tab_title() == name, 120, 0.5)
-        check(self.d.find_elements(By.CSS_SELECTOR, PANEL) and
-              not self.d.find_elements(By.CSS_SELECTOR, ".jp-FileEditor:not(.lm-mod-hidden)"),
-              f"/lab/tree/{name} opened a text editor, not a notebook")
+        check(
+            self.d.find_elements(By.CSS_SELECTOR, PANEL)
+            and not self.d.find_elements(By.CSS_SELECTOR, ".jp-FileEditor:not(.lm-mod-hidden)"),
+            f"/lab/tree/{name} opened a text editor, not a notebook",
+        )
         log(f"/lab/tree/{name}: opened as a notebook")
 
     def _listing_item(self, name: str):
         from selenium.webdriver.common.by import By
+
         # laid out, not only in the page: a double-click needs a place to land
-        return next((e for e in self.d.find_elements(By.CSS_SELECTOR, ".jp-DirListing-item")
-                     if (e.get_attribute("title") or "").startswith(f"Name: {name}\n") and e.is_displayed()
-                     and e.size["height"] > 0), None)
+        return next(
+            (
+                e
+                for e in self.d.find_elements(By.CSS_SELECTOR, ".jp-DirListing-item")
+                if (e.get_attribute("title") or "").startswith(f"Name: {name}\n")
+                and e.is_displayed()
+                and e.size["height"] > 0
+            ),
+            None,
+        )
 
     def double_click(self, name: str) -> None:
         """Double-clicks `name` in the file browser and waits for it to load as a notebook with an idle kernel."""
@@ -271,9 +328,11 @@ class Reader:
         ActionChains(self.d).double_click(self._listing_item(name)).perform()
         wait_for(f"a tab for {name}", lambda: self._current_tab_title() == name, 60, 0.5)
         editors = self.d.find_elements(By.CSS_SELECTOR, ".jp-FileEditor:not(.lm-mod-hidden)")
-        check(not editors and self.d.find_elements(By.CSS_SELECTOR, PANEL),
-              f"a double-click on {name} opened a text editor, not a notebook: lab/overrides.json5 should make "
-              "'Jupytext Notebook' the default viewer of Python files")
+        check(
+            not editors and self.d.find_elements(By.CSS_SELECTOR, PANEL),
+            f"a double-click on {name} opened a text editor, not a notebook: lab/overrides.json5 should make "
+            "'Jupytext Notebook' the default viewer of Python files",
+        )
         # every cell in the page (the lab attaches them in steps) and the kernel started
         total = wait_for("the status bar's cell count", self._cell_total, 60, 0.5)
         wait_for(f"all {total} cells of {name}", lambda: len(self.d.execute_script(JS_CELLS)) == total, 60, 0.5)
@@ -281,18 +340,22 @@ class Reader:
 
     def _current_tab_title(self) -> str:
         from selenium.webdriver.common.by import By
+
         tabs = self.d.find_elements(By.CSS_SELECTOR, ".lm-DockPanel-tabBar .lm-TabBar-tab.jp-mod-current")
         return tabs[0].text if tabs else ""
 
     def _cell_total(self) -> int:
-        from selenium.webdriver.common.by import By
         import re
+
+        from selenium.webdriver.common.by import By
+
         text = " ".join(e.text for e in self.d.find_elements(By.CSS_SELECTOR, "#jp-main-statusbar"))
         m = re.search(r"Cell \d+/(\d+)", text)
         return int(m.group(1)) if m else 0
 
     def current_tab_dirty(self) -> bool:
         from selenium.webdriver.common.by import By
+
         tab = self.d.find_element(By.CSS_SELECTOR, ".lm-DockPanel-tabBar .lm-TabBar-tab.jp-mod-current")
         return "jp-mod-dirty" in tab.get_attribute("class")
 
@@ -304,50 +367,73 @@ class Reader:
         k = wait_for(f"a cell containing {containing!r}", lambda: self.d.execute_script(find, containing) + 1, 30) - 1
         cell = self.d.execute_script(JS_CELLS)[k]
         self.d.execute_script("arguments[0].scrollIntoView({block: 'center'})", cell)
-        cell.find_element(By.CSS_SELECTOR, ".jp-InputPrompt").click()   # selects it in command mode
-        wait_for(f"the cell containing {containing!r} to be selected",
-                 lambda: containing in self.d.execute_script(JS_ACTIVE_SOURCE), 10, 0.2)
+        cell.find_element(By.CSS_SELECTOR, ".jp-InputPrompt").click()  # selects it in command mode
+        wait_for(
+            f"the cell containing {containing!r} to be selected",
+            lambda: containing in self.d.execute_script(JS_ACTIVE_SOURCE),
+            10,
+            0.2,
+        )
         return k
 
     def menu(self, top: str, command: str) -> None:
         from selenium.webdriver.common.by import By
+
         self.d.find_element(By.XPATH, f"//div[contains(@class,'lm-MenuBar-itemLabel') and text()='{top}']").click()
-        wait_for(f"the {top} menu", lambda: self.d.find_elements(By.CSS_SELECTOR, f".lm-Menu-item[data-command='{command}']"),
-                 10, 0.2)[0].click()
+        wait_for(
+            f"the {top} menu",
+            lambda: self.d.find_elements(By.CSS_SELECTOR, f".lm-Menu-item[data-command='{command}']"),
+            10,
+            0.2,
+        )[0].click()
 
     def run_and_wait(self, what: str, start, timeout: float, cells: int | None = None) -> float:
         """Starts execution with start(), waits until the kernel is idle again; every code cell of the
         first `cells` (all if None) must have run, else the run stopped at an error, which is reported."""
         t0 = time.time()
         start()
-        wait_for(f"the kernel to start {what}", lambda: self.d.execute_script(JS_STATUS) == "busy"
-                 or time.time() - t0 > 5, 30, 0.2)
+        wait_for(
+            f"the kernel to start {what}",
+            lambda: self.d.execute_script(JS_STATUS) == "busy" or time.time() - t0 > 5,
+            30,
+            0.2,
+        )
+
         # no cell queued or running ([*]) and the kernel idle, twice in a row: an idle report can fall
         # between two queued cells, and a prompt can show [*] before the status bar says busy
         def done():
             return "[*]:" not in self.d.execute_script(JS_PROMPTS) and self.d.execute_script(JS_STATUS) == "idle"
+
         wait_for(f"{what} to finish", lambda: done() and (time.sleep(1.0) or done()), timeout, 2)
         prompts = [p for p in self.d.execute_script(JS_PROMPTS)[:cells] if p is not None]
         stderr = "\n".join(e[-1500:] for e in self.d.execute_script(JS_STDERR))
-        check(all(p[1:-2].strip().isdigit() for p in prompts),
-              f"{what} stopped before its end in the lab (prompts {' '.join(prompts)}); its error output:\n{stderr}")
+        check(
+            all(p[1:-2].strip().isdigit() for p in prompts),
+            f"{what} stopped before its end in the lab (prompts {' '.join(prompts)}); its error output:\n{stderr}",
+        )
         return time.time() - t0
 
     def save(self, name: str) -> None:
         from selenium.webdriver.common.action_chains import ActionChains
         from selenium.webdriver.common.keys import Keys
+
         ActionChains(self.d).key_down(Keys.CONTROL).send_keys("s").key_up(Keys.CONTROL).perform()
-        wait_for(f"{name} to be saved (its tab no longer marked modified)", lambda: not self.current_tab_dirty(), 30, 0.5)
+        wait_for(
+            f"{name} to be saved (its tab no longer marked modified)", lambda: not self.current_tab_dirty(), 30, 0.5
+        )
 
     def close_tab(self) -> None:
         from selenium.webdriver.common.by import By
+
         title = self._current_tab_title()
-        self.d.find_element(By.CSS_SELECTOR, ".lm-DockPanel-tabBar .lm-TabBar-tab.jp-mod-current "
-                                             ".lm-TabBar-tabCloseIcon").click()
+        self.d.find_element(
+            By.CSS_SELECTOR, ".lm-DockPanel-tabBar .lm-TabBar-tab.jp-mod-current .lm-TabBar-tabCloseIcon"
+        ).click()
         wait_for(f"the tab {title} to close", lambda: self._current_tab_title() != title, 20, 0.5)
 
 
 # ------------------------------------------------------------------ the checks
+
 
 def explore(reader: Reader) -> None:
     """06: opened by double-click, run up to the explorer, figures inline, a new image per slider move."""
@@ -361,16 +447,24 @@ def explore(reader: Reader) -> None:
     check(d.current_url.split("?")[0].endswith(f"/lab/tree/{name}"), f"the URL is {d.current_url}")
     reader.shot("06-opened")
     k = reader.select_cell("widgets.interact")
-    seconds = reader.run_and_wait("the cells above the explorer",
-                                  lambda: reader.menu("Run", "notebook:run-all-above"), 1800, cells=k)
+    seconds = reader.run_and_wait(
+        "the cells above the explorer", lambda: reader.menu("Run", "notebook:run-all-above"), 1800, cells=k
+    )
     log(f"cells above the explorer ran in {seconds:.0f} s")
     figures = d.execute_script(f"return document.querySelectorAll('{PANEL} .jp-Cell .jp-OutputArea-output img').length")
-    check(figures >= 4, f"the cells above the explorer show {figures} images, expected the 4 figures of 06 (heatmap, "
-                        "ranking, temporal patterns, multi-step): the lab's kernels do not draw inline (is "
-                        "MPLBACKEND=Agg in the lab's environment?)")
+    check(
+        figures >= 4,
+        f"the cells above the explorer show {figures} images, expected the 4 figures of 06 (heatmap, "
+        "ranking, temporal patterns, multi-step): the lab's kernels do not draw inline (is "
+        "MPLBACKEND=Agg in the lab's environment?)",
+    )
     check("widgets.interact" in d.execute_script(JS_ACTIVE_SOURCE), "the explorer cell is no longer selected")
-    reader.run_and_wait("the explorer", lambda: ActionChains(d).key_down(Keys.SHIFT).send_keys(Keys.ENTER)
-                        .key_up(Keys.SHIFT).perform(), 300, cells=k + 1)
+    reader.run_and_wait(
+        "the explorer",
+        lambda: ActionChains(d).key_down(Keys.SHIFT).send_keys(Keys.ENTER).key_up(Keys.SHIFT).perform(),
+        300,
+        cells=k + 1,
+    )
     cell = d.execute_script(JS_CELLS)[k]
     d.execute_script("arguments[0].scrollIntoView({block: 'start'})", cell)
 
@@ -384,38 +478,51 @@ def explore(reader: Reader) -> None:
 
     def keep(src: str, name: str) -> None:
         """The page with the plot in view, and the plot itself as the kernel sent it."""
-        d.execute_script("arguments[0].scrollIntoView({block: 'end'})",
-                         cell.find_element(By.CSS_SELECTOR, ".widget-output img"))
+        d.execute_script(
+            "arguments[0].scrollIntoView({block: 'end'})", cell.find_element(By.CSS_SELECTOR, ".widget-output img")
+        )
         reader.shot(f"06-explorer-{name}")
         (OUT / f"plot-{name}.png").write_bytes(base64.b64decode(src.split(",", 1)[1]))
 
     first = image()
-    check(first.startswith("data:image/png;base64,"),
-          "the explorer ran but its output area holds no plot image: the lab's kernels do not draw inline "
-          "(is MPLBACKEND=Agg in the lab's environment?)")
+    check(
+        first.startswith("data:image/png;base64,"),
+        "the explorer ran but its output area holds no plot image: the lab's kernels do not draw inline "
+        "(is MPLBACKEND=Agg in the lab's environment?)",
+    )
     keep(first, "neuron-0")
-    slider = next(s for s in cell.find_elements(By.CSS_SELECTOR, ".widget-slider")
-                  if s.find_element(By.CSS_SELECTOR, ".widget-label").text == "neuron")
+    slider = next(
+        s
+        for s in cell.find_elements(By.CSS_SELECTOR, ".widget-slider")
+        if s.find_element(By.CSS_SELECTOR, ".widget-label").text == "neuron"
+    )
     handle = slider.find_element(By.CSS_SELECTOR, ".noUi-handle")
     seen = [first]
     for step in range(1, 4):
         d.execute_script("arguments[0].focus()", handle)
         ActionChains(d).send_keys(Keys.ARROW_RIGHT).perform()
-        wait_for(f"the slider to read neuron {step}", lambda: handle.get_attribute("aria-valuenow") in (str(step), f"{step}.0"),
-                 20, 0.2)
+        wait_for(
+            f"the slider to read neuron {step}",
+            lambda: handle.get_attribute("aria-valuenow") in (str(step), f"{step}.0"),  # noqa: B023 (waited on here)
+            20,
+            0.2,
+        )
         new = wait_for(f"a new plot image for neuron {step}", new_image, 180, 0.5)
         seen.append(new)
         keep(new, f"neuron-{step}")
         log(f"neuron {step}: a new plot image ({len(new):,} characters of base64)")
     # 5 ms ahead: the direct model and the rollout are two models now, two lines
-    horizon = next(s for s in cell.find_elements(By.CSS_SELECTOR, ".widget-dropdown")
-                   if s.find_element(By.CSS_SELECTOR, ".widget-label").text == "ahead (ms)")
+    horizon = next(
+        s
+        for s in cell.find_elements(By.CSS_SELECTOR, ".widget-dropdown")
+        if s.find_element(By.CSS_SELECTOR, ".widget-label").text == "ahead (ms)"
+    )
     Select(horizon.find_element(By.TAG_NAME, "select")).select_by_value("5")
     new = wait_for("a new plot image 5 ms ahead", new_image, 180, 0.5)
     seen.append(new)
     keep(new, "neuron-3-5ms-ahead")
     check(len(set(seen)) == 5, "the explorer showed the same image twice")
-    cell.find_element(By.CSS_SELECTOR, ".jp-InputPrompt").click()   # back to command mode for the save shortcut
+    cell.find_element(By.CSS_SELECTOR, ".jp-InputPrompt").click()  # back to command mode for the save shortcut
     reader.save(name)
     reader.close_tab()
 
@@ -423,12 +530,14 @@ def explore(reader: Reader) -> None:
 def open_every_notebook(reader: Reader, run: bool) -> None:
     """Every other notebook: opened by double-click, run to its end when run is set, saved and closed."""
     names = [p.name for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))]
-    for name in names[1:] + names[:1]:   # the run order: 01 ... 07, then the abstract
+    for name in names[1:] + names[:1]:  # the run order: 01 ... 07, then the abstract
         if name == EXPLORED + ".py" and not run:
             continue
         reader.double_click(name)
         if run:
-            seconds = reader.run_and_wait(f"{name} (Run All Cells)", lambda: reader.menu("Run", "runmenu:run-all"), 3600)
+            seconds = reader.run_and_wait(
+                f"{name} (Run All Cells)", lambda: reader.menu("Run", "runmenu:run-all"), 3600
+            )
             log(f"{name} ran in {seconds:.0f} s")
             reader.shot(name.removesuffix(".py") + "-run")
         reader.save(name)
@@ -442,7 +551,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     OUT.mkdir(parents=True, exist_ok=True)
-    for old in OUT.glob("*.png"):   # this run's screenshots only
+    for old in OUT.glob("*.png"):  # this run's screenshots only
         old.unlink()
     status_before = git_status()
     nbs = fresh_notebooks()
@@ -473,8 +582,11 @@ def main(argv=None) -> int:
         stop_processes(list(browser), browser)
         lab.stop()
     changed = sources_unchanged(nbs)
-    check(not changed, f"opening, running and saving in the lab changed these sources: {changed} "
-                       "(see notebooks/jupytext.toml; diff them against notebooks/ in build/test-lab/root)")
+    check(
+        not changed,
+        f"opening, running and saving in the lab changed these sources: {changed} "
+        "(see notebooks/jupytext.toml; diff them against notebooks/ in build/test-lab/root)",
+    )
     check(git_status() == status_before, f"`git status` changed during the lab test:\n{git_status()}")
     log(f"passed in {time.perf_counter() - t0:.0f} s; screenshots in {OUT.relative_to(REPO)}/")
     return 0
