@@ -194,7 +194,7 @@ Markdown(text)
 # ## Limitations
 
 # %% tags=["discussion"]
-devs = S.devices(ladder)
+devs = S.devices(R)
 limits = [
     f"This build is the *{profile}* profile ({cfg.description}); "
     + ("its models and schedules are the source's." if profile == "paper" else

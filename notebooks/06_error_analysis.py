@@ -36,7 +36,7 @@ from IPython.display import Markdown
 
 from voltlib import analysis, plots
 from voltlib.ceiling import compute_ceiling
-from voltlib.config import PHASE_LABELS
+from voltlib.config import PHASE_LABELS, ms_to_samples
 from voltlib.inputs import require_inputs
 from voltlib.metrics import evaluate, gain_share
 from voltlib.store import horizon_key, read_json, update_json, write_json
@@ -199,11 +199,11 @@ if not os.environ.get("VOLTLIB_HEADLESS"):
     import ipywidgets as widgets
 
     def show(run, neuron, t0_ms, span_ms, model, horizon_ms):
-        hs = int(round(horizon_ms / dt_ms))
+        hs = ms_to_samples(horizon_ms, dt_ms)
         chosen = {"CNN-LSTM direct": (direct[horizon_ms], "direct"), "CNN-LSTM rollout": (direct[horizons_ms[0]], "rollout")}
         models = chosen if model == "all" else {model: chosen[model]}
         k, traces = analysis.explorer_traces(models, datasets[max(h_samples)].test, kept, run, neuron,
-                                             int(round(t0_ms / dt_ms)) - discard, int(span_ms / dt_ms), hs,
+                                             ms_to_samples(t0_ms, dt_ms) - discard, ms_to_samples(span_ms, dt_ms), hs,
                                              ds1.std_mv, ds1.mean_mv)
         n_runs = len(ds1.runs["test"])
         plots.explorer((k + discard) * dt_ms, traces, neuron, horizon_ms,

@@ -251,3 +251,11 @@ def test_paper_phases_are_the_sources():
     assert [p[k][1].weight_decay for k in PHASES] == [0.0, 1e-4, 5e-5, 1e-4]
     assert p["phase1_lstm"][1].plateau_factor == 0.5 and p["phase1_lstm"][1].early_stop == 10
     assert p["phase4_cnn_lstm"][1].plateau_factor == 0.7 and p["phase4_cnn_lstm"][1].early_stop == 20
+
+
+def test_ms_to_samples_rounds_to_the_nearest_sample():
+    from voltlib.config import ms_to_samples
+
+    assert ms_to_samples(0.3, 0.1) == 3  # 0.3 / 0.1 is 2.9999999999999996: int() alone would give 2
+    assert ms_to_samples(800, 1.0) == 800 and ms_to_samples(2.5, 1.0) == 2  # (half to even)
+    assert SimConfig(duration_s=10.0, record_dt_ms=1.0).n_samples == 10_000

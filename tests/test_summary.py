@@ -52,3 +52,12 @@ def test_absent_or_damaged_results_count_as_missing(tmp_path):
     out = S.load_results("smoke", results_dir=tmp_path)
     assert out["ladder"] == {"clean": {}} and out["baselines"] is None and out["ceiling"] is None
     assert S.num(None) == S.MISSING and S.pct(0.256) == "26 %"
+
+
+def test_devices_are_every_recorded_device_once():
+    results = {
+        "ladder": {"clean": {"phase1_lstm": {"device": "cpu (2 threads)"}}},
+        "analysis": {"x": [{"device": "cuda (NVIDIA H100)"}, {"device": "cpu (2 threads)"}]},
+        "ceiling": None,
+    }
+    assert S.devices(results) == ["cpu (2 threads)", "cuda (NVIDIA H100)"]

@@ -19,7 +19,7 @@ import torch
 from scipy import stats as sps
 
 from . import paths
-from .config import Profile, notebook_profile
+from .config import Profile, ms_to_samples, notebook_profile
 from .data import Dataset, Split, make_dataset, make_datasets
 from .device import pick_device
 from .metrics import r2_per_neuron, r2_pooled, skill_vs_persistence
@@ -54,7 +54,7 @@ class Setup:
 
     @property
     def h_samples(self) -> list[int]:
-        return [int(round(h / self.dt_ms)) for h in self.horizons_ms]
+        return [ms_to_samples(h, self.dt_ms) for h in self.horizons_ms]
 
     @property
     def ds1(self) -> Dataset:
@@ -87,7 +87,7 @@ def setup(profile, device=None, all_horizons: bool = False) -> Setup:
     sim = simulate(cfg.sim, progress=False)
     if all_horizons:
         horizons_ms = list(cfg.data.horizons_ms)
-        steps = tuple(int(round(h / cfg.sim.record_dt_ms)) for h in horizons_ms)
+        steps = tuple(ms_to_samples(h, cfg.sim.record_dt_ms) for h in horizons_ms)
         datasets = make_datasets(sim, cfg.data, "clean", steps)
     else:
         horizons_ms = [cfg.data.horizon * cfg.sim.record_dt_ms]

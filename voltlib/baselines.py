@@ -24,7 +24,7 @@ import numpy as np
 from sklearn.ensemble import HistGradientBoostingRegressor
 from threadpoolctl import threadpool_limits
 
-from .config import DataConfig
+from .config import DataConfig, ms_to_samples
 from .data import Dataset, Split, make_datasets
 from .metrics import evaluate
 from .store import horizon_key
@@ -218,7 +218,7 @@ def run_baselines(ds: Dataset) -> dict:
 def baseline_table(sim, data_cfg: DataConfig, protocols=("original", "clean"), horizons=(1, 2, 5, 10, 20)) -> dict:
     """Returns {protocol: {baseline: {horizon key ('1', '2', ...): metrics}}} for every baseline on the test split."""
     dt_ms = sim.sim.record_dt_ms
-    steps = {h_ms: int(round(h_ms / dt_ms)) for h_ms in horizons}
+    steps = {h_ms: ms_to_samples(h_ms, dt_ms) for h_ms in horizons}
     table = {}
     for protocol in protocols:
         datasets = make_datasets(sim, data_cfg, protocol, tuple(sorted(set(steps.values()))))

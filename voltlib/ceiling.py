@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from . import paths
-from .config import config_hash, get_profile
+from .config import config_hash, get_profile, ms_to_samples
 from .restart_states import choose_start_samples, concat_states, states_at
 from .restarts import replicas_in_child
 from .store import load_checked, parse_json, write_json
@@ -109,7 +109,7 @@ def compute_ceiling(
     p = get_profile(profile_name)
     cfg, sim_cfg, data_cfg = p.ceiling, p.sim, p.data
     horizons = [int(h) for h in cfg.horizons_ms]
-    h_samples = [int(round(h / sim_cfg.record_dt_ms)) for h in horizons]
+    h_samples = [ms_to_samples(h, sim_cfg.record_dt_ms) for h in horizons]
 
     from .simulate import simulate
 
@@ -122,7 +122,7 @@ def compute_ceiling(
         target_var_z = ds_var if target_var_z is None else target_var_z
     runs = [int(r) for r in list(test_runs)[: cfg.n_test_runs]]
 
-    discard = int(round(data_cfg.discard_ms / sim_cfg.record_dt_ms))
+    discard = ms_to_samples(data_cfg.discard_ms, sim_cfg.record_dt_ms)
     # states at possible window ends: the last input sample of a model's window is >= discard + window - 1
     first = discard + data_cfg.window - 1
     parts = []

@@ -176,7 +176,12 @@ class SimConfig:
     @property
     def n_samples(self) -> int:
         """Recorded voltage samples per run."""
-        return int(round(self.duration_s * 1000 / self.record_dt_ms))
+        return ms_to_samples(self.duration_s * 1000, self.record_dt_ms)
+
+
+def ms_to_samples(ms: float, dt_ms: float) -> int:
+    """Returns a duration (ms) as a whole number of samples of dt_ms (rounded: 1.0 ms at 0.1 ms is 10, not 9)."""
+    return int(round(ms / dt_ms))
 
 
 PROTOCOLS = ("original", "clean")

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .config import PROTOCOLS, DataConfig, NetworkConfig, SimConfig, config_hash
+from .config import PROTOCOLS, DataConfig, NetworkConfig, SimConfig, config_hash, ms_to_samples
 from .simulate import Simulation
 
 SPLITS = ("train", "val", "test")
@@ -159,7 +159,7 @@ def array_simulation(v_mv: np.ndarray, n_exc: int, record_dt_ms: float = 1.0) ->
 
 def noisy_runs_mv(v_mv: np.ndarray, data: DataConfig, record_dt_ms: float = 1.0) -> np.ndarray:
     """Returns every run after the discard with seeded N(0, meas_noise_mv) noise, [run, kept, n] float32 mV."""
-    discard = int(round(data.discard_ms / record_dt_ms))
+    discard = ms_to_samples(data.discard_ms, record_dt_ms)
     out = np.array(v_mv[:, discard:], dtype=np.float32)
     for r in range(out.shape[0]):
         # one stream per run: run r's noise does not depend on how many runs there are or their order
@@ -224,7 +224,7 @@ def make_dataset(sim, data: DataConfig, protocol: str, horizon: int | None = Non
 def make_datasets(sim, data: DataConfig, protocol: str, horizons: tuple) -> dict:
     """Returns {horizon: Dataset} for several horizons (samples), adding the measurement noise only once."""
     record_dt_ms = sim.sim.record_dt_ms
-    discard = int(round(data.discard_ms / record_dt_ms))
+    discard = ms_to_samples(data.discard_ms, record_dt_ms)
     v_mv = np.asarray(sim.v_mv)
     for h in horizons:
         _check_inputs(v_mv, data, protocol, h, discard)

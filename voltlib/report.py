@@ -28,7 +28,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import paths
+from . import paths, summary
 from .config import get_profile
 from .paths import discover
 from .store import atomic_path
@@ -209,29 +209,6 @@ def software_versions() -> dict:
     return out
 
 
-def devices_used(results_dir: Path) -> list[str]:
-    """The compute devices the results record (any 'device' field in results/<profile>/*.json)."""
-    found = set()
-
-    def walk(x):
-        if isinstance(x, dict):
-            for k, v in x.items():
-                if k == "device" and isinstance(v, str):
-                    found.add(v)
-                else:
-                    walk(v)
-        elif isinstance(x, list):
-            for v in x:
-                walk(v)
-
-    for f in sorted(Path(results_dir).glob("*.json")):
-        try:
-            walk(json.loads(f.read_text()))
-        except ValueError:
-            continue
-    return sorted(found)
-
-
 def header_html(profile: str, results_dir: Path) -> str:
     """The block under the title: profile, its description, date, commit, versions, devices, time."""
     try:
@@ -239,7 +216,7 @@ def header_html(profile: str, results_dir: Path) -> str:
     except ValueError:
         description = ""
     versions = ", ".join(f"{k} {v}" for k, v in software_versions().items())
-    devices = devices_used(results_dir)
+    devices = summary.devices(summary.load_results(profile, results_dir))
     timings_file = Path(results_dir) / "timings.json"
     build_time = ""
     if timings_file.exists():

@@ -96,7 +96,20 @@ def gain_share(model_r2, floor_r2, ceiling_r2):
     return None if math.isnan(share) else share
 
 
-def devices(ladder) -> list[str]:
-    """The devices the ladder's models were trained on, as recorded."""
-    found = {dig(ladder, prot, ph, "device") for prot in (ladder or {}) for ph in (dig(ladder, prot) or {})}
-    return sorted(d for d in found if isinstance(d, str))
+def devices(results: dict) -> list[str]:
+    """The compute devices the results record: every 'device' field anywhere in load_results()' files, sorted."""
+    found = set()
+
+    def walk(x):
+        if isinstance(x, dict):
+            for k, v in x.items():
+                if k == "device" and isinstance(v, str):
+                    found.add(v)
+                else:
+                    walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+
+    walk(results)
+    return sorted(found)
