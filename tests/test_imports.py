@@ -1,6 +1,7 @@
 """voltlib's modules import each other without a cycle (every import counts, also those inside functions)."""
 
 import ast
+import re
 from pathlib import Path
 
 import voltlib
@@ -69,3 +70,11 @@ def test_voltlib_has_no_import_cycle():
     assert cycle is None, (
         f"voltlib import cycle: {' -> '.join(cycle)}; move the shared piece into a module both can import"
     )
+
+
+def test_the_readme_layout_names_every_module():
+    readme = (PACKAGE.parent / "README.md").read_text()
+    layout = readme[readme.index("## Layout") :]
+    layout = layout[: layout.index("```", layout.index("```") + 3)]
+    missing = [m for m in sorted(import_graph()) if m != "__init__" and not re.search(rf"\b{m}\b", layout)]
+    assert not missing, f"README.md's Layout does not name voltlib modules {missing}: add them with their concern"
