@@ -19,6 +19,9 @@ def _subset(tmp_path, plant: bool):
     code = [c for c in nb.cells if c.cell_type == "code"]
     method = next(c for c in code if SUBSET_MARKER in c.source)
     nb.cells = code[:3] + [method]  # parameters, injected parameters, imports and loading, method
+    # the scratch root holds no results: the abstract's check for them would stop the cut notebook
+    # before its method cell, and that check prints nothing that nbval compares
+    code[2].source = code[2].source.replace('require_inputs(profile, "00_abstract")', "")
     if plant:
         text = method.outputs[0]["data"]["text/markdown"]
         assert "150 samples" in text, "the method cell no longer states the window length"
