@@ -333,9 +333,14 @@ class Reader:
             f"a double-click on {name} opened a text editor, not a notebook: lab/overrides.json5 should make "
             "'Jupytext Notebook' the default viewer of Python files",
         )
-        # every cell in the page (the lab attaches them in steps) and the kernel started
-        total = wait_for("the status bar's cell count", self._cell_total, 60, 0.5)
-        wait_for(f"all {total} cells of {name}", lambda: len(self.d.execute_script(JS_CELLS)) == total, 60, 0.5)
+
+        # every cell in the page (the lab attaches them in steps) and the kernel started; the status bar's
+        # count is read again each time, as it can still show the count of a notebook being loaded
+        def all_cells() -> int:
+            total = self._cell_total()
+            return total if total and len(self.d.execute_script(JS_CELLS)) == total else 0
+
+        wait_for(f"all cells of {name} (as many in the page as the status bar counts)", all_cells, 60, 0.5)
         wait_for(f"{name}'s kernel to be idle", lambda: self.d.execute_script(JS_STATUS) == "idle", 120)
 
     def _current_tab_title(self) -> str:
