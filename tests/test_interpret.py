@@ -146,12 +146,18 @@ def test_acf_decode_and_rate_on_known_signals():
     assert rate[5] == pytest.approx(200.0) and rate.sum() == pytest.approx(200.0)
 
 
-def test_ablated_retraining_is_cached_and_never_uses_the_skip(tmp_path, monkeypatch):
+@pytest.fixture
+def tiny_cnn_lstm(tmp_path, monkeypatch):
+    """(clean dataset of 4 random-walk runs, a tiny CNN-LSTM config, a one-epoch schedule), models cached in tmp_path."""
     monkeypatch.setattr(paths, "MODELS", tmp_path)
     rng = np.random.default_rng(5)
     sim = array_simulation(rng.standard_normal((4, 80, 4)).cumsum(axis=1), n_exc=3)
     ds = make_dataset(sim, DataConfig(discard_ms=0, meas_noise_mv=0.0, window=6, stride=3), "clean")
-    mcfg, tcfg = ModelConfig("cnn_lstm", hidden=8, layers=1), TrainConfig(max_epochs=1, warmup_epochs=0)
+    return ds, ModelConfig("cnn_lstm", hidden=8, layers=1), TrainConfig(max_epochs=1, warmup_epochs=0)
+
+
+def test_ablated_retraining_is_cached_and_never_uses_the_skip(tiny_cnn_lstm):
+    ds, mcfg, tcfg = tiny_cnn_lstm
     model, info = fit_or_load_ablated("no_res", mcfg, tcfg, ds, "cpu", residual=True)
     assert not info["cached"] and not model.use_residual and model.use_cnn
     again, info2 = fit_or_load_ablated("no_res", mcfg, tcfg, ds, "cpu", residual=True)
@@ -163,13 +169,9 @@ def test_ablated_retraining_is_cached_and_never_uses_the_skip(tmp_path, monkeypa
         np.testing.assert_allclose(again(x).numpy(), model(x).numpy(), atol=1e-6)
 
 
-def test_ablation_switches_mean_the_same_in_ablated_and_in_retraining(tmp_path, monkeypatch):
+def test_ablation_switches_mean_the_same_in_ablated_and_in_retraining(tiny_cnn_lstm):
     # models.ablated(cnn=True) removes the CNN at forward time; fit_or_load_ablated(cnn=True) trains without it
-    monkeypatch.setattr(paths, "MODELS", tmp_path)
-    rng = np.random.default_rng(6)
-    sim = array_simulation(rng.standard_normal((4, 60, 4)).cumsum(axis=1), n_exc=3)
-    ds = make_dataset(sim, DataConfig(discard_ms=0, meas_noise_mv=0.0, window=6, stride=3), "clean")
-    mcfg, tcfg = ModelConfig("cnn_lstm", hidden=8, layers=1), TrainConfig(max_epochs=1, warmup_epochs=0)
+    ds, mcfg, tcfg = tiny_cnn_lstm
     no_cnn, info = fit_or_load_ablated("no_cnn", mcfg, tcfg, ds, "cpu", cnn=True)
     assert not no_cnn.use_cnn and no_cnn.use_residual and info["variant"] == {"use_cnn": False, "use_residual": True}
     with pytest.raises(ValueError, match="needs a part to switch off"):
