@@ -34,13 +34,13 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown
 
-from voltlib import analysis, plots
+from voltlib import analysis, fits, plots
 from voltlib.ceiling import compute_ceiling
 from voltlib.config import PHASE_LABELS, ms_to_samples
 from voltlib.inputs import require_inputs
 from voltlib.metrics import evaluate, gain_share
 from voltlib.store import horizon_key, read_json, update_json, write_json
-from voltlib.train import fit_or_load, predict
+from voltlib.train import predict
 
 t_start = time.perf_counter()
 require_inputs(profile, "06_error_analysis")
@@ -56,11 +56,10 @@ horizons_ms, h_samples = S.horizons_ms, S.h_samples
 # window ("direct" forecasting; Methods section 3).
 
 # %% tags=["nbval-ignore-output"]
-model_cfg, train_cfg = cfg.phases["phase4_cnn_lstm"]
 direct, train_info = {}, {}
 for h, hs in zip(horizons_ms, h_samples):
-    name = "phase4_cnn_lstm" if hs == 1 else f"phase4_cnn_lstm_h{h:g}ms"
-    direct[h], info = fit_or_load(name, model_cfg, train_cfg, datasets[hs], device=dev)
+    name = "phase4_cnn_lstm" if hs == cfg.data.horizon else f"phase4_cnn_lstm_h{h:g}ms"
+    direct[h], info = fits.load(cfg, name, datasets[hs], dev)
     train_info[h] = {"train_s": info["train_s"], "epochs": info["epochs"], "cached": info["cached"]}
 Markdown(", ".join(f"{h:g} ms: {'cached' if v['cached'] else 'trained now'} ({v['epochs']} epochs, {v['train_s']:.0f} s)"
                    for h, v in train_info.items()) + ".")

@@ -34,13 +34,12 @@ import pandas as pd
 import torch
 from IPython.display import Markdown
 
-from voltlib import analysis, interpret, plots
+from voltlib import analysis, fits, interpret, plots
 from voltlib.config import to_dict
 from voltlib.inputs import require_inputs
 from voltlib.metrics import r2_pooled
 from voltlib.models import build_model
 from voltlib.store import update_json
-from voltlib.train import fit_or_load
 
 t_start = time.perf_counter()
 require_inputs(profile, "07_interpretability")
@@ -49,7 +48,7 @@ cfg, dev, sim, ds, results = S.cfg, S.device, S.sim, S.ds1, S.results
 n_exc, n, dt_ms, kept, discard = S.n_exc, S.n, S.dt_ms, S.kept, S.discard
 test, caps = ds.test, cfg.analysis
 model_cfg, train_cfg = cfg.phases["phase4_cnn_lstm"]
-model, info = fit_or_load("phase4_cnn_lstm", model_cfg, train_cfg, ds, device=dev)
+model, info = fits.load(cfg, "phase4_cnn_lstm", ds, dev)
 model = model.cpu().eval()       # the analyses below index tensors in memory; the model is small
 # every importance value costs a pass over its windows: seeded subsets of the test windows
 idx = analysis.seeded_subset(len(test), caps.eval_windows, caps.subset_seed)
@@ -94,10 +93,8 @@ Markdown(f"*Source: learned spatial receptive fields capturing local neuron grou
 # learning rate and weight decay); the residual-removed model is trained here with phase 4's schedule.
 
 # %%
-m3_cfg, t3_cfg = cfg.phases["phase3_lstm_res"]
-phase3, _ = fit_or_load("phase3_lstm_res", m3_cfg, t3_cfg, ds, device=dev)
-no_res, no_res_info = interpret.fit_or_load_ablated("phase4_cnn_lstm_no_residual", model_cfg, train_cfg, ds, dev,
-                                                    residual=True)
+phase3, _ = fits.load(cfg, "phase3_lstm_res", ds, dev)
+no_res, no_res_info = fits.load(cfg, fits.NO_RESIDUAL, ds, dev)     # trained with the residual path switched off
 ablation = interpret.ablation_r2(model, phase3.cpu(), no_res.cpu(), x_eval, y_eval)
 pd.Series(ablation, name="test R^2").round(3).to_frame()
 
@@ -156,9 +153,9 @@ Markdown(f"*Source: discovered spatial correlations; attention-like spatial patt
 # test), the same architecture and schedule retrained, forecasts mapped back to the original order.
 
 # %%
-perm = np.random.default_rng(caps.order_seed).permutation(n)
+perm = fits.neuron_order(n, caps.order_seed)
 ds_perm = interpret.permute_dataset(ds, perm)
-shuffled, shuffled_info = fit_or_load("phase4_cnn_lstm_shuffled_neurons", model_cfg, train_cfg, ds_perm, device=dev)
+shuffled, shuffled_info = fits.load(cfg, fits.SHUFFLED, ds_perm, dev)
 pred_shuf = interpret.unpermute(interpret.predict_x(shuffled.cpu(), x_eval[:, :, torch.as_tensor(perm)]).numpy(), perm)
 r2_shuffled = r2_pooled(y_eval.numpy(), pred_shuf)
 Markdown(f"Trained on shuffled neuron order, the CNN-LSTM scores R^2 {r2_shuffled:.3f} on the same test windows, against "

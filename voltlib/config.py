@@ -381,6 +381,9 @@ class Profile:
     ceiling: CeilingConfig
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
     description: str = ""
+    # training seeds per phase (absent: 1): seed k of a phase trains with TrainConfig.seed + k. Phase 4's
+    # count also sets the seeds of its controls (the shuffled neuron order).
+    seeds: dict = field(default_factory=dict)
 
     def __post_init__(self):
         _check_types(self)
@@ -395,6 +398,9 @@ class Profile:
                 pair,
                 "a pair (ModelConfig, TrainConfig)",
             )
+        for name, count in self.seeds.items():
+            _check(name in PHASES, "profile.seeds", name, f"a phase of {PHASES}")
+            _check(_is_int(count) and count >= 1, f"profile.seeds[{name!r}]", count, "an integer >= 1")
         # a horizon between two recorded samples would be rounded to one of them without a word
         for part in (self.data, self.ceiling):
             _check(
@@ -403,6 +409,11 @@ class Profile:
                 part.horizons_ms,
                 f"whole multiples of sim.record_dt_ms={self.sim.record_dt_ms:g}",
             )
+
+    def train_seeds(self, phase: str) -> list[int]:
+        """The training seeds of a phase: TrainConfig.seed, + 1, ... (profile.seeds[phase] of them)."""
+        base = self.phases[phase][1].seed
+        return [base + k for k in range(self.seeds.get(phase, 1))]
 
 
 def _scaled_phases(hidden: int, **train_overrides) -> dict:
@@ -428,6 +439,7 @@ def _profiles() -> dict:
             rollout_windows=64, eval_windows=256, perm_windows=64, grad_windows=16, dense_windows=800
         ),
         description="seconds to minutes on 2 CPU cores: 4 runs x 2 s, tiny models, 2 epochs",
+        seeds={"phase4_cnn_lstm": 2},
     )
     quick = Profile(
         name="quick",
@@ -453,7 +465,8 @@ def _profiles() -> dict:
             rollout_windows=1000, eval_windows=2000, perm_windows=300, grad_windows=64, dense_windows=2000
         ),
         description="the full 50 x 10 s data, every baseline and phase, narrower LSTMs and a short "
-        "schedule so that all notebooks finish in about 40 minutes on 2 CPU cores",
+        "schedule so that all notebooks finish in about 30 minutes on 2 CPU cores",
+        seeds={"phase4_cnn_lstm": 3},
     )
     paper = Profile(
         name="paper",
@@ -462,6 +475,7 @@ def _profiles() -> dict:
         phases=paper_phases(),
         ceiling=CeilingConfig(n_start_times=400, n_test_runs=4, n_replicas=32),
         description="the source's full sizes and schedules (CUDA or Apple MPS recommended)",
+        seeds=dict.fromkeys(PHASES, 5),
     )
     return {p.name: p for p in (smoke, quick, paper)}
 

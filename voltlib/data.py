@@ -215,6 +215,11 @@ def _stats(x_mv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, std
 
 
+def dataset_key(sim_cfg, data: DataConfig, protocol: str, horizon: int) -> str:
+    """The key of the Dataset make_dataset cuts (what trained models are cached under), without cutting it."""
+    return config_hash(sim_cfg, data, protocol, int(horizon))
+
+
 def make_dataset(sim, data: DataConfig, protocol: str, horizon: int | None = None) -> Dataset:
     """Returns the windowed Dataset of one protocol at one horizon (samples) from a Simulation."""
     horizon = data.horizon if horizon is None else horizon
@@ -256,7 +261,7 @@ def make_datasets(sim, data: DataConfig, protocol: str, horizons: tuple) -> dict
             mean_mv=mean_mv,
             std_mv=std_mv,
             n_exc=sim.sim.network.n_exc,
-            key=config_hash(sim.sim, data, protocol, int(h)),
+            key=dataset_key(sim.sim, data, protocol, int(h)),
             runs=runs,
             kept_samples=kept,
         )

@@ -137,8 +137,13 @@ def permute_dataset(ds: Dataset, perm: np.ndarray) -> Dataset:
         test=permute_split(ds.test, perm),
         mean_mv=ds.mean_mv[perm],
         std_mv=ds.std_mv[perm],
-        key=config_hash({"data": ds.key, "neuron_perm": perm.tolist()}),
+        key=permuted_key(ds.key, perm),
     )
+
+
+def permuted_key(dataset_key: str, perm: np.ndarray) -> str:
+    """The key of a dataset with its neurons permuted by perm (permute_dataset's), from the original's key."""
+    return config_hash({"data": dataset_key, "neuron_perm": np.asarray(perm, np.int64).tolist()})
 
 
 def unpermute(values: np.ndarray, perm: np.ndarray) -> np.ndarray:

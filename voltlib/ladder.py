@@ -6,15 +6,16 @@ results/<profile>/ladder.json {protocol: {phase: entry}} and histories.json (tra
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from . import paths
+from . import fits, paths
 from .config import PHASE_LABELS, PROTOCOLS, SOURCE_R2, Profile
 from .data import make_dataset
 from .device import pick_device
-from .metrics import evaluate, format_interval
+from .metrics import bootstrap_r2, evaluate, format_interval, interval
 from .store import horizon_key, read_json, update_json
-from .train import fit_or_load, predict
+from .train import predict
 
 ENTRY_KEYS = (
     "r2",
@@ -37,10 +38,15 @@ def load_datasets(profile: Profile, sim, protocols=PROTOCOLS) -> dict:
 
 def score(model, dataset, device) -> dict:
     """Returns the test-set metrics of a trained model (with skill against persistence)."""
+    return score_predictions(predict(model, dataset.test, device), dataset)
+
+
+def score_predictions(pred, dataset) -> dict:
+    """The test-set metrics of forecasts [windows, n] (z) of a dataset's test windows."""
     test = dataset.test
     return evaluate(
         test.targets(),
-        predict(model, test, device),
+        pred,
         dataset.std_mv,
         dataset.n_exc,
         y_persist_z=test.last_values(),
@@ -48,24 +54,53 @@ def score(model, dataset, device) -> dict:
     )
 
 
+def seed_summary(per_seed: list, preds: list, dataset) -> dict:
+    """One ladder entry from a phase's seeds: each metric's mean over seeds, the seeds' R^2 and spread.
+
+    r2_ci: with one seed, the interval over test runs; with several, the interval of the seed-mean
+    R^2 that redraws test runs and seeds together (metrics.bootstrap_r2), around the mean.
+    """
+    entry = {k: float(np.mean([m[k] for m in per_seed])) for k in ENTRY_KEYS if k != "r2_ci"}
+    r2s = [m["r2"] for m in per_seed]
+    if len(per_seed) == 1:
+        entry["r2_ci"] = per_seed[0]["r2_ci"]
+    else:
+        test = dataset.test
+        boot = bootstrap_r2(test.targets(), {"m": np.stack(preds)}, test.run_of_window)["m"]
+        entry["r2_ci"] = interval(boot, entry["r2"], len(np.unique(test.run_of_window)))
+    entry.update(r2_seeds=r2s, r2_seed_sd=float(np.std(r2s, ddof=1)) if len(r2s) > 1 else float("nan"))
+    return entry
+
+
 def run_phase(profile: Profile, phase: str, dataset, device=None, progress: bool = False) -> tuple:
-    """Trains (or loads) one phase on one dataset; returns (model, ladder entry, training history)."""
+    """Trains (or loads) every seed of one phase on one dataset; returns (first seed's model, ladder entry, histories).
+
+    The entry's metrics are means over the seeds (seed_summary); epochs and best_epoch are the first
+    seed's, train_s the mean. histories: {seed: that seed's training history}.
+    """
     device = pick_device(device, verbose=False) if not hasattr(device, "type") else device
-    model_cfg, train_cfg = profile.phases[phase]
-    model, info = fit_or_load(phase, model_cfg, train_cfg, dataset, device=device, progress=progress)
-    metrics = score(model, dataset, device)
-    entry = {k: metrics[k] for k in ENTRY_KEYS}
+    per_seed, preds, infos, first = [], [], [], None
+    for spec in fits.seeds_of(profile, phase, dataset.protocol):
+        model, info = spec.fit_or_load(dataset, device, progress)
+        pred = predict(model, dataset.test, device)
+        per_seed.append(score_predictions(pred, dataset))
+        preds.append(pred)
+        infos.append(info)
+        first = model if first is None else first
+    entry = seed_summary(per_seed, preds, dataset)
+    model_cfg = profile.phases[phase][0]
     entry.update(
-        params=info["params"],
-        epochs=info["epochs"],
-        best_epoch=info["best_epoch"],
-        train_s=info["train_s"],
-        device=info["device"],
+        seeds=[i["train"]["seed"] for i in infos],
+        params=infos[0]["params"],
+        epochs=infos[0]["epochs"],
+        best_epoch=infos[0]["best_epoch"],
+        train_s=float(np.mean([i["train_s"] for i in infos])),
+        device=infos[0]["device"],
         hidden=model_cfg.hidden,
         layers=model_cfg.layers,
-        from_cache=info["cached"],
+        from_cache=all(i["cached"] for i in infos),
     )
-    return model, entry, info["history"]
+    return first, entry, {str(i["train"]["seed"]): i["history"] for i in infos}
 
 
 def run_phases(profile: Profile, phases, datasets: dict, device=None, progress: bool = False) -> dict:
@@ -74,12 +109,14 @@ def run_phases(profile: Profile, phases, datasets: dict, device=None, progress: 
     results = paths.results_dir(profile.name)
     for protocol, dataset in datasets.items():
         for phase in phases:
-            _, entry, history = run_phase(profile, phase, dataset, device, progress)
+            _, entry, histories = run_phase(profile, phase, dataset, device, progress)
             update_json(results / "ladder.json", protocol, phase, value=entry)
-            update_json(results / "histories.json", protocol, phase, value=history)
+            update_json(results / "histories.json", protocol, phase, value=histories)
             out.setdefault(protocol, {})[phase] = entry
+            seeds = len(entry["seeds"])
+            spread = f", seed sd {entry['r2_seed_sd']:.3f} over {seeds} seeds" if seeds > 1 else ""
             print(
-                f"{protocol:8s} {PHASE_LABELS[phase]:16s} R^2 {entry['r2']:.3f}  "
+                f"{protocol:8s} {PHASE_LABELS[phase]:16s} R^2 {entry['r2']:.3f}{spread}  "
                 f"({entry['epochs']} epochs, {entry['params']:,} parameters)"
             )
     return out
@@ -94,6 +131,9 @@ def persistence_r2(profile_name: str, protocol: str, horizon_ms: int = 1) -> flo
 def ladder_table(profile_name: str, protocol: str) -> pd.DataFrame:
     """Returns the ladder of one protocol as a table (source R^2 beside ours), from ladder.json.
 
+    R^2 and the other metrics are means over the phase's training seeds; the 95 % interval redraws
+    test runs (and seeds, where there are several).
+
     Narrow enough for the report's column; every metric of every phase stays in ladder.json.
     """
     ladder = read_json(paths.results_dir(profile_name) / "ladder.json")[protocol]
@@ -104,7 +144,8 @@ def ladder_table(profile_name: str, protocol: str) -> pd.DataFrame:
                 "phase": PHASE_LABELS[phase],
                 "source R^2": SOURCE_R2[phase],
                 "R^2": e["r2"],
-                "95 % CI (runs)": format_interval(e.get("r2_ci")),
+                "95 % CI": format_interval(e.get("r2_ci")),
+                "seeds": len(e.get("seeds", [0])),
                 "skill vs persistence": e["skill_vs_persistence"],
                 "RMSE (mV)": e["rmse_mv"],
                 "MAE (mV)": e["mae_mv"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from pathlib import Path
@@ -56,3 +57,20 @@ def discover(notebooks_dir: Path = NOTEBOOKS) -> list[Path]:
 def report_order(executed: list[Path]) -> list[Path]:
     """The executed notebooks in the order the report shows them: the abstract (00_*) first."""
     return sorted(executed, key=lambda p: p.name)
+
+
+# modules that only assemble, check or time the build: no notebook imports them, so editing them must
+# not re-execute the notebooks (tests/test_pipeline.py checks that no notebook imports them)
+BUILD_ONLY = frozenset({"pipeline.py", "report.py", "golden.py", "bench.py", "fanout.py"})
+
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def library_hash(package_dir: Path = PACKAGE_DIR, extra: tuple = (ROOT / "requirements.txt",)) -> str:
+    """sha256 over voltlib/*.py (names and contents, BUILD_ONLY left out) and the pinned requirements."""
+    h = hashlib.sha256()
+    sources = [f for f in sorted(Path(package_dir).glob("*.py")) if f.name not in BUILD_ONLY]
+    for f in sources + [Path(e) for e in extra if Path(e).exists()]:
+        h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()

@@ -33,13 +33,15 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import paths
 from .config import ConfigError, config_hash, get_profile
-from .paths import discover
+from .fanout import SCHEDULER_ENV, WORKERS_ENV, FitsFailed, Options, SchedulerUnreachable
+from .paths import BUILD_ONLY, discover, library_hash  # noqa: F401 (BUILD_ONLY: the stamp's rule, tested here)
 from .store import FILE_LOG_ENV, MESSAGE_LOG_ENV, MISMATCH, atomic_path, remove, sha256_of, shown, verify, write_json
 
 KERNEL = "voltlib"
@@ -74,23 +76,6 @@ class Step:
     @property
     def failed(self) -> Path:
         return self.executed.with_name(self.name + ".failed.ipynb")
-
-
-# modules that only assemble, check or time the build: no notebook imports them, so editing them must
-# not re-execute the notebooks (tests/test_pipeline.py checks that no notebook imports them)
-BUILD_ONLY = frozenset({"pipeline.py", "report.py", "golden.py", "bench.py"})
-
-
-PACKAGE_DIR = Path(__file__).resolve().parent
-
-
-def library_hash(package_dir: Path = PACKAGE_DIR, extra: tuple = (paths.ROOT / "requirements.txt",)) -> str:
-    """sha256 over voltlib/*.py (names and contents, BUILD_ONLY left out) and the pinned requirements."""
-    h = hashlib.sha256()
-    sources = [f for f in sorted(Path(package_dir).glob("*.py")) if f.name not in BUILD_ONLY]
-    for f in sources + [Path(e) for e in extra if Path(e).exists()]:
-        h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
-    return h.hexdigest()
 
 
 def profile_parameters(profile: str) -> dict:
@@ -369,27 +354,59 @@ def build(
     progress=None,
     outputs: tuple | None = None,
     before: str | None = None,
+    fanout=None,
 ) -> dict:
     """Runs every notebook that is not up to date, in order (only those ahead of `before` if given); writes and returns the timings.
 
     outputs: the folders a notebook's outputs are recorded from (default output_dirs(profile, results_dir)).
+    fanout: a voltlib.fanout.Options: once the simulation exists (after FANOUT_AFTER), the missing
+    trainings run on Dask while the notebooks go on, and each notebook waits for the fits it reads.
+    None, or Options(workers=1): every notebook trains its own models in-process.
     """
     progress = progress or _print
     steps = plan(profile, notebooks_dir, build_dir, lib_hash)
+    if fanout is not None and not fanout.in_process:
+        from .fanout import FanOut
+
+        fan = FanOut(get_profile(profile), fanout, say=progress, library=library_hash())
+        with fan:
+            return _build(profile, steps, results_dir, kernel, progress, outputs, before, fan)
+    return _build(profile, steps, results_dir, kernel, progress, outputs, before, None)
+
+
+# the notebook after which the fan-out starts: the one that simulates (the fits' data)
+FANOUT_AFTER = "01_simulate"
+
+
+def _build(profile, steps, results_dir, kernel, progress, outputs, before, fan) -> dict:
+    """build()'s loop over the notebooks, with the fan-out `fan` (or None) started after FANOUT_AFTER."""
     clear_leftovers(steps[0].executed.parent)
     if before is not None:
         names = [s.name for s in steps]
         if before not in names:
-            raise ValueError(f"before={before!r} is not a notebook of {notebooks_dir}: expected one of {names}.")
+            raise ValueError(
+                f"before={before!r} is not a notebook of {steps[0].source.parent}: expected one of {names}."
+            )
         steps = steps[: names.index(before)]
     params = profile_parameters(profile)
     outputs = output_dirs(profile, results_dir) if outputs is None else outputs
     timings = {"profile": profile, "notebooks": {}, "total_s": 0.0, "executed_s": 0.0}
     t_start = time.perf_counter()
+    started = fan is None
     rerun_rest = False  # once a notebook runs, every later one reads what it wrote
     memo = {}  # each unchanged file is hashed once per build
     for k, step in enumerate(steps, 1):
         head = f"[{k}/{len(steps)}] {step.name} ..."
+        if not started and k > 1 and steps[k - 2].name == FANOUT_AFTER:
+            from .simulate import simulate
+
+            fan.start(simulate(get_profile(profile).sim, progress=False))
+            started = True
+        waited = 0.0
+        if fan is not None:
+            t_wait = time.perf_counter()
+            fan.wait_for(step.name)
+            waited = round(time.perf_counter() - t_wait, 2)
         # after a rerun, later notebooks' files differ from their records by the build's own doing
         problems = [] if rerun_rest else recorded_problems(step, memo)
         if not rerun_rest and not problems and made_with_stamp(step):
@@ -417,16 +434,30 @@ def build(
             progress(f"  {m}")
         refresh_records(steps[: k - 1], read_stamp(step) or {})
         rerun_rest = True
-        timings["notebooks"][step.name] = {"seconds": round(seconds, 2), "cached": False}
+        timings["notebooks"][step.name] = {"seconds": round(seconds, 2), "cached": False, "waited_for_fits_s": waited}
         timings["executed_s"] += seconds
+    if fan is not None:
+        fan.wait_for(None)  # every fit, also those of notebooks that were up to date
+        timings["fanout"] = fan.summary()
     timings["total_s"] = round(time.perf_counter() - t_start, 2)
     timings["executed_s"] = round(timings["executed_s"], 2)
     write_json(Path(results_dir or paths.results_dir(profile)) / "timings.json", timings)
     return timings
 
 
+_print_lock = threading.Lock()
+_line_open = [False]
+
+
 def _print(text: str, end: str = "\n") -> None:
-    print(text, end=end, flush=True)
+    """Prints progress; a line another thread prints (the fan-out's) starts below a line left open."""
+    with _print_lock:
+        if _line_open[0] and threading.current_thread() is not threading.main_thread():
+            text = "\n" + text
+            _line_open[0] = False
+        print(text, end=end, flush=True)
+        if threading.current_thread() is threading.main_thread():
+            _line_open[0] = end != "\n"
 
 
 def main(argv=None) -> int:
@@ -434,10 +465,21 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="Run the notebooks (incrementally) and assemble the report.")
     ap.add_argument("--profile", default="quick", help="smoke | quick | paper (default quick)")
     ap.add_argument("--no-report", action="store_true", help="run the notebooks only")
+    ap.add_argument(
+        "--scheduler",
+        default=None,
+        help=f"train on the Dask scheduler at this address (tcp://host:8786; default ${SCHEDULER_ENV})",
+    )
+    ap.add_argument(
+        "--workers",
+        default=None,
+        help=f"worker processes of the local cluster (default ${WORKERS_ENV}, else one per core); 1: no Dask",
+    )
     args = ap.parse_args(argv)
     get_profile(args.profile)  # an unknown profile fails here, before any work
+    options = Options.from_env(args.scheduler, args.workers)
     t0 = time.perf_counter()
-    timings = build(args.profile)
+    timings = build(args.profile, fanout=options)
     if not args.no_report:
         from . import report
 
@@ -470,7 +512,7 @@ def run_cli(main_fn, argv=None) -> int:
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    except NotebookFailed as err:
+    except (NotebookFailed, FitsFailed, SchedulerUnreachable) as err:
         print(f"\nBUILD FAILED: {err}", file=sys.stderr)
         return 1
     except OSError as err:

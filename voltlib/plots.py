@@ -81,14 +81,23 @@ def rate_cv_histograms(rates_hz: np.ndarray, cvs: np.ndarray, n_exc: int, source
 
 
 def training_curves(histories: dict, labels: dict):
-    """Validation loss per epoch of every phase, one panel per protocol; returns the figure."""
+    """Validation loss per epoch of every phase and training seed, one panel per protocol; returns the figure.
+
+    histories: {protocol: {phase: {seed: [epoch records]}}}. A phase's seeds share its colour; the
+    first seed is drawn with markers, the others as thin lines.
+    """
     fig, axes = plt.subplots(1, len(histories), figsize=(4.6 * len(histories), 3.4), sharey=True, squeeze=False)
     for ax, (protocol, phases) in zip(axes[0], histories.items()):
-        for phase, hist in phases.items():
-            epochs = [h["epoch"] for h in hist]
-            (line,) = ax.plot(epochs, [h["val_loss"] for h in hist], marker="o", ms=3, label=labels[phase])
-            ax.plot(epochs, [h["train_loss"] for h in hist], color=line.get_color(), ls=":", lw=1)
-        ax.set_title(f"{protocol} protocol (dotted: training loss)", loc="left")
+        for k, (phase, by_seed) in enumerate(phases.items()):
+            color = f"C{k}"
+            for j, hist in enumerate(by_seed.values()):
+                epochs = [h["epoch"] for h in hist]
+                label = labels[phase] + (f" ({len(by_seed)} seeds)" if len(by_seed) > 1 else "")
+                first = dict(marker="o", ms=3, label=label) if j == 0 else dict(lw=0.8, alpha=0.7)
+                ax.plot(epochs, [h["val_loss"] for h in hist], color=color, **first)
+                if j == 0:
+                    ax.plot(epochs, [h["train_loss"] for h in hist], color=color, ls=":", lw=1)
+        ax.set_title(f"{protocol} protocol (dotted: training loss, first seed)", loc="left")
         ax.set_xlabel("epoch")
     axes[0, 0].set_ylabel("validation MSE (z units^2)")
     axes[0, -1].legend(frameon=False)

@@ -282,54 +282,71 @@ def model_dir(dataset_key: str, model_cfg: ModelConfig, train_cfg: TrainConfig) 
 ABLATION_SWITCHES = ("use_cnn", "use_residual")
 
 
-def fit_or_load(
+def check_variant(variant: dict | None) -> None:
+    """Raises ValueError if variant names a switch that is not an ablation switch."""
+    unknown = set(variant or {}) - set(ABLATION_SWITCHES)
+    if unknown:
+        raise ValueError(f"variant has unknown switches {sorted(unknown)}; allowed: {list(ABLATION_SWITCHES)}.")
+
+
+def cache_folder(dataset_key: str, model_cfg: ModelConfig, train_cfg: TrainConfig, variant: dict | None = None) -> Path:
+    """Returns the cache folder of one training: model_dir, keyed apart by the ablation switches if any."""
+    folder = model_dir(dataset_key, model_cfg, train_cfg)
+    return folder.with_name(config_hash({"model": folder.name, **variant})) if variant else folder
+
+
+def initial_model(
+    model_cfg: ModelConfig, train_cfg: TrainConfig, window: int, n_neurons: int, variant: dict | None = None
+) -> nn.Module:
+    """The untrained model of a training: weights seeded by train_cfg.seed, ablation switches applied."""
+    torch.manual_seed(train_cfg.seed)  # initial weights
+    model = build_model(model_cfg, window=window, n_neurons=n_neurons)
+    for switch, on in (variant or {}).items():  # a switch can turn a part off, never on
+        setattr(model, switch, getattr(model, switch) and on)
+    return model
+
+
+def load_cached(
+    folder: Path, model_cfg: ModelConfig, train_cfg: TrainConfig, window: int, n_neurons: int, variant=None
+) -> tuple[nn.Module, dict] | None:
+    """(model in eval mode, info with cached=True) if folder holds this training, intact; else None.
+
+    A damaged entry is announced once (store.load_checked), naming its first damaged file.
+    """
+    info = load_checked(folder / "info.json", parse_json, "retraining")  # info first
+    load = lambda p: _load_weights(initial_model(model_cfg, train_cfg, window, n_neurons, variant), p)  # noqa: E731
+    model = None if info is None else load_checked(folder / "model.safetensors", load, "retraining")
+    if model is None:
+        return None
+    info["cached"] = True
+    return model.eval(), info
+
+
+def fit(
     name: str,
     model_cfg: ModelConfig,
     train_cfg: TrainConfig,
     dataset,
-    device: torch.device | str | None = None,
-    progress: bool = False,
+    device: torch.device,
+    folder: Path,
     variant: dict | None = None,
-) -> tuple[nn.Module, dict]:
-    """Returns (trained model in eval mode, info): from the cache if this exact training was done before.
+    checkpoint: Path | None = None,
+    progress: bool = False,
+) -> tuple[nn.Module, dict, dict]:
+    """Trains one model from its seeded initial weights; returns (model in eval mode, CPU state dict, info).
 
-    variant: ablation switches ({"use_cnn": False} and/or {"use_residual": False}) set on the model
-    before training, so it learns without that part from the start; they are part of the cache key.
-    info: name, key, history [per epoch: train_loss, val_loss, lr, seconds], best_epoch, epochs,
-    train_s, params, device, variant (if any), cached (True if loaded).
+    Writes nothing but the checkpoint (if given; resumed from if it exists, removed when a training
+    diverges so that a rerun does not resume into the same end). folder names the cache entry in info
+    and in errors. TrainingDiverged if the training ends without finite weights and validation loss.
     """
-    unknown = set(variant or {}) - set(ABLATION_SWITCHES)
-    if unknown:
-        raise ValueError(f"variant has unknown switches {sorted(unknown)}; allowed: {list(ABLATION_SWITCHES)}.")
-    device = device if isinstance(device, torch.device) else pick_device(device)
     window, n = dataset.train.window, dataset.train.series.shape[1]
-    folder = model_dir(dataset.key, model_cfg, train_cfg)
-    if variant:
-        folder = folder.with_name(config_hash({"model": folder.name, **variant}))
-    weights, info_path = folder / "model.safetensors", folder / "info.json"
-
-    def initial_model():
-        torch.manual_seed(train_cfg.seed)  # initial weights
-        model = build_model(model_cfg, window=window, n_neurons=n)
-        for switch, on in (variant or {}).items():  # a switch can turn a part off, never on
-            setattr(model, switch, getattr(model, switch) and on)
-        return model
-
-    # info first: a damaged entry is said once, naming the first damaged file
-    info = load_checked(info_path, parse_json, "retraining")
-    load = lambda p: _load_weights(initial_model(), p)  # noqa: E731
-    model = None if info is None else load_checked(weights, load, "retraining")
-    if model is not None:
-        info["cached"] = True
-        return model.to(device).eval(), info
-
-    model = initial_model()  # never one a failed load wrote into
-    checkpoint = folder / "checkpoint.pt"
+    model = initial_model(model_cfg, train_cfg, window, n, variant)
     result = train(model, train_cfg, dataset.train, dataset.val, device, checkpoint=checkpoint, progress=progress)
     state = _cpu_copy(model.state_dict())
     bad = nonfinite(state)
     if bad or not math.isfinite(result["best_val_loss"]):
-        remove(checkpoint)  # a rerun must not resume into the same end
+        if checkpoint is not None:
+            remove(checkpoint)
         losses = ", ".join(f"{h['val_loss']:.3g}" for h in result["history"])
         what = (
             f"weights {', '.join(bad[:3])} are NaN or infinite"
@@ -341,10 +358,6 @@ def fit_or_load(
             "cached. Expected finite weights and losses: lower the learning rate "
             "(TrainConfig.lr) or look for NaN in the data, then run again."
         )
-    from safetensors.torch import save_file
-
-    with atomic_path(weights) as tmp:
-        save_file(state, str(tmp))
     info = {
         "name": name,
         "key": folder.name,
@@ -361,10 +374,66 @@ def fit_or_load(
         "history": result["history"],
         **({"variant": variant} if variant else {}),
     }
-    write_json(info_path, info)
-    remove(checkpoint)  # the final weights replace it
+    return model.eval(), state, info
+
+
+def weights_bytes(state: dict) -> bytes:
+    """A state dict as safetensors bytes (what a Dask worker sends back to the client)."""
+    from safetensors.torch import save
+
+    return save(state)
+
+
+def save_trained(folder: Path, weights: dict | bytes, info: dict) -> None:
+    """Writes a finished training into its cache folder: weights (a state dict or safetensors bytes), then info.
+
+    Each file atomically with its checksum, info last: an entry without info is not one. Weights that
+    hold NaN or infinities are refused (UnusableFile), so a damaged transfer is never cached.
+    """
+    from safetensors.torch import load, save_file
+
+    if isinstance(weights, (bytes, bytearray)):
+        bad = nonfinite(load(bytes(weights)))
+        if bad:
+            raise UnusableFile(f"the weights sent for {folder.name} hold NaN or infinite values ({', '.join(bad[:3])})")
+        with atomic_path(folder / "model.safetensors") as tmp:
+            Path(tmp).write_bytes(weights)
+    else:
+        with atomic_path(folder / "model.safetensors") as tmp:
+            save_file(weights, str(tmp))
+    write_json(folder / "info.json", {k: v for k, v in info.items() if k != "cached"})
+    remove(folder / "checkpoint.pt")  # the final weights replace it
+
+
+def fit_or_load(
+    name: str,
+    model_cfg: ModelConfig,
+    train_cfg: TrainConfig,
+    dataset,
+    device: torch.device | str | None = None,
+    progress: bool = False,
+    variant: dict | None = None,
+) -> tuple[nn.Module, dict]:
+    """Returns (trained model in eval mode, info): from the cache if this exact training was done before.
+
+    variant: ablation switches ({"use_cnn": False} and/or {"use_residual": False}) set on the model
+    before training, so it learns without that part from the start; they are part of the cache key.
+    info: name, key, history [per epoch: train_loss, val_loss, lr, seconds], best_epoch, epochs,
+    train_s, params, device, variant (if any), cached (True if loaded).
+    """
+    check_variant(variant)
+    device = device if isinstance(device, torch.device) else pick_device(device)
+    window, n = dataset.train.window, dataset.train.series.shape[1]
+    folder = cache_folder(dataset.key, model_cfg, train_cfg, variant)
+    cached = load_cached(folder, model_cfg, train_cfg, window, n, variant)
+    if cached is not None:
+        return cached[0].to(device), cached[1]
+    model, state, info = fit(
+        name, model_cfg, train_cfg, dataset, device, folder, variant, folder / "checkpoint.pt", progress
+    )
+    save_trained(folder, state, info)
     info["cached"] = False
-    return model.eval(), info
+    return model, info
 
 
 def clear_cached(dataset_key: str, model_cfg: ModelConfig, train_cfg: TrainConfig) -> None:

@@ -1,0 +1,223 @@
+"""The list of fits and the Dask fan-out: one list, the notebooks' cache keys, same weights anywhere, failures kept apart."""
+
+import dataclasses
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load
+
+from voltlib import fanout, fits, paths, train
+from voltlib.config import PHASES, PROTOCOLS, ConfigError, DataConfig, get_profile
+from voltlib.data import array_simulation
+
+
+def _sim(n_runs=5, n_t=1300, n=12, seed=0):
+    """Tiny AR(1) voltages [run, time, neuron] (mV) wrapped as a Simulation: enough for every protocol and horizon."""
+    rng = np.random.default_rng(seed)
+    v = np.zeros((n_runs, n_t, n), np.float32)
+    for t in range(1, n_t):
+        v[:, t] = 0.9 * v[:, t - 1] + rng.normal(size=(n_runs, n))
+    return array_simulation(v - 60.0, n_exc=9)
+
+
+SIM = _sim()
+
+
+def _profile(seeds=2):
+    smoke = get_profile("smoke")
+    phases = {
+        p: (m, dataclasses.replace(t, max_epochs=1, max_train_windows=64, max_eval_windows=32, batch_size=32))
+        for p, (m, t) in smoke.phases.items()
+    }
+    return dataclasses.replace(
+        smoke, name="tiny", sim=SIM.sim, data=DataConfig(), phases=phases, seeds={"phase4_cnn_lstm": seeds}
+    )
+
+
+PROFILE = _profile()
+
+
+@pytest.fixture
+def cache(monkeypatch, tmp_path):
+    monkeypatch.setattr(paths, "MODELS", tmp_path / "models")
+    return tmp_path / "models"
+
+
+def test_the_list_holds_every_model_once_in_notebook_order():
+    specs = fits.specs(PROFILE)
+    names = [(s.name, s.protocol, s.seed) for s in specs]
+    assert len(names) == len(set(names))
+    assert len({s.folder() for s in specs}) == len(specs)  # every fit its own cache entry
+    # 4 phases x 2 protocols, phase 4 with 2 seeds; 4 longer horizons; the no-residual model; 2 shuffled seeds
+    assert len(specs) == 4 * 2 + 2 + 4 + 1 + 2
+    assert [s.notebook for s in specs] == sorted(s.notebook for s in specs)
+    assert [s.seed for s in fits.seeds_of(PROFILE, "phase4_cnn_lstm", "original")] == [0, 1]
+    assert [s.seed for s in fits.seeds_of(PROFILE, fits.SHUFFLED)] == [0, 1]
+    assert {s.horizon for s in specs} == {1, 2, 5, 10, 20}
+    assert all(s.protocol in PROTOCOLS for s in specs) and {s.name for s in specs} >= set(PHASES)
+
+
+def test_a_model_missing_from_the_list_is_refused_with_what_exists():
+    with pytest.raises(KeyError, match="not a model of profile 'tiny'.*voltlib.fits.specs"):
+        fits.find(PROFILE, "phase5_transformer")
+    with pytest.raises(KeyError, match="no seed 7.*\\[0, 1\\]"):
+        fits.find(PROFILE, "phase4_cnn_lstm", "clean", seed=7)
+
+
+def test_a_spec_names_the_cache_entry_the_notebooks_use(cache):
+    """The key a spec computes without data equals the key of the dataset it cuts, and fit_or_load writes there."""
+    for spec in fits.specs(PROFILE):
+        assert spec.dataset(SIM).key == spec.dataset_key(), spec.label
+    spec = fits.find(PROFILE, fits.NO_RESIDUAL)
+    ds = spec.dataset(SIM)
+    _, info = train.fit_or_load(spec.name, spec.model_cfg, spec.train_cfg, ds, "cpu", variant={"use_residual": False})
+    assert spec.is_cached() and info["key"] == spec.folder().name
+    assert fits.missing(PROFILE).count(spec) == 0
+    with pytest.raises(ValueError, match="learns from the dataset"):
+        fits.find(PROFILE, "phase4_cnn_lstm").fit_or_load(fits.find(PROFILE, "phase1_lstm", "original").dataset(SIM))
+
+
+def _in_process(spec, threads=1):
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        _, state, _ = train.fit(spec.name, spec.model_cfg, spec.train_cfg, spec.dataset(SIM), torch.device("cpu"),
+                                spec.folder(), dict(spec.variant) or None)
+    finally:
+        torch.set_num_threads(before)
+    return state
+
+
+def _same(weights: bytes, state: dict) -> bool:
+    got = load(weights)
+    return got.keys() == state.keys() and all(torch.equal(got[k], state[k]) for k in state)
+
+
+def test_a_fit_on_a_worker_has_the_weights_of_the_same_fit_in_process(cache):
+    spec = fits.find(PROFILE, "phase4_cnn_lstm", "clean", seed=1)
+    with fanout.FanOut(PROFILE, fanout.Options(workers=1, dashboard=":0"), say=lambda t: None) as fan:
+        fan._connect()
+        sim = fan.client.scatter(fanout.light_simulation(SIM), broadcast=True)
+        out = fan.client.submit(fanout.train_on_worker, spec, sim, None, str(cache)).result()
+    assert out["worker"].startswith("tcp://127.0.0.1")
+    assert _same(out["weights"], _in_process(spec))
+    other_seed = fits.find(PROFILE, "phase4_cnn_lstm", "clean", seed=0)
+    assert not _same(out["weights"], _in_process(other_seed))  # the comparison can fail
+
+
+def test_the_fan_out_caches_every_fit_and_the_notebooks_load_them(cache):
+    specs = [fits.find(PROFILE, "phase1_lstm", p) for p in PROTOCOLS] + fits.seeds_of(PROFILE, fits.SHUFFLED)
+    lines = []
+    with fanout.FanOut(PROFILE, fanout.Options(workers=2, dashboard=":0"), say=lines.append) as fan:
+        assert fan.start(SIM, specs) == 4
+        fan.wait_for(None)
+        summary = fan.summary()
+    assert summary["fits_trained"] == 4 and summary["fits_failed"] == 0
+    assert "fan-out: 4 fits to train on a local cluster of 2 worker processes" in lines[0]
+    assert sum("fits " in ln and "trained in" in ln for ln in lines) == 4
+    for spec in specs:
+        model, info = spec.fit_or_load(spec.dataset(SIM), "cpu")
+        assert info["cached"] and info["name"] == spec.name
+        assert not (spec.folder() / "checkpoint.pt").exists()
+    # the worker's weights are those an in-process training gives
+    assert _same((specs[2].folder() / "model.safetensors").read_bytes(), _in_process(specs[2]))
+
+
+def test_a_failing_fit_is_reported_with_its_traceback_and_the_others_are_cached(cache):
+    good = fits.find(PROFILE, "phase1_lstm", "clean")
+    bad = dataclasses.replace(good, name="broken", protocol="no-such-protocol")
+    with fanout.FanOut(PROFILE, fanout.Options(workers=2, dashboard=":0"), say=lambda t: None) as fan:
+        fan.start(SIM, [bad, good])
+        with pytest.raises(fanout.FitsFailed, match=r'(?s)1 fit\(s\) failed.*broken \(no-such-protocol, seed 0\): '
+                           r'\w+: .*File ".*voltlib/data\.py"'):
+            fan.wait_for(None)
+    assert good.is_cached() and not bad.folder().exists()
+
+
+def test_stopping_the_fan_out_leaves_no_entry_that_looks_complete(cache):
+    slow = dataclasses.replace(
+        fits.find(PROFILE, "phase2_large_lstm", "clean"),
+        train_cfg=dataclasses.replace(PROFILE.phases["phase2_large_lstm"][1], max_epochs=50, early_stop=50),
+    )
+    fan = fanout.FanOut(PROFILE, fanout.Options(workers=1, dashboard=":0"), say=lambda t: None)
+    fan.start(SIM, [slow])
+    time.sleep(3)
+    fan.close()  # what Ctrl-C does (the build's `with` block)
+    assert not slow.is_cached() and not (slow.folder() / "model.safetensors").exists()
+    assert fan.cluster is None and fan.client is None
+
+
+def test_bad_options_say_what_is_expected(monkeypatch):
+    monkeypatch.delenv(fanout.SCHEDULER_ENV, raising=False)
+    monkeypatch.delenv(fanout.WORKERS_ENV, raising=False)
+    with pytest.raises(ConfigError, match="WORKERS='two'.*whole number >= 1"):
+        fanout.Options.from_env(workers="two")
+    with pytest.raises(ConfigError, match="both given"):
+        fanout.Options.from_env("tcp://127.0.0.1:8786", "2")
+    assert fanout.Options.from_env(workers="1").in_process
+    monkeypatch.setenv(fanout.SCHEDULER_ENV, "tcp://10.0.0.1:8786")
+    assert fanout.Options.from_env().scheduler == "tcp://10.0.0.1:8786"
+
+
+def test_an_unreachable_scheduler_is_one_clear_error():
+    fan = fanout.FanOut(PROFILE, fanout.Options(scheduler="tcp://127.0.0.1:9"), say=lambda t: None)
+    with pytest.raises(fanout.SchedulerUnreachable, match="no Dask scheduler answered at SCHEDULER=tcp://127.0.0.1:9"):
+        fan.start(SIM, fits.specs(PROFILE)[:1])
+    fan.close()
+
+
+@pytest.fixture
+def external_cluster(tmp_path):
+    """`dask scheduler` and `dask worker` started as a user would in a second terminal, on loopback only."""
+    bin_dir = os.path.dirname(sys.executable)
+    file = tmp_path / "scheduler.json"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    procs = [subprocess.Popen([f"{bin_dir}/dask", "scheduler", "--host", "127.0.0.1", "--port", "0",
+                               "--dashboard-address", ":0", "--scheduler-file", str(file)],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)]
+    try:
+        for _ in range(300):
+            if file.exists() and file.stat().st_size:
+                break
+            time.sleep(0.1)
+        import json
+
+        address = json.loads(file.read_text())["address"]
+        procs.append(subprocess.Popen([f"{bin_dir}/dask", "worker", address, "--nthreads", "1", "--nworkers", "1",
+                                       "--host", "127.0.0.1", "--no-dashboard"],
+                                      env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                      start_new_session=True))
+        yield address
+    finally:
+        for p in reversed(procs):
+            os.killpg(p.pid, signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+
+
+def test_an_external_scheduler_trains_the_same_weights(cache, external_cluster):
+    spec = fits.find(PROFILE, "phase3_lstm_res", "original")
+    lines = []
+    with fanout.FanOut(PROFILE, fanout.Options(scheduler=external_cluster), say=lines.append) as fan:
+        for _ in range(200):  # the worker may still be connecting
+            if fan.client is None:
+                fan._connect()
+            if fan.client.scheduler_info(n_workers=-1)["workers"]:
+                break
+            time.sleep(0.1)
+        fan.start(SIM, [spec])
+        fan.wait_for(None)
+    assert "the scheduler at tcp://127.0.0.1:" in lines[0] and spec.is_cached()
+    assert fan.cluster is None  # nothing started here, nothing to stop
+    assert _same((spec.folder() / "model.safetensors").read_bytes(), _in_process(spec))
+    shutil.rmtree(cache)
