@@ -1,6 +1,7 @@
 """The list of fits and the Dask fan-out: one list, the notebooks' cache keys, same weights anywhere, failures kept apart."""
 
 import dataclasses
+import json
 import os
 import shutil
 import signal
@@ -88,8 +89,15 @@ def _in_process(spec, threads=1):
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        _, state, _ = train.fit(spec.name, spec.model_cfg, spec.train_cfg, spec.dataset(SIM), torch.device("cpu"),
-                                spec.folder(), dict(spec.variant) or None)
+        _, state, _ = train.fit(
+            spec.name,
+            spec.model_cfg,
+            spec.train_cfg,
+            spec.dataset(SIM),
+            torch.device("cpu"),
+            spec.folder(),
+            dict(spec.variant) or None,
+        )
     finally:
         torch.set_num_threads(before)
     return state
@@ -135,8 +143,11 @@ def test_a_failing_fit_is_reported_with_its_traceback_and_the_others_are_cached(
     bad = dataclasses.replace(good, name="broken", protocol="no-such-protocol")
     with fanout.FanOut(PROFILE, fanout.Options(workers=2, dashboard=":0"), say=lambda t: None) as fan:
         fan.start(SIM, [bad, good])
-        with pytest.raises(fanout.FitsFailed, match=r'(?s)1 fit\(s\) failed.*broken \(no-such-protocol, seed 0\): '
-                           r'\w+: .*File ".*voltlib/data\.py"'):
+        with pytest.raises(
+            fanout.FitsFailed,
+            match=r"(?s)1 fit\(s\) failed.*broken \(no-such-protocol, seed 0\): "
+            r'\w+: .*File ".*voltlib/data\.py"',
+        ):
             fan.wait_for(None)
     assert good.is_cached() and not bad.folder().exists()
 
@@ -173,27 +184,53 @@ def test_an_unreachable_scheduler_is_one_clear_error():
     fan.close()
 
 
+def _dask(*args, env):
+    """Starts the `dask` command line of this environment in its own process group, quiet."""
+    exe = os.path.join(os.path.dirname(sys.executable), "dask")
+    return subprocess.Popen(
+        [exe, *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+
+
 @pytest.fixture
 def external_cluster(tmp_path):
     """`dask scheduler` and `dask worker` started as a user would in a second terminal, on loopback only."""
-    bin_dir = os.path.dirname(sys.executable)
     file = tmp_path / "scheduler.json"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    procs = [subprocess.Popen([f"{bin_dir}/dask", "scheduler", "--host", "127.0.0.1", "--port", "0",
-                               "--dashboard-address", ":0", "--scheduler-file", str(file)],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)]
+    procs = [
+        _dask(
+            "scheduler",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--dashboard-address",
+            ":0",
+            "--scheduler-file",
+            str(file),
+            env=env,
+        )
+    ]
     try:
         for _ in range(300):
             if file.exists() and file.stat().st_size:
                 break
             time.sleep(0.1)
-        import json
-
         address = json.loads(file.read_text())["address"]
-        procs.append(subprocess.Popen([f"{bin_dir}/dask", "worker", address, "--nthreads", "1", "--nworkers", "1",
-                                       "--host", "127.0.0.1", "--no-dashboard"],
-                                      env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                      start_new_session=True))
+        procs.append(
+            _dask(
+                "worker",
+                address,
+                "--nthreads",
+                "1",
+                "--nworkers",
+                "1",
+                "--host",
+                "127.0.0.1",
+                "--no-dashboard",
+                env=env,
+            )
+        )
         yield address
     finally:
         for p in reversed(procs):
