@@ -38,7 +38,7 @@ from voltlib.config import SOURCE_R2, notebook_profile
 from voltlib.device import describe, pick_device
 from voltlib.inputs import require_inputs
 from voltlib.simulate import simulate
-from voltlib.store import read_json
+from voltlib.store import horizon_key, read_json
 
 cfg = notebook_profile(profile, device)
 require_inputs(profile, "03_baseline_lstm")
@@ -65,13 +65,15 @@ table.rename_axis("test R^2 at 1 ms").round(3)
 
 # %%
 def verdict(protocol):
-    r2 = phase1[protocol]["phase1_lstm"]["r2"]
-    base = {k: summary.baseline_r2(baselines, protocol, k) for k in baselines[protocol]}
+    entry = phase1[protocol]["phase1_lstm"]
+    base = {k: v[horizon_key(1)] for k, v in baselines[protocol].items()}
     best, _ = summary.best_baseline(baselines, protocol)
-    above = [k for k, v in base.items() if r2 > v]
-    return (f"Under the **{protocol}** protocol the basic LSTM reaches R^2 = {r2:.3f}: "
-            f"persistence gives {base['persistence']:.3f} and the best baseline ({best}) {base[best]:.3f}; "
-            f"the LSTM beats {len(above)} of {len(base)} baselines.")
+    words = {k: summary.compare(entry, b)["verdict"] for k, b in base.items()}  # paired, over test runs
+    above, below = ([k for k, w in words.items() if w == side] for side in ("higher", "lower"))
+    return (f"Under the **{protocol}** protocol the basic LSTM reaches R^2 = {entry['r2']:.3f}: "
+            f"persistence gives {base['persistence']['r2']:.3f} and the best baseline ({best}) {base[best]['r2']:.3f}; "
+            f"of the {len(base)} baselines the LSTM scores higher than {len(above)} and lower than {len(below)} "
+            f"by more than their paired 95 % intervals, and is not distinguishable from {len(base) - len(above) - len(below)}.")
 
 Markdown(" ".join(verdict(p) for p in datasets) +
          f" The source's 0.511 for this model was "

@@ -37,7 +37,7 @@ from voltlib.device import pick_device
 from voltlib.inputs import require_inputs
 from voltlib.models import build_model, count_params
 from voltlib.simulate import simulate
-from voltlib.store import read_json
+from voltlib.store import read_json, update_json
 
 cfg = notebook_profile(profile, device)
 require_inputs(profile, "05_cnn_lstm")
@@ -71,16 +71,33 @@ ladder.ladder_table(profile, "clean").round(3)
 lad = read_json(paths.results_dir(profile) / "ladder.json")
 base = read_json(paths.results_dir(profile) / "baselines.json")
 r2 = {p: {PHASE_LABELS[k]: v["r2"] for k, v in lad[p].items() if k in PHASE_LABELS} for p in datasets}
+ci = {p: {PHASE_LABELS[k]: v["r2_ci"] for k, v in lad[p].items() if k in PHASE_LABELS} for p in datasets}
 best_clean, best_clean_r2 = summary.best_baseline(base, "clean")
 refs = {"persistence (clean)": summary.baseline_r2(base, "clean", "persistence"), f"{best_clean} (clean)": best_clean_r2}
-fig = plots.ladder_bars(r2, refs, source={PHASE_LABELS[k]: v for k, v in SOURCE_R2.items()})
+fig = plots.ladder_bars(r2, refs, source={PHASE_LABELS[k]: v for k, v in SOURCE_R2.items()}, ci=ci)
 plots.save_figure(fig, profile, "ladder.png");
+
+# %% [markdown]
+# Error bars: 95 % intervals by bootstrap over whole test runs, which also redraws the training seeds
+# of a phase that has several (Methods section 8).
+#
+# ## Which differences the data resolve
+# Every difference below is R^2 of the first model minus R^2 of the second, with a 95 % interval:
+# paired (both scored on the same clean test windows, resampled together) except the leak effect,
+# whose two models are scored on different test sets and resampled apart. "higher" or "lower" only
+# where the interval excludes zero.
+
+# %%
+cmp = summary.ladder_comparisons(lad, base)
+update_json(paths.results_dir(profile) / "comparisons.json", "ladder", value=cmp)
+summary.comparison_table(cmp)
 
 # %%
 o, c = lad["original"]["phase4_cnn_lstm"], lad["clean"]["phase4_cnn_lstm"]
 best_phase, best_phase_r2 = summary.best_phase(lad, "clean")
-Markdown(f"The CNN-LSTM reaches R^2 = {o['r2']:.3f} on the source's leaky random split and "
-         f"{c['r2']:.3f} on unseen network runs (the source: 0.755). Its skill against persistence on the "
-         f"clean protocol is {c['skill_vs_persistence']:.3f} (the fraction of persistence's squared error it "
-         f"removes). The best phase on the clean protocol is {PHASE_LABELS[best_phase]} "
-         f"(R^2 {best_phase_r2:.3f}); the best naive baseline, {best_clean}, gives {best_clean_r2:.3f}.")
+Markdown(f"The CNN-LSTM ({len(c['seeds'])} training seeds) reaches R^2 = {o['r2']:.3f} on the source's leaky random "
+         f"split and {c['r2']:.3f} on unseen network runs (the source: 0.755). The leak's effect, original minus "
+         f"clean: {summary.say(cmp['leak_effect'])}. On the clean test runs, against persistence: "
+         f"{summary.say(cmp['cnn_lstm_vs_persistence'])}; against the best naive baseline, {best_clean} "
+         f"(R^2 {best_clean_r2:.3f}): {summary.say(cmp['cnn_lstm_vs_best_baseline'])}. The best phase on the clean "
+         f"protocol is {PHASE_LABELS[best_phase]} (R^2 {best_phase_r2:.3f}).")

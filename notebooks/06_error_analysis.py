@@ -38,7 +38,7 @@ from voltlib import analysis, fits, plots
 from voltlib.ceiling import compute_ceiling
 from voltlib.config import PHASE_LABELS, ms_to_samples
 from voltlib.inputs import require_inputs
-from voltlib.metrics import evaluate, gain_share
+from voltlib.metrics import evaluate, gain_floor, gain_share
 from voltlib.store import horizon_key, read_json, update_json, write_json
 from voltlib.train import predict
 
@@ -225,7 +225,8 @@ if not os.environ.get("VOLTLIB_HEADLESS"):
 # but not its future noise, on the clean test runs (computed once and cached; see voltlib.ceiling).
 # The models' targets also carry 0.2 mV of measurement noise that nobody can predict: the dashed
 # ceiling adds it, and is the one to compare the models with. The share of the achievable gain is
-# (R^2_model - R^2_persistence) / (R^2_ceiling - R^2_persistence), against the dashed ceiling.
+# (R^2_model - R^2_floor) / (R^2_ceiling - R^2_floor), against the dashed ceiling, where the floor is
+# the better trivial forecast at that horizon: persistence or the training mean (R^2 near 0).
 
 # %%
 ceil = compute_ceiling(profile, progress=False)
@@ -237,14 +238,16 @@ models_r2 = {"CNN-LSTM direct": [full[h]["r2"] for h in horizons_ms],
              "CNN-LSTM rollout": [multi[h]["rollout"]["r2"] for h in horizons_ms],
              **{b: [base[b][horizon_key(h)]["r2"] for h in horizons_ms] for b in base}}
 pers = models_r2["persistence"]
-shares = {k: gain_share(v, pers, ceiling_r2).tolist() for k, v in models_r2.items() if k not in ("persistence", "mean")}
-shares_1ms_ladder = {PHASE_LABELS[p]: gain_share(e["r2"], pers[0], ceiling_r2[0]) for p, e in lad.items() if p in PHASE_LABELS}
+floor = gain_floor(pers, models_r2["mean"])
+shares = {k: gain_share(v, floor, ceiling_r2).tolist() for k, v in models_r2.items() if k not in ("persistence", "mean")}
+shares_1ms_ladder = {PHASE_LABELS[p]: gain_share(e["r2"], floor[0], ceiling_r2[0]) for p, e in lad.items() if p in PHASE_LABELS}
 write_json(results / "ceiling.json", {
     "horizons_ms": horizons_ms, "ceiling_r2": ceiling_r2, "ceiling_r2_ci": ceiling_ci,
     "ceiling_definition": "oracle error + 0.2 mV measurement noise variance (comparable with models scored on noisy targets)",
     "ceiling_r2_oracle": ceil["ceiling_r2_oracle"], "ceiling_r2_oracle_ci": ceil["ceiling_r2_oracle_ci"],
     "ci": ceil["ci"], "n_start_times": ceil["n_start_times"], "n_replicas": ceil["n_replicas"], "test_runs": ceil["test_runs"],
     "models": models_r2, "ladder_1ms": {PHASE_LABELS[p]: e["r2"] for p, e in lad.items() if p in PHASE_LABELS},
+    "gain_floor": floor.tolist(), "gain_floor_definition": "max(R^2 persistence, R^2 training mean) per horizon",
     "gain_share": shares, "gain_share_ladder_1ms": shares_1ms_ladder,
     "rollout_windows": int(len(idx))});
 
@@ -261,7 +264,7 @@ ax_r2.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1
 plots.gain_share_bars(horizons_ms, shares, ax=ax_share,
                       colors={k: "0.2" if k == "CNN-LSTM direct" else "0.6" if k == "CNN-LSTM rollout" else st["color"]
                               for k, (_, st) in curves.items()})
-ax_share.set_title("share of the achievable gain over persistence", loc="left")
+ax_share.set_title("share of the achievable gain (floor: persistence or the mean)", loc="left")
 fig.tight_layout()
 plots.save_figure(fig, profile, "predictability.png");
 
@@ -272,9 +275,9 @@ Markdown(f"At 1 ms the ceiling is R^2 = {ceiling_r2[0]:.3f} (95 % CI {ceiling_ci
          f"{ceil['ceiling_r2_oracle'][0]:.3f} without the measurement noise) and persistence scores {pers[0]:.3f}. The CNN-LSTM "
          f"({full[horizons_ms[0]]['r2']:.3f}) captures {100 * s1:.0f} % of the achievable gain over persistence; the best "
          f"at 1 ms is {best_1} ({100 * shares[best_1][0]:.0f} %). At {h_last:g} ms the ceiling falls to {ceiling_r2[-1]:.3f}. "
-         + (f"Where persistence falls below the mean forecast (R^2 < 0, from {min(h for h, p in zip(horizons_ms, pers) if p < 0):g} ms), "
-            "any model near R^2 = 0 captures most of the 'achievable gain': read the shares at long horizons with that in mind. "
-            if min(pers) < 0 else "")
+         + (f"From {min(h for h, p, m in zip(horizons_ms, pers, models_r2['mean']) if m > p):g} ms on persistence falls below "
+            "the mean forecast, so the floor there is the mean: a share counts only what a model adds to the better trivial "
+            "forecast. " if any(m > p for p, m in zip(pers, models_r2["mean"])) else "")
          + ("No model exceeds the ceiling beyond its interval."
             if all(v[i] <= ceiling_ci[i][1] for v in models_r2.values() for i in range(len(horizons_ms)))
             else "**A model exceeds the ceiling beyond its interval: a bug to find.**"))

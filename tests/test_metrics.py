@@ -8,11 +8,16 @@ from voltlib.metrics import (
     bootstrap_r2,
     evaluate,
     gain_share,
+    independent_difference,
     interval,
+    paired_difference,
+    r2_from_stats,
     r2_per_neuron,
     r2_pooled,
+    run_stats,
     run_sums,
     skill_vs_persistence,
+    verdict,
 )
 
 Y_TRUE = np.array([[1.0, 2.0], [3.0, 4.0]])
@@ -156,3 +161,42 @@ def test_format_interval():
     assert format_interval((0.6123, 0.6789)) == "0.612 to 0.679"
     assert format_interval(None) == "n/a" and format_interval((None, 0.5)) == "n/a"
     assert format_interval((-np.inf, np.inf)) == "n/a"
+
+
+def test_run_stats_hold_what_the_r2_and_its_comparisons_need():
+    y, p, runs = _runs_problem(np.random.default_rng(8))
+    st = run_stats(y, p, runs + 10)
+    assert st["runs"] == list(range(10, 18)) and np.shape(st["sse"]) == (1, 8)
+    assert r2_from_stats(st) == pytest.approx(r2_pooled(y, p), rel=1e-12)
+    two = run_stats(y, np.stack([p, p + 0.1]), runs)
+    assert r2_from_stats(two) == pytest.approx((r2_pooled(y, p) + r2_pooled(y, p + 0.1)) / 2, rel=1e-12)
+
+
+def test_paired_difference_from_stored_stats_covers_zero_for_twins_and_finds_a_planted_gap():
+    y, p, runs = _runs_problem(np.random.default_rng(9))
+    a, twin, worse = (run_stats(y, q, runs) for q in (p, p.copy(), p + 0.15))
+    same = paired_difference(a, twin)
+    assert same["difference"] == 0 and same["ci"][0] <= 0 <= same["ci"][1]
+    assert verdict(same["ci"]) == "not distinguishable at this budget"
+    gap = paired_difference(a, worse)
+    assert gap["ci"][0] > 0 and verdict(gap["ci"]) == "higher"
+    assert verdict(paired_difference(worse, a)["ci"], lower="below") == "below"
+    with pytest.raises(ValueError, match="same test windows"):
+        paired_difference(a, run_stats(y[:-5], p[:-5], runs[:-5]))
+
+
+def test_independent_difference_is_wider_than_the_paired_one():
+    y, p, runs = _runs_problem(np.random.default_rng(10))
+    a, worse = run_stats(y, p, runs), run_stats(y, p + 0.15, runs)
+    paired, apart = paired_difference(a, worse), independent_difference(a, worse)
+    assert apart["difference"] == pytest.approx(paired["difference"])
+    assert apart["ci"][1] - apart["ci"][0] > 2 * (paired["ci"][1] - paired["ci"][0])
+    assert apart["ci"][0] < apart["difference"] < apart["ci"][1]
+
+
+def test_the_gain_floor_is_the_better_trivial_forecast():
+    from voltlib.metrics import gain_floor
+
+    assert gain_floor(-0.65, -0.001) == pytest.approx(-0.001)  # 5 ms: the mean beats persistence
+    assert gain_floor(0.61, -0.001) == pytest.approx(0.61)
+    np.testing.assert_allclose(gain_floor([0.6, -0.65], [0.0, 0.0]), [0.6, 0.0])

@@ -97,3 +97,32 @@ def test_in_batches_covers_every_item_once_in_order_and_evaluating_restores_the_
     with evaluating(model):
         assert not model.training and not torch.is_grad_enabled()
     assert model.training
+
+
+@pytest.mark.parametrize("kind", ["lstm", "lstm_res", "cnn_lstm"])
+def test_initial_weights_are_the_sources(kind):
+    """Xavier-uniform input weights, orthogonal recurrent weights, zero biases but a forget-gate bias of 1,
+    a Xavier-uniform output layer with zero bias; the rest keeps PyTorch's default (not re-drawn)."""
+    torch.manual_seed(0)
+    hidden = 24
+    model = build_model(ModelConfig(kind, hidden=hidden, layers=2), window=30, n_neurons=12)
+    for layer in range(2):
+        w_ih = getattr(model.lstm, f"weight_ih_l{layer}")
+        fan_in, fan_out = w_ih.shape[1], w_ih.shape[0]
+        bound = (6 / (fan_in + fan_out)) ** 0.5  # Xavier-uniform's
+        assert w_ih.abs().max() <= bound and w_ih.abs().max() > 0.9 * bound
+        w_hh = getattr(model.lstm, f"weight_hh_l{layer}").detach()
+        # orthogonal: the 4H x H matrix has orthonormal columns
+        assert torch.allclose(w_hh.T @ w_hh, torch.eye(hidden), atol=1e-5)
+        b_ih, b_hh = getattr(model.lstm, f"bias_ih_l{layer}"), getattr(model.lstm, f"bias_hh_l{layer}")
+        forget = torch.zeros(4 * hidden)
+        forget[hidden : 2 * hidden] = 1.0
+        assert torch.equal(b_ih.detach(), forget) and torch.equal(b_hh.detach(), torch.zeros(4 * hidden))
+    out_bound = (6 / (hidden + 12)) ** 0.5
+    assert model.out.weight.abs().max() <= out_bound and torch.equal(model.out.bias.detach(), torch.zeros(12))
+    if kind != "lstm":  # the residual head's input projection keeps PyTorch's default: U(+-1/sqrt(fan_in))
+        assert model.skip.weight.abs().max() <= 12**-0.5 and model.skip.bias.abs().max() > 0
+    # the same seed gives the same initial model; another seed another
+    torch.manual_seed(0)
+    again = build_model(ModelConfig(kind, hidden=hidden, layers=2), window=30, n_neurons=12)
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values()))

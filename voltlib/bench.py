@@ -33,6 +33,26 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
 
 
+def _cpuinfo() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def _cpu_model() -> str:
+    for line in _cpuinfo().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor()
+
+
+def _cpu_has(flag: str) -> bool:
+    """True if /proc/cpuinfo lists the CPU flag (False where there is no /proc/cpuinfo)."""
+    return any(line.startswith("flags") and flag in line.split() for line in _cpuinfo().splitlines())
+
+
 def measure(spec: dict) -> dict:
     """Returns throughput (windows/s) or latency (ms) of one model config; runs in the calling process."""
     import torch
@@ -54,10 +74,13 @@ def measure(spec: dict) -> dict:
     if spec["task"] == "train":
         opt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)
         model.train()
+        bf16 = spec.get("autocast") == "bf16"
 
         def step():
             opt.zero_grad(set_to_none=True)
-            F.mse_loss(model(x), y).backward()
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                loss = F.mse_loss(model(x).float(), y)
+            loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
 
@@ -123,6 +146,8 @@ def run(quick_only: bool = False, repeats: int = 5) -> dict:
         "python": platform.python_version(),
         "machine": platform.machine(),
         "cpu_count": os.cpu_count(),
+        "cpu_model": _cpu_model(),
+        "cpu_bf16": _cpu_has("avx512_bf16") or _cpu_has("amx_bf16"),
         "load_avg_start": os.getloadavg(),
         "note": "medians of repeats on a shared machine: load_avg_* > cpu_count means other processes "
         "competed for the cores and every figure is pessimistic",
@@ -171,12 +196,61 @@ def run(quick_only: bool = False, repeats: int = 5) -> dict:
             tried[f"threads={th}"] = _child({**base, "threads": th, "batch": t.batch_size}).get("windows_per_s")
         for bs in (32, 64, 128, 256):
             tried[f"batch={bs}"] = _child({**base, "threads": threads, "batch": bs}).get("windows_per_s")
+        bf16 = _child({**base, "threads": threads, "batch": t.batch_size, "autocast": "bf16"})
+        tried["bf16 autocast"] = bf16.get("windows_per_s", bf16.get("error"))
         comp = _child({**base, "threads": threads, "batch": t.batch_size, "compile": True})
         tried["torch.compile"] = comp.get("windows_per_s", comp.get("error"))
         tried["torch.compile_first_step_s"] = comp.get("first_step_s")
         out["tried"][phase] = tried
         print(phase, json.dumps(tried), flush=True)
+    out["fanout"] = fanout_timing()
     out["load_avg_end"] = os.getloadavg()
+    return out
+
+
+# the layouts of the 2-core machine the fan-out was measured on: (worker processes, threads each)
+LAYOUTS = ((1, 2), (2, 1))
+
+
+def fanout_timing(profile_name: str = "quick", epochs: int = 1, layouts=LAYOUTS) -> dict:
+    """Wall time of the quick ladder's fits (every phase x protocol, first seed; `epochs` epochs each) per layout.
+
+    Each layout trains the same fits from scratch into a temporary cache on an embedded cluster of
+    that shape; the time runs from the cluster's start to the last fit written.
+    """
+    import dataclasses
+    import tempfile
+    from pathlib import Path
+
+    from . import fits
+    from .config import PHASES
+    from .fanout import FanOut, Options
+    from .simulate import simulate
+
+    profile = get_profile(profile_name)
+    specs = [
+        dataclasses.replace(s, train_cfg=dataclasses.replace(s.train_cfg, max_epochs=epochs))
+        for s in fits.specs(profile)
+        if s.name in PHASES and s.seed == profile.phases[s.name][1].seed
+    ]
+    sim = simulate(profile.sim, progress=False)
+    out = {"profile": profile_name, "fits": [s.label for s in specs], "epochs_each": epochs, "layouts": {}}
+    saved = paths.MODELS
+    for workers, threads in layouts:
+        with tempfile.TemporaryDirectory() as tmp:
+            paths.MODELS = Path(tmp) / "models"
+            try:
+                t0 = time.perf_counter()
+                with FanOut(
+                    profile, Options(workers=workers, threads_per_worker=threads, dashboard=":0"), say=print
+                ) as f:
+                    f.start(sim, specs)
+                    f.wait_for(None)
+                wall = time.perf_counter() - t0
+            finally:
+                paths.MODELS = saved
+        out["layouts"][f"{workers} worker(s) x {threads} thread(s)"] = {"wall_s": round(wall, 1)}
+        print(f"fan-out: {len(specs)} fits, {workers} worker(s) x {threads} thread(s): {wall:.0f} s", flush=True)
     return out
 
 

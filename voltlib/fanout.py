@@ -331,8 +331,17 @@ class FanOut:
         running = self._running() if n_done < r.todo else []
         self.say(
             f"  fits {n_done}/{r.todo} [{int(elapsed // 60)}:{int(elapsed % 60):02d}] {what}"
-            + (f"; running: {', '.join(running)}" if running else "")
+            + (
+                f"; assigned to workers: {', '.join(running[:3])}{', ...' if len(running) > 3 else ''}"
+                if running
+                else ""
+            )
         )
+
+    def busy(self) -> bool:
+        """True while fits are still to be trained or collected."""
+        with self._finished:
+            return bool(self._pending)
 
     # -- waiting
     def wait_for(self, notebook: str | None) -> None:

@@ -151,25 +151,44 @@ def unpermute(values: np.ndarray, perm: np.ndarray) -> np.ndarray:
     return np.asarray(values)[..., np.argsort(perm)]
 
 
+def ablation_predictions(
+    model: Forecaster, phase3: torch.nn.Module, no_residual: torch.nn.Module, x: torch.Tensor
+) -> dict:
+    """Forecasts [b, n] (z) of the full model, each part switched off (evaluated) or trained without (retrained), and persistence."""
+
+    def pred(m):
+        return predict_x(m, x).numpy()
+
+    out = {"full CNN-LSTM": pred(model)}
+    with ablated(model, cnn=True):
+        out["CNN switched off"] = pred(model)
+    out["no CNN, retrained (phase 3)"] = pred(phase3)
+    with ablated(model, residual=True):
+        out["residual switched off"] = pred(model)
+    out["no residual, retrained"] = pred(no_residual)
+    with ablated(model, cnn=True, residual=True):
+        out["both switched off"] = pred(model)
+    out["persistence"] = x[:, -1].numpy()
+    return out
+
+
 def ablation_r2(
     model: Forecaster, phase3: torch.nn.Module, no_residual: torch.nn.Module, x: torch.Tensor, y: torch.Tensor
 ) -> dict:
-    """Test R^2 of the full model, each part switched off (evaluated) or trained without (retrained), and persistence."""
+    """Test R^2 of each forecast of `ablation_predictions`."""
+    return {k: r2_pooled(y.numpy(), p) for k, p in ablation_predictions(model, phase3, no_residual, x).items()}
 
-    def r2_of(m):
-        return r2_pooled(y.numpy(), predict_x(m, x).numpy())
 
-    out = {"full CNN-LSTM": r2_of(model)}
-    with ablated(model, cnn=True):
-        out["CNN switched off"] = r2_of(model)
-    out["no CNN, retrained (phase 3)"] = r2_of(phase3)
-    with ablated(model, residual=True):
-        out["residual switched off"] = r2_of(model)
-    out["no residual, retrained"] = r2_of(no_residual)
-    with ablated(model, cnn=True, residual=True):
-        out["both switched off"] = r2_of(model)
-    out["persistence"] = r2_pooled(y.numpy(), x[:, -1].numpy())
-    return out
+def predict_seeds(models: list, x: torch.Tensor, perm: np.ndarray | None = None) -> np.ndarray:
+    """Forecasts [seeds, b, n] (z, original neuron order) of several trained models of one window batch.
+
+    perm: the models were trained on neurons permuted by perm (permute_dataset): their inputs are
+    permuted the same way and their forecasts mapped back.
+    """
+    if perm is None:
+        return np.stack([predict_x(m.cpu(), x).numpy() for m in models])
+    xp = x[:, :, torch.as_tensor(np.asarray(perm))]
+    return np.stack([unpermute(predict_x(m.cpu(), xp).numpy(), perm) for m in models])
 
 
 # ---------------------------------------------------------------- retraining with a part switched off

@@ -13,7 +13,7 @@ from . import fits, paths
 from .config import PHASE_LABELS, PROTOCOLS, SOURCE_R2, Profile
 from .data import make_dataset
 from .device import pick_device
-from .metrics import bootstrap_r2, evaluate, format_interval, interval
+from .metrics import bootstrap_stats, evaluate, format_interval, interval, run_stats
 from .store import horizon_key, read_json, update_json
 from .train import predict
 
@@ -57,18 +57,20 @@ def score_predictions(pred, dataset) -> dict:
 def seed_summary(per_seed: list, preds: list, dataset) -> dict:
     """One ladder entry from a phase's seeds: each metric's mean over seeds, the seeds' R^2 and spread.
 
-    r2_ci: with one seed, the interval over test runs; with several, the interval of the seed-mean
-    R^2 that redraws test runs and seeds together (metrics.bootstrap_r2), around the mean.
+    run_stats: per seed and test run (metrics.run_stats), what comparisons are computed from. r2_ci:
+    the 95 % interval of the seed-mean R^2 that redraws test runs, and seeds where there are several.
     """
     entry = {k: float(np.mean([m[k] for m in per_seed])) for k in ENTRY_KEYS if k != "r2_ci"}
     r2s = [m["r2"] for m in per_seed]
-    if len(per_seed) == 1:
-        entry["r2_ci"] = per_seed[0]["r2_ci"]
-    else:
-        test = dataset.test
-        boot = bootstrap_r2(test.targets(), {"m": np.stack(preds)}, test.run_of_window)["m"]
-        entry["r2_ci"] = interval(boot, entry["r2"], len(np.unique(test.run_of_window)))
-    entry.update(r2_seeds=r2s, r2_seed_sd=float(np.std(r2s, ddof=1)) if len(r2s) > 1 else float("nan"))
+    test = dataset.test
+    stats = run_stats(test.targets(), np.stack(preds), test.run_of_window)
+    boot = bootstrap_stats({"m": stats})["m"]
+    entry.update(
+        r2_ci=interval(boot, entry["r2"], len(stats["runs"])),
+        r2_seeds=r2s,
+        r2_seed_sd=float(np.std(r2s, ddof=1)) if len(r2s) > 1 else float("nan"),
+        run_stats=stats,
+    )
     return entry
 
 

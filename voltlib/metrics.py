@@ -44,6 +44,12 @@ def gain_share(r2_model, r2_floor, r2_ceiling):
     return float(out) if out.ndim == 0 else out
 
 
+def gain_floor(r2_persistence, r2_mean):
+    """The floor of the achievable gain: the better of the two trivial forecasts (persistence, the training mean)."""
+    out = np.maximum(np.asarray(r2_persistence, np.float64), np.asarray(r2_mean, np.float64))
+    return float(out) if out.ndim == 0 else out
+
+
 def evaluate(
     y_true_z: np.ndarray,
     y_pred_z: np.ndarray,
@@ -54,8 +60,8 @@ def evaluate(
 ) -> dict:
     """Returns every metric of [samples, n] z-unit forecasts: R^2s, MSE/RMSE/MAE in z and mV, skill, E vs I.
 
-    With run_of_sample (the simulation run of each sample), also r2_ci: the 95 % interval of the pooled
-    R^2 over test runs (`r2_interval`).
+    With run_of_sample (the simulation run of each sample), also run_stats (`run_stats`: what paired
+    comparisons are computed from) and r2_ci: the 95 % interval of the pooled R^2 over test runs.
     """
     t = np.asarray(y_true_z, dtype=np.float64)
     p = np.asarray(y_pred_z, dtype=np.float64)
@@ -89,7 +95,9 @@ def evaluate(
     if y_persist_z is not None:
         out["skill_vs_persistence"] = skill_vs_persistence(t, p, y_persist_z)
     if run_of_sample is not None:
-        out["r2_ci"] = r2_interval(t, p, run_of_sample, estimate=out["r2"])
+        out["run_stats"] = run_stats(t, p, run_of_sample)
+        samples = bootstrap_stats({"m": out["run_stats"]})["m"]
+        out["r2_ci"] = interval(samples, out["r2"], len(out["run_stats"]["runs"]))
     return out
 
 
@@ -122,28 +130,71 @@ def _pooled_r2_from_sums(n, s, q, sse):
     return 1.0 - sse / (q - s**2 / n)
 
 
-def bootstrap_r2(y_true: np.ndarray, preds: dict, run_of_sample: np.ndarray, n_boot: int = 2000, seed: int = 0) -> dict:
-    """Pooled R^2 of each forecaster on run-resampled test sets: {name: [n_boot]}, one resample shared by all.
+def run_stats(y_true: np.ndarray, preds: np.ndarray, run_of_sample: np.ndarray) -> dict:
+    """What a run-level bootstrap of pooled R^2 needs, small enough to keep in results JSON.
 
-    preds maps a name to [samples, ...] forecasts, or to [seeds, samples, ...] for several training seeds
-    (each resample then also redraws the seeds and averages their R^2). Sharing the resamples makes
-    differences between forecasters paired. The spread of a resampled mean over R runs is narrower
-    than the sampling spread by sqrt((R-1)/R); `interval` widens it back.
+    preds: [samples, ...] forecasts, or [seeds, samples, ...] for several training seeds.
+    Returns {"runs": the R run ids (sorted), "n", "sum", "sumsq": the targets' per-run count, sum and
+    sum of squares [R], "sse": per seed and run squared error [S][R]}, all plain lists.
     """
-    _, runs = np.unique(np.asarray(run_of_sample), return_inverse=True)  # labels 0..R-1: every run is drawn
-    n_runs = int(runs.max()) + 1
+    ids, labels = np.unique(np.asarray(run_of_sample), return_inverse=True)
+    pred = np.asarray(preds)
+    stacked = pred[None] if pred.shape == np.shape(y_true) else pred
+    sums = [run_sums(y_true, p, labels, len(ids)) for p in stacked]
+    return {
+        "runs": ids.tolist(),
+        **{k: sums[0][k].tolist() for k in ("n", "sum", "sumsq")},
+        "sse": [x["sse"].tolist() for x in sums],
+    }
+
+
+def r2_from_stats(stats: dict) -> float:
+    """The pooled R^2 (the mean over seeds) that run statistics describe."""
+    n, s, q = (np.sum(stats[k]) for k in ("n", "sum", "sumsq"))
+    return float(np.mean(_pooled_r2_from_sums(n, s, q, np.sum(stats["sse"], axis=1))))
+
+
+def _same_test_set(stats: dict) -> None:
+    first = next(iter(stats.values()))
+    for name, st in stats.items():
+        same = st["runs"] == first["runs"] and all(
+            np.allclose(st[k], first[k], rtol=1e-9) for k in ("n", "sum", "sumsq")
+        )
+        if not same:
+            raise ValueError(
+                f"{name!r} was scored on other test samples than {next(iter(stats))!r} (other runs or targets): a "
+                "paired comparison needs both forecasters on the same test windows. Compare them with "
+                "independent_difference instead."
+            )
+
+
+def bootstrap_stats(stats: dict, n_boot: int = 2000, seed: int = 0) -> dict:
+    """Pooled R^2 of each forecaster on run-resampled test sets, {name: [n_boot]}, from run_stats.
+
+    All share one draw of runs, which makes differences between them paired (they must have been
+    scored on the same test samples). A forecaster with several seeds also redraws its seeds in each
+    resample and averages their R^2. The spread of a resampled mean over R runs is narrower than the
+    sampling spread by sqrt((R-1)/R); `interval` widens it back.
+    """
+    _same_test_set(stats)
+    first = next(iter(stats.values()))
+    n_runs = len(first["runs"])
     rng = np.random.default_rng(seed)
     w = rng.multinomial(n_runs, np.full(n_runs, 1.0 / n_runs), size=n_boot).astype(np.float64)  # [B, R]
+    n, s, q = (w @ np.asarray(first[k], np.float64) for k in ("n", "sum", "sumsq"))  # [B]
     out = {}
-    for name, pred in preds.items():
-        pred = np.asarray(pred)
-        stacked = pred[None] if pred.shape == np.shape(y_true) else pred
-        sums = [run_sums(y_true, p, runs, n_runs) for p in stacked]
-        n, s, q = (w @ sums[0][k] for k in ("n", "sum", "sumsq"))  # [B]
-        r2 = _pooled_r2_from_sums(n, s, q, np.stack([w @ x["sse"] for x in sums]))  # [S, B]
-        pick = rng.integers(0, len(sums), size=(len(sums), n_boot)) if len(sums) > 1 else np.zeros((1, n_boot), int)
+    for name, st in stats.items():
+        sse = np.asarray(st["sse"], np.float64)  # [S, R]
+        r2 = _pooled_r2_from_sums(n, s, q, sse @ w.T)  # [S, B]
+        pick = rng.integers(0, len(sse), size=(len(sse), n_boot)) if len(sse) > 1 else np.zeros((1, n_boot), int)
         out[name] = np.take_along_axis(r2, pick, axis=0).mean(axis=0)
     return out
+
+
+def bootstrap_r2(y_true: np.ndarray, preds: dict, run_of_sample: np.ndarray, n_boot: int = 2000, seed: int = 0) -> dict:
+    """bootstrap_stats of forecasts: preds maps a name to [samples, ...] or [seeds, samples, ...] forecasts."""
+    stats = {name: run_stats(y_true, p, run_of_sample) for name, p in preds.items()}
+    return bootstrap_stats(stats, n_boot, seed)
 
 
 def interval(samples: np.ndarray, estimate: float, n_runs: int, level: float = 0.95) -> tuple[float, float]:
@@ -177,3 +228,41 @@ def format_interval(ci, spec: str = ".3f") -> str:
     if ci is None or any(v is None or not np.isfinite(v) for v in ci):
         return "n/a"
     return f"{format(ci[0], spec)} to {format(ci[1], spec)}"
+
+
+def paired_difference(a: dict, b: dict, n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> dict:
+    """R^2(a) - R^2(b) of two forecasters scored on the same test samples (run_stats of each), with its interval.
+
+    Returns {"difference", "ci": (lo, hi)}: a paired bootstrap over test runs (and seeds where a
+    forecaster has several).
+    """
+    boot = bootstrap_stats({"a": a, "b": b}, n_boot, seed)
+    est = r2_from_stats(a) - r2_from_stats(b)
+    return {"difference": est, "ci": interval(boot["a"] - boot["b"], est, len(a["runs"]), level)}
+
+
+def independent_difference(a: dict, b: dict, n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> dict:
+    """R^2(a) - R^2(b) of forecasters scored on different test samples (e.g. the two protocols), with its interval.
+
+    The two are resampled independently, each widened for its own number of runs.
+    """
+    rng = np.random.default_rng(seed)
+    devs = []
+    for st in (a, b):
+        samples = bootstrap_stats({"m": st}, n_boot, int(rng.integers(2**31)))["m"]
+        r = len(st["runs"])
+        devs.append((samples - samples.mean()) * (np.sqrt(r / (r - 1)) if r > 1 else np.nan))
+    est = r2_from_stats(a) - r2_from_stats(b)
+    lo, hi = np.quantile(devs[0] - devs[1], [(1 - level) / 2, (1 + level) / 2])
+    return {"difference": est, "ci": (float(est + lo), float(est + hi))}
+
+
+def verdict(ci, higher: str = "higher", lower: str = "lower") -> str:
+    """The word a difference's interval allows: `higher` if it excludes zero from above, `lower` from
+    below, else (also without an interval: NaN or None) 'not distinguishable at this budget'."""
+    lo, hi = (np.nan, np.nan) if ci is None else (np.nan if v is None else v for v in ci)
+    if lo > 0:
+        return higher
+    if hi < 0:
+        return lower
+    return "not distinguishable at this budget"

@@ -11,6 +11,9 @@ Every model maps a window x[batch, window, n] of z-scored voltages to y[batch, n
 Residual + LayerNorm head: h = LayerNorm(LSTM output at the last step); h = h + Linear(n, hidden)(x at
 the last step); dropout; Linear(hidden, n).
 
+Initial weights: the source's (`Forecaster.init_weights`): Xavier and orthogonal LSTM weights, a
+forget-gate bias of 1, a Xavier output layer.
+
 Ablations: `use_cnn` and `use_residual` are plain attributes read by forward(), so a trained model's
 CNN branch or residual path can be switched off without retraining (see `ablated`).
 """
@@ -74,6 +77,28 @@ class Forecaster(nn.Module):
         # ablation switches, read at every forward pass
         self.use_cnn = cnn
         self.use_residual = residual_head
+        self.init_weights()
+
+    def init_weights(self) -> None:
+        """The source's initialisation (METHODS.md section 5); every other part keeps PyTorch's default.
+
+        LSTM: input-to-hidden weights Xavier-uniform, hidden-to-hidden weights orthogonal, every bias
+        zero except the input-to-hidden forget-gate bias, 1 (PyTorch orders the gates i, f, g, o).
+        Output layer: Xavier-uniform weights, zero bias.
+        """
+        hidden = self.lstm.hidden_size
+        with torch.no_grad():
+            for name, p in self.lstm.named_parameters():
+                if name.startswith("weight_ih"):
+                    nn.init.xavier_uniform_(p)
+                elif name.startswith("weight_hh"):
+                    nn.init.orthogonal_(p)
+                elif name.startswith("bias"):
+                    p.zero_()
+                    if name.startswith("bias_ih"):
+                        p[hidden : 2 * hidden] = 1.0
+            nn.init.xavier_uniform_(self.out.weight)
+            self.out.bias.zero_()
 
     def lstm_input(self, x: torch.Tensor) -> torch.Tensor:
         """Returns what the LSTM reads: the window x[batch, window, n], plus the CNN branch when it is on."""

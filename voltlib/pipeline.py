@@ -203,6 +203,7 @@ def execute(
     cwd: Path | None = None,
     outputs: tuple = (),
     messages: list | None = None,
+    env: dict | None = None,
 ) -> float:
     """Runs one notebook with papermill into its executed copy, atomically; returns seconds.
 
@@ -225,8 +226,9 @@ def execute(
     log, files_log = build_dir / f".{step.name}.messages", build_dir / f".{step.name}.files"
     for f in (log, files_log):
         f.unlink(missing_ok=True)
-    # the kernel inherits these
-    os.environ.update(HEADLESS_ENV, **{MESSAGE_LOG_ENV: str(log), FILE_LOG_ENV: str(files_log)})
+    # the kernel inherits these (env: for this kernel only)
+    saved = {k: os.environ.get(k) for k in env or {}}
+    os.environ.update(HEADLESS_ENV, **(env or {}), **{MESSAGE_LOG_ENV: str(log), FILE_LOG_ENV: str(files_log)})
     t0, t0_ns = time.perf_counter(), time.time_ns()
     try:
         pm.execute_notebook(
@@ -254,8 +256,13 @@ def execute(
         raise
     finally:
         converted.unlink(missing_ok=True)
-        for env in (MESSAGE_LOG_ENV, FILE_LOG_ENV):
-            os.environ.pop(env, None)
+        for name in (MESSAGE_LOG_ENV, FILE_LOG_ENV):
+            os.environ.pop(name, None)
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
         if messages is not None and log.exists():
             messages += log.read_text().splitlines()
         used = set(files_log.read_text().splitlines()) if files_log.exists() else set()
@@ -424,7 +431,9 @@ def _build(profile, steps, results_dir, kernel, progress, outputs, before, fan) 
         progress(head, end=" ")
         messages = []  # cache damage the notebook found and repaired, one line each
         try:
-            seconds = execute(step, params, kernel, outputs=outputs, messages=messages)
+            # while fits train beside it, a kernel with its own thread pool would oversubscribe the cores
+            env = {"OMP_NUM_THREADS": "1"} if fan is not None and fan.busy() else None
+            seconds = execute(step, params, kernel, outputs=outputs, messages=messages, env=env)
         except BaseException:
             if messages:
                 progress("\n" + "\n".join(f"  {m}" for m in messages))

@@ -104,15 +104,23 @@ def training_curves(histories: dict, labels: dict):
     return fig
 
 
-def ladder_bars(r2: dict, references: dict, source: dict | None = None):
-    """Test R^2 of each model per protocol as bars, reference lines (e.g. baselines) across; returns the figure."""
+def ladder_bars(r2: dict, references: dict, source: dict | None = None, ci: dict | None = None):
+    """Test R^2 of each model per protocol as bars, reference lines (e.g. baselines) across; returns the figure.
+
+    ci: {protocol: {name: (lo, hi)}}, drawn as error bars (the 95 % intervals).
+    """
     protocols = list(r2)
     names = list(next(iter(r2.values())))
     fig, ax = plt.subplots(figsize=(8.5, 3.6))
     width = 0.8 / len(protocols)
     for k, protocol in enumerate(protocols):
         x = np.arange(len(names)) + (k - (len(protocols) - 1) / 2) * width
-        ax.bar(x, [r2[protocol].get(n, np.nan) for n in names], width, label=f"ours, {protocol} protocol")
+        heights = np.array([r2[protocol].get(n, np.nan) for n in names])
+        ax.bar(x, heights, width, label=f"ours, {protocol} protocol")
+        if ci:
+            bounds = np.array([(ci.get(protocol) or {}).get(n) or (np.nan, np.nan) for n in names], float)
+            yerr = np.abs(bounds.T - heights)  # [2, names]: below, above
+            ax.errorbar(x, heights, yerr=yerr, fmt="none", ecolor="k", elinewidth=1, capsize=2)
     if source:
         ax.scatter(
             np.arange(len(names)),

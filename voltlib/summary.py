@@ -15,7 +15,7 @@ from .config import PHASE_LABELS
 from .store import horizon_key
 
 MISSING = "not computed in this build"
-RESULT_FILES = ("simulation", "baselines", "ladder", "ceiling", "analysis", "timings")
+RESULT_FILES = ("simulation", "baselines", "ladder", "comparisons", "ceiling", "analysis", "timings")
 
 
 def load_results(profile: str, results_dir: Path | None = None) -> dict:
@@ -113,3 +113,83 @@ def devices(results: dict) -> list[str]:
 
     walk(results)
     return sorted(found)
+
+
+# ---------------------------------------------------------------- differences and the words they allow
+
+
+def compare(a: dict, b: dict, paired: bool = True, a_label: str = "", b_label: str = "") -> dict:
+    """R^2(a) - R^2(b) with its 95 % interval and verdict, from two recorded entries that hold run_stats.
+
+    paired: both were scored on the same test windows (metrics.paired_difference); else they were
+    scored apart, e.g. under the two protocols (metrics.independent_difference).
+    """
+    fn = metrics.paired_difference if paired else metrics.independent_difference
+    out = fn(a["run_stats"], b["run_stats"])
+    return {
+        "a": a_label,
+        "b": b_label,
+        "difference": out["difference"],
+        "ci": list(out["ci"]),
+        "paired": paired,
+        "verdict": metrics.verdict(out["ci"]),
+    }
+
+
+def ladder_comparisons(ladder: dict, baselines: dict) -> dict:
+    """The differences the paper states about the ladder, each with its interval (see `compare`).
+
+    leak_effect: the CNN-LSTM on the original protocol minus on the clean one (different test sets);
+    the rest on the clean protocol's test runs: the CNN-LSTM minus persistence, minus the best
+    baseline, minus the per-neuron AR; each phase minus the one before it.
+    """
+    p4 = "phase4_cnn_lstm"
+    clean = ladder["clean"]
+    best, _ = best_baseline(baselines, "clean")
+    base = lambda name: baselines["clean"][name][horizon_key(1)]  # noqa: E731
+    out = {
+        "leak_effect": compare(ladder["original"][p4], clean[p4], False, "CNN-LSTM, original", "CNN-LSTM, clean"),
+        "cnn_lstm_vs_persistence": compare(clean[p4], base("persistence"), True, "CNN-LSTM", "persistence"),
+        "cnn_lstm_vs_best_baseline": compare(clean[p4], base(best), True, "CNN-LSTM", best),
+        "cnn_lstm_vs_ar_ridge": compare(clean[p4], base("ar_ridge"), True, "CNN-LSTM", "ar_ridge"),
+    }
+    phases = [p for p in PHASE_LABELS if p in clean]
+    for prev, cur in zip(phases, phases[1:]):
+        out[f"{cur}_vs_{prev}"] = compare(clean[cur], clean[prev], True, PHASE_LABELS[cur], PHASE_LABELS[prev])
+    return out
+
+
+def _finite(ci) -> bool:
+    return ci is not None and all(v is not None and math.isfinite(v) for v in ci)
+
+
+def say(cmp: dict | None, higher: str = "higher", lower: str = "lower", spec: str = ".3f") -> str:
+    """A difference in words its interval allows: '0.041 higher (95 % CI 0.030 to 0.052)', or 'not
+    distinguishable at this budget (difference -0.001, 95 % CI -0.012 to 0.010)'; MISSING if absent."""
+    if cmp is None:
+        return MISSING
+    d, ci = cmp["difference"], cmp["ci"]
+    if not _finite(ci):
+        return f"not distinguishable at this budget (difference {format(d, '+' + spec)}; no interval: fewer than 2 test runs)"
+    interval = f"95 % CI {format(ci[0], spec)} to {format(ci[1], spec)}"
+    word = metrics.verdict(ci, higher, lower)
+    if word in (higher, lower):
+        return f"{format(abs(d), spec)} {word} ({interval})"
+    return f"{word} (difference {format(d, '+' + spec)}, {interval})"
+
+
+def comparison_table(comparisons: dict):
+    """The comparisons of `ladder_comparisons` (or any such dict) as a table: what minus what, the
+    difference, its interval and the verdict."""
+    import pandas as pd
+
+    rows = {
+        name: {
+            "difference": f"{c['a']} - {c['b']}",
+            "R^2 difference": round(c["difference"], 3),
+            "95 % CI": metrics.format_interval(c["ci"]),
+            "verdict": c["verdict"],
+        }
+        for name, c in comparisons.items()
+    }
+    return pd.DataFrame.from_dict(rows, orient="index")

@@ -38,7 +38,7 @@ from .device import describe, pick_device
 from .models import build_model, count_params, evaluating, in_batches
 from .store import UnusableFile, atomic_path, load_checked, parse_json, remove, write_json
 
-CACHE_VERSION = 1  # bump when models.py or this loop changes what a config trains into
+CACHE_VERSION = 2  # bump when models.py or this loop changes what a config trains into (2: init_weights)
 
 
 class TrainingDiverged(RuntimeError):
