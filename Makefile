@@ -19,6 +19,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 	@echo "  PROFILE=smoke|quick|paper (default quick) selects the scale of 'make report'"
+	@echo "  WORKERS=N (default: one per core; 1 trains in-process) or SCHEDULER=tcp://host:8786: where its trainings run"
 
 env: $(STAMP) ## Build .venv (pinned packages, voltlib editable, the 'voltlib' Jupyter kernel)
 
@@ -56,8 +57,10 @@ nbval: $(STAMP) ## Replay the stored smoke notebooks with nbval against the proj
 golden: $(STAMP) ## Regenerate the stored smoke notebooks that nbval replays
 	$(PY) -m voltlib.golden make
 
+# SCHEDULER=tcp://host:8786 trains on an existing Dask cluster; WORKERS=N sizes the embedded one (1: no Dask)
 report: $(STAMP) ## Run the notebooks for PROFILE and assemble report/PROFILE/technical_report.html
-	$(PY) -m voltlib.pipeline --profile $(PROFILE)
+	$(PY) -m voltlib.pipeline --profile $(PROFILE) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) \
+		$(if $(WORKERS),--workers $(WORKERS))
 
 bench: $(STAMP) ## Training and inference benchmarks -> results/bench.json
 	$(PY) -m voltlib.bench

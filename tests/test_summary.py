@@ -61,3 +61,66 @@ def test_devices_are_every_recorded_device_once():
         "ceiling": None,
     }
     assert S.devices(results) == ["cpu (2 threads)", "cuda (NVIDIA H100)"]
+
+
+def _entry(rng, y, runs, bias, seeds=1):
+    import numpy as np
+
+    from voltlib.metrics import run_stats
+
+    preds = np.stack([y + bias + rng.normal(scale=0.5, size=y.shape) for _ in range(seeds)])
+    return {"run_stats": run_stats(y, preds if seeds > 1 else preds[0], runs)}
+
+
+def test_compare_and_say_follow_the_interval():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    runs = np.repeat(np.arange(8), 50)
+    y = rng.normal(size=(400, 5))
+    good, twin, bad = _entry(rng, y, runs, 0.0, seeds=3), _entry(rng, y, runs, 0.0), _entry(rng, y, runs, 0.6)
+    gap = S.compare(good, bad, True, "good", "bad")
+    assert gap["verdict"] == "higher" and gap["ci"][0] > 0 and (gap["a"], gap["b"]) == ("good", "bad")
+    assert S.say(gap).startswith(f"{gap['difference']:.3f} higher (95 % CI ")
+    assert S.say(S.compare(bad, good), lower="below").split()[1] == "below"
+    same = S.compare(good, twin)
+    assert same["verdict"] == "not distinguishable at this budget"
+    assert S.say(same).startswith("not distinguishable at this budget (difference ")
+    apart = S.compare(good, bad, paired=False)
+    assert not apart["paired"] and apart["ci"][1] - apart["ci"][0] > gap["ci"][1] - gap["ci"][0]
+    assert S.say(None) == S.MISSING
+    no_interval = {**gap, "ci": [None, None]}
+    assert "no interval: fewer than 2 test runs" in S.say(no_interval)
+
+
+def test_ladder_comparisons_name_each_difference_the_paper_states():
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    runs = np.repeat(np.arange(8), 50)
+    y = rng.normal(size=(400, 5))
+    e = lambda bias: {**_entry(rng, y, runs, bias), "r2": 0.0}  # noqa: E731
+    ladder = {
+        "original": {"phase4_cnn_lstm": e(0.0)},
+        "clean": {"phase1_lstm": e(0.9), "phase3_lstm_res": e(0.3), "phase4_cnn_lstm": e(0.0)},
+    }
+    base = {
+        "clean": {
+            n: {"1": {**e(b), "r2": r}}
+            for n, b, r in (("persistence", 0.5, 0.6), ("ar_ridge", 0.2, 0.7), ("mean", 1.5, 0.0))
+        }
+    }
+    cmp = S.ladder_comparisons(ladder, base)
+    assert set(cmp) == {
+        "leak_effect",
+        "cnn_lstm_vs_persistence",
+        "cnn_lstm_vs_best_baseline",
+        "cnn_lstm_vs_ar_ridge",
+        "phase3_lstm_res_vs_phase1_lstm",
+        "phase4_cnn_lstm_vs_phase3_lstm_res",
+    }
+    assert cmp["cnn_lstm_vs_best_baseline"]["b"] == "ar_ridge" and not cmp["leak_effect"]["paired"]
+    assert cmp["cnn_lstm_vs_persistence"]["verdict"] == "higher"
+    assert cmp["leak_effect"]["verdict"] == "not distinguishable at this budget"
+    table = S.comparison_table(cmp)
+    assert list(table.columns) == ["difference", "R^2 difference", "95 % CI", "verdict"] and len(table) == 6
