@@ -338,6 +338,13 @@ class FanOut:
             )
         )
 
+    def _check_collector(self) -> None:
+        if self._pending and (self._thread is None or not self._thread.is_alive()):
+            raise RuntimeError(
+                f"the fan-out stopped collecting with {len(self._pending)} fit(s) outstanding (see the messages above); "
+                "run the build again: it trains only what is missing."
+            )
+
     def busy(self) -> bool:
         """True while fits are still to be trained or collected."""
         with self._finished:
@@ -358,12 +365,14 @@ class FanOut:
                 self.say(f"  waiting for {len(needed())} fit(s) that {notebook or 'the build'} reads")
             while needed():
                 self._finished.wait(timeout=5)
+                self._check_collector()
             failed = list(self.record.failed)
             if failed:
                 if self._pending:
                     self.say(f"  a fit failed; waiting for the {len(self._pending)} others so that they are cached")
                 while self._pending:
                     self._finished.wait(timeout=5)
+                    self._check_collector()
         if failed:
             lines = [f"{f['label']}: {f['error']}\n{f['traceback']}" for f in failed]
             raise FitsFailed(

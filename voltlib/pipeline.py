@@ -495,6 +495,9 @@ def main(argv=None) -> int:
         t1 = time.perf_counter()
         out = report.assemble(args.profile)
         print(f"report: {out.relative_to(paths.ROOT)} ({time.perf_counter() - t1:.1f} s)")
+    fan = timings.get("fanout")
+    if fan and fan["fits_trained"]:
+        print(f"fan-out: {fan['fits_trained']} fit(s) trained on {fan['engine']} in {fan['wall_s']:.0f} s")
     print(f"done in {time.perf_counter() - t0:.1f} s ({timings['executed_s']:.1f} s executing notebooks)")
     return 0
 
