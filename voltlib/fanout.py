@@ -248,11 +248,13 @@ class FanOut:
         if not todo:
             return 0
         self._connect()
+        self.record.started = time.perf_counter()
         n_workers = len(self.client.scheduler_info(n_workers=-1).get("workers", {}))
         dash = self.client.dashboard_link if self.cluster is not None or n_workers else ""
         self.say(
             f"fan-out: {len(todo)} fit{'s' * (len(todo) > 1)} to train on {self.options.describe()} "
             f"({n_workers} worker{'s' * (n_workers != 1)} connected); dashboard {dash}"
+            + ("; no worker yet: the fits wait until one connects" if not n_workers else "")
         )
         local = self.cluster is not None
         sim_future = self.client.scatter(light_simulation(sim), broadcast=True, hash=False)
