@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 
 from . import paths
 from .config import ModelConfig, TrainConfig, config_hash, to_dict
-from .device import describe, pick_device
+from .device import describe, keep_freed_memory, pick_device
 from .models import build_model, count_params, evaluating, in_batches
 from .store import UnusableFile, atomic_path, load_checked, parse_json, remove, write_json
 
@@ -166,6 +166,7 @@ def train(
     checkpoint: written every epoch and resumed from if it exists. stop_after: return after that many
     epochs of this call, as an interruption would (the checkpoint lets a later call go on).
     """
+    keep_freed_memory()
     model.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
