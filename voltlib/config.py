@@ -465,7 +465,7 @@ def _profiles() -> dict:
             rollout_windows=1000, eval_windows=2000, perm_windows=300, grad_windows=64, dense_windows=2000
         ),
         description="the full 50 x 10 s data, every baseline and phase, narrower LSTMs and a short "
-        "schedule so that all notebooks finish in about 30 minutes on 2 CPU cores",
+        "schedule, 3 training seeds of the CNN-LSTM and of its shuffled-order control",
         seeds={"phase4_cnn_lstm": 3},
     )
     paper = Profile(
