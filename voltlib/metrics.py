@@ -208,21 +208,6 @@ def interval(samples: np.ndarray, estimate: float, n_runs: int, level: float = 0
     return float(estimate + (lo - center) * widen), float(estimate + (hi - center) * widen)
 
 
-def r2_interval(
-    y_true: np.ndarray,
-    y_pred: np.ndarray,
-    run_of_sample: np.ndarray,
-    estimate: float | None = None,
-    n_boot: int = 2000,
-    seed: int = 0,
-    level: float = 0.95,
-) -> tuple[float, float]:
-    """Returns the `level` interval of a forecast's pooled R^2 by bootstrap over whole test runs."""
-    estimate = r2_pooled(y_true, y_pred) if estimate is None else estimate
-    samples = bootstrap_r2(y_true, {"m": y_pred}, run_of_sample, n_boot=n_boot, seed=seed)["m"]
-    return interval(samples, estimate, len(np.unique(run_of_sample)), level)
-
-
 def format_interval(ci, spec: str = ".3f") -> str:
     """An interval as 'lo to hi' for tables, or 'n/a' where none could be computed (e.g. one test run)."""
     if ci is None or any(v is None or not np.isfinite(v) for v in ci):
