@@ -156,31 +156,24 @@ def _ei_axis(ax, n: int, n_exc: int, axis: str = "x"):
     """Marks the E | I boundary of a neuron axis with a line and two labels."""
     line = ax.axvline if axis == "x" else ax.axhline
     line(n_exc - 0.5, color="k", lw=0.8)
+    # x: labels above the axes at data x; y: labels right of the axes at data y
+    coords, offset, align = (
+        (("data", "axes fraction"), (0, 2), {"ha": "center", "va": "bottom"})
+        if axis == "x"
+        else (("axes fraction", "data"), (2, 0), {"ha": "left", "va": "center"})
+    )
     for pos, label, color in ((n_exc / 2, "E", EXC_COLOR), (n_exc + (n - n_exc) / 2, "I", INH_COLOR)):
-        if axis == "x":
-            ax.annotate(
-                label,
-                (pos, 1.0),
-                xycoords=("data", "axes fraction"),
-                xytext=(0, 2),
-                textcoords="offset points",
-                ha="center",
-                va="bottom",
-                color=color,
-                fontweight="bold",
-            )
-        else:
-            ax.annotate(
-                label,
-                (1.0, pos),
-                xycoords=("axes fraction", "data"),
-                xytext=(2, 0),
-                textcoords="offset points",
-                ha="left",
-                va="center",
-                color=color,
-                fontweight="bold",
-            )
+        xy = (pos, 1.0) if axis == "x" else (1.0, pos)
+        ax.annotate(
+            label,
+            xy,
+            xycoords=coords,
+            xytext=offset,
+            textcoords="offset points",
+            color=color,
+            fontweight="bold",
+            **align,
+        )
 
 
 def neuron_heatmap(r2_by_h: np.ndarray, rmse_mv_by_h: np.ndarray, horizons_ms, n_exc: int):
