@@ -86,6 +86,14 @@ Markdown(
        + (f"; the best simple baseline realises {S.pct(bb_share)}." if bb_share is not None else ".")
        if share is not None else
        f"The best model's share of the gain achievable beyond persistence is {S.MISSING}.")
+    + (f" Beyond the source, the best of a staircase of small networks shared by all neurons that read only the "
+       f"recording (each neuron's own history, then its detected spikes, then its input through a wiring inferred "
+       f"from the run's own past) is *{best['label']}* ({best['params']:,} parameters): **R² = {best['r2']:.3f}** "
+       f"at 1 ms, "
+       f"**{S.pct(best['gain_share'])}** of the achievable gain (95 % CI {S.pct_interval(best['gain_share_ci'])}); "
+       f"minus the best simple baseline it is {S.say(best['vs_best_baseline'])}."
+       if (best := S.best_forecaster(R["beyond"], R["analysis"], H)) else
+       f" The forecasters that go beyond the source are {S.MISSING}.")
 )
 
 # %%
@@ -140,9 +148,9 @@ Markdown(
 
 # %% [markdown]
 # The Methods chapter at the end of this report (the repository's `METHODS.md`) states each method
-# in full, in ten numbered sections that the notebooks and the code cite: the network, the
+# in full, in eleven numbered sections that the notebooks and the code cite: the network, the
 # simulation, the task, both protocols, the models, training, the baselines, the metrics, the
-# ceiling and the profiles.
+# ceiling, the profiles and the forecasters that go beyond the source.
 
 # %% [markdown] tags=["discussion"]
 # # Discussion

@@ -38,8 +38,9 @@ from voltlib import analysis, fits, plots
 from voltlib.ceiling import compute_ceiling
 from voltlib.config import PHASE_LABELS, ms_to_samples
 from voltlib.inputs import require_inputs
-from voltlib.metrics import evaluate, gain_floor, gain_share
+from voltlib.metrics import evaluate, gain_floor, gain_share, gain_share_interval
 from voltlib.store import horizon_key, read_json, update_json, write_json
+from voltlib.summary import pct_interval
 from voltlib.train import predict
 
 t_start = time.perf_counter()
@@ -69,7 +70,8 @@ full, preds = {}, {}
 for h, hs in zip(horizons_ms, h_samples):
     test = datasets[hs].test
     preds[h] = predict(direct[h], test, dev)
-    full[h] = evaluate(test.targets(), preds[h], ds1.std_mv, n_exc, y_persist_z=test.last_values())
+    full[h] = evaluate(test.targets(), preds[h], ds1.std_mv, n_exc, y_persist_z=test.last_values(),
+                       run_of_sample=test.run_of_window)
 pred1 = preds[horizons_ms[0]]
 pd.DataFrame({f"{h:g} ms": {k: full[h][k] for k in ("r2", "r2_per_neuron_mean", "rmse_mv", "r2_exc", "r2_inh",
                                                    "skill_vs_persistence")} for h in horizons_ms}).round(3)
@@ -241,6 +243,15 @@ pers = models_r2["persistence"]
 floor = gain_floor(pers, models_r2["mean"])
 shares = {k: gain_share(v, floor, ceiling_r2).tolist() for k, v in models_r2.items() if k not in ("persistence", "mean")}
 shares_1ms_ladder = {PHASE_LABELS[p]: gain_share(e["r2"], floor[0], ceiling_r2[0]) for p, e in lad.items() if p in PHASE_LABELS}
+# intervals: each model and its floor resampled together over test runs, the ceiling drawn apart (Methods section 9)
+floor_stats = [base["persistence" if p >= m else "mean"][horizon_key(h)]["run_stats"]
+               for h, p, m in zip(horizons_ms, pers, models_r2["mean"])]
+stats = {"CNN-LSTM direct": [full[h]["run_stats"] for h in horizons_ms],
+         **{b: [base[b][horizon_key(h)]["run_stats"] for h in horizons_ms] for b in base if b not in ("persistence", "mean")}}
+share_cis = {k: [list(gain_share_interval(st, fl, c, ci)["ci"]) for st, fl, c, ci in zip(v, floor_stats, ceiling_r2, ceiling_ci)]
+             for k, v in stats.items()}
+share_cis_1ms_ladder = {PHASE_LABELS[p]: list(gain_share_interval(e["run_stats"], floor_stats[0], ceiling_r2[0], ceiling_ci[0])["ci"])
+                        for p, e in lad.items() if p in PHASE_LABELS}
 write_json(results / "ceiling.json", {
     "horizons_ms": horizons_ms, "ceiling_r2": ceiling_r2, "ceiling_r2_ci": ceiling_ci,
     "ceiling_definition": "oracle error + 0.2 mV measurement noise variance (comparable with models scored on noisy targets)",
@@ -248,7 +259,8 @@ write_json(results / "ceiling.json", {
     "ci": ceil["ci"], "n_start_times": ceil["n_start_times"], "n_replicas": ceil["n_replicas"], "test_runs": ceil["test_runs"],
     "models": models_r2, "ladder_1ms": {PHASE_LABELS[p]: e["r2"] for p, e in lad.items() if p in PHASE_LABELS},
     "gain_floor": floor.tolist(), "gain_floor_definition": "max(R^2 persistence, R^2 training mean) per horizon",
-    "gain_share": shares, "gain_share_ladder_1ms": shares_1ms_ladder,
+    "gain_share": shares, "gain_share_ci": share_cis, "gain_share_ladder_1ms": shares_1ms_ladder,
+    "gain_share_ladder_1ms_ci": share_cis_1ms_ladder,
     "rollout_windows": int(len(idx))});
 
 # %%
@@ -261,7 +273,7 @@ if shares_1ms_ladder:
     ax_r2.scatter([horizons_ms[0]] * len(shares_1ms_ladder), [lad[p]["r2"] for p in lad if p in PHASE_LABELS],
                   marker="x", color="C9", zorder=4, label="ladder phases (1 ms)")
 ax_r2.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-plots.gain_share_bars(horizons_ms, shares, ax=ax_share,
+plots.gain_share_bars(horizons_ms, shares, ax=ax_share, intervals=share_cis,
                       colors={k: "0.2" if k == "CNN-LSTM direct" else "0.6" if k == "CNN-LSTM rollout" else st["color"]
                               for k, (_, st) in curves.items()})
 ax_share.set_title("share of the achievable gain (floor: persistence or the mean)", loc="left")
@@ -273,8 +285,9 @@ s1 = shares["CNN-LSTM direct"][0]
 best_1 = max(shares, key=lambda k: shares[k][0])
 Markdown(f"At 1 ms the ceiling is R^2 = {ceiling_r2[0]:.3f} (95 % CI {ceiling_ci[0][0]:.3f}-{ceiling_ci[0][1]:.3f}; "
          f"{ceil['ceiling_r2_oracle'][0]:.3f} without the measurement noise) and persistence scores {pers[0]:.3f}. The CNN-LSTM "
-         f"({full[horizons_ms[0]]['r2']:.3f}) captures {100 * s1:.0f} % of the achievable gain over persistence; the best "
-         f"at 1 ms is {best_1} ({100 * shares[best_1][0]:.0f} %). At {h_last:g} ms the ceiling falls to {ceiling_r2[-1]:.3f}. "
+         f"({full[horizons_ms[0]]['r2']:.3f}) captures {100 * s1:.0f} % of the achievable gain over persistence "
+         f"(95 % CI {pct_interval(share_cis['CNN-LSTM direct'][0])}); the best at 1 ms is {best_1} "
+         f"({100 * shares[best_1][0]:.0f} %, {pct_interval(share_cis.get(best_1, [None])[0])}). At {h_last:g} ms the ceiling falls to {ceiling_r2[-1]:.3f}. "
          + (f"From {min(h for h, p, m in zip(horizons_ms, pers, models_r2['mean']) if m > p):g} ms on persistence falls below "
             "the mean forecast, so the floor there is the mean: a share counts only what a model adds to the better trivial "
             "forecast. " if any(m > p for p, m in zip(pers, models_r2["mean"])) else "")

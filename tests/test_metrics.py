@@ -8,6 +8,7 @@ from voltlib.metrics import (
     bootstrap_r2,
     evaluate,
     gain_share,
+    gain_share_interval,
     independent_difference,
     interval,
     paired_difference,
@@ -200,3 +201,25 @@ def test_the_gain_floor_is_the_better_trivial_forecast():
     assert gain_floor(-0.65, -0.001) == pytest.approx(-0.001)  # 5 ms: the mean beats persistence
     assert gain_floor(0.61, -0.001) == pytest.approx(0.61)
     np.testing.assert_allclose(gain_floor([0.6, -0.65], [0.0, 0.0]), [0.6, 0.0])
+
+
+def test_gain_share_interval_of_a_forecaster_at_the_floor_or_the_ceiling():
+    y, p, runs = _runs_problem(np.random.default_rng(11))
+    floor = run_stats(y, 0.5 * p, runs)
+    model = run_stats(y, p, runs)
+    r2_m, r2_f = r2_from_stats(model), r2_from_stats(floor)
+    # the ceiling at the model's own R^2 with a tight interval: the share is 1 and its interval holds 1
+    at_ceiling = gain_share_interval(model, floor, r2_m, (r2_m - 1e-4, r2_m + 1e-4))
+    assert at_ceiling["share"] == pytest.approx(1.0)
+    assert at_ceiling["ci"][0] < 1.0 < at_ceiling["ci"][1]
+    # the floor against itself: no gain, an interval around 0
+    none = gain_share_interval(floor, floor, r2_m, (r2_m - 0.01, r2_m + 0.01))
+    assert none["share"] == pytest.approx(0.0) and none["ci"][0] <= 0.0 <= none["ci"][1]
+    # halfway, and a less certain ceiling widens the interval
+    half = gain_share_interval(run_stats(y, 0.75 * p, runs), floor, r2_m, (r2_m - 0.002, r2_m + 0.002))
+    wide = gain_share_interval(run_stats(y, 0.75 * p, runs), floor, r2_m, (r2_m - 0.05, r2_m + 0.05))
+    assert half["ci"][0] < gain_share(r2_from_stats(run_stats(y, 0.75 * p, runs)), r2_f, r2_m) < half["ci"][1]
+    assert np.diff(wide["ci"])[0] > np.diff(half["ci"])[0]
+    # one test run: no interval
+    one = run_stats(y[:200], p[:200], runs[:200])
+    assert np.isnan(gain_share_interval(one, run_stats(y[:200], 0.5 * p[:200], runs[:200]), 0.9, (0.8, 1.0))["ci"][0])

@@ -371,6 +371,24 @@ class AnalysisConfig:
 
 
 @dataclass(frozen=True)
+class BeyondConfig:
+    """The staircase of small shared-weight forecasters of notebook 08 (METHODS.md section 11)."""
+
+    hidden: int = 128  # width of each hidden layer of the shared network
+    depth: int = 2  # hidden layers
+    rows_per_epoch: int = 600_000  # (neuron, origin) rows drawn from the training runs each epoch
+    val_rows: int = 100_000  # fixed validation rows scored after every epoch
+    max_epochs: int = 20
+    early_stop: int = 3  # epochs without a better validation loss
+    lr: float = 2e-3
+    seeds: int = 2  # training seeds of each member
+
+    def __post_init__(self):
+        _check_types(self)
+        _positive(self, "hidden", "depth", "rows_per_epoch", "val_rows", "max_epochs", "early_stop", "lr", "seeds")
+
+
+@dataclass(frozen=True)
 class Profile:
     """A complete, named scale of the paper."""
 
@@ -380,6 +398,7 @@ class Profile:
     phases: dict
     ceiling: CeilingConfig
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
+    beyond: BeyondConfig = field(default_factory=BeyondConfig)
     description: str = ""
     # training seeds per phase (absent: 1): seed k of a phase trains with TrainConfig.seed + k. Phase 4's
     # count also sets the seeds of its controls (the shuffled neuron order).
@@ -438,6 +457,7 @@ def _profiles() -> dict:
         analysis=AnalysisConfig(
             rollout_windows=64, eval_windows=256, perm_windows=64, grad_windows=16, dense_windows=800
         ),
+        beyond=BeyondConfig(hidden=16, rows_per_epoch=20_000, val_rows=5_000, max_epochs=2),
         description="seconds to minutes on 2 CPU cores: 4 runs x 2 s, tiny models, 2 epochs",
         seeds={"phase4_cnn_lstm": 2},
     )
@@ -474,6 +494,7 @@ def _profiles() -> dict:
         data=DataConfig(),
         phases=paper_phases(),
         ceiling=CeilingConfig(n_start_times=400, n_test_runs=4, n_replicas=32),
+        beyond=BeyondConfig(seeds=5),
         description="the source's full sizes and schedules (CUDA or Apple MPS recommended)",
         seeds=dict.fromkeys(PHASES, 5),
     )

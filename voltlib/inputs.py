@@ -23,6 +23,7 @@ WRITES = {
     "05_cnn_lstm": [("ladder.json", p, "phase4_cnn_lstm") for p in ("original", "clean")],
     "06_error_analysis": [("ceiling.json",), ("analysis.json", "error_analysis")],
     "07_interpretability": [("analysis.json", "interpretability")],
+    "08_reaching_the_ceiling": [("beyond.json",), ("analysis.json", "reaching_the_ceiling")],
 }
 LAST = "00_abstract"
 

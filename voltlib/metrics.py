@@ -242,6 +242,32 @@ def independent_difference(a: dict, b: dict, n_boot: int = 2000, seed: int = 0, 
     return {"difference": est, "ci": (float(est + lo), float(est + hi))}
 
 
+def gain_share_interval(
+    model: dict, floor: dict, ceiling_r2: float, ceiling_ci, n_boot: int = 2000, seed: int = 0, level: float = 0.95
+) -> dict:
+    """The share of the achievable gain (gain_share) of a forecaster with its interval, from run_stats.
+
+    The forecaster and the floor (a trivial forecast scored on the same test samples) are resampled
+    together over test runs (widened by sqrt(R/(R-1)) as in `interval`); the ceiling, estimated on
+    other samples (restarts of the simulator), is drawn independently from the normal its 95 %
+    interval describes. Returns {"share", "ci": (lo, hi)}; NaN bounds with fewer than 2 test runs.
+    """
+    est = gain_share(r2_from_stats(model), r2_from_stats(floor), ceiling_r2)
+    n_runs = len(model["runs"])
+    if n_runs < 2 or ceiling_ci is None or not all(np.isfinite(ceiling_ci)):
+        return {"share": float(est), "ci": (float("nan"), float("nan"))}
+    boot = bootstrap_stats({"m": model, "f": floor}, n_boot, seed)
+    widen = np.sqrt(n_runs / (n_runs - 1))
+    m = r2_from_stats(model) + (boot["m"] - boot["m"].mean()) * widen
+    f = r2_from_stats(floor) + (boot["f"] - boot["f"].mean()) * widen
+    sd = (ceiling_ci[1] - ceiling_ci[0]) / (2 * 1.959964)
+    c = ceiling_r2 + sd * np.random.default_rng([seed, 1]).standard_normal(n_boot)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        samples = (m - f) / (c - f)
+    lo, hi = np.nanquantile(samples, [(1 - level) / 2, (1 + level) / 2])
+    return {"share": float(est), "ci": (float(lo), float(hi))}
+
+
 def verdict(ci, higher: str = "higher", lower: str = "lower") -> str:
     """The word a difference's interval allows: `higher` if it excludes zero from above, `lower` from
     below, else (also without an interval: NaN or None) 'not distinguishable at this budget'."""

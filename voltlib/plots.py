@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -324,14 +326,22 @@ def r2_vs_horizon(
     return fig
 
 
-def gain_share_bars(horizons_ms, shares: dict, ax=None, colors: dict | None = None):
-    """Share of the achievable gain over persistence per model and horizon as grouped bars; returns the figure."""
+def gain_share_bars(horizons_ms, shares: dict, ax=None, colors: dict | None = None, intervals: dict | None = None):
+    """Share of the achievable gain above the floor per model and horizon as grouped bars; returns the figure.
+
+    intervals: {name: [(lo, hi) per horizon]} drawn as 95 % error bars where given.
+    """
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6, 4))
     width = 0.8 / max(len(shares), 1)
     x = np.arange(len(horizons_ms))
     for k, (name, values) in enumerate(shares.items()):
         pos = x + (k - (len(shares) - 1) / 2) * width
         ax.bar(pos, np.clip(values, -1, None), width, label=name, color=(colors or {}).get(name))
+        ci = (intervals or {}).get(name)
+        if ci is not None:
+            ci = np.clip(np.asarray(ci, float), -1, None)
+            err = np.abs(ci.T - np.clip(np.asarray(values, float), -1, None)[None, :])
+            ax.errorbar(pos, np.clip(values, -1, None), yerr=err, fmt="none", ecolor="k", elinewidth=0.8, capsize=2)
         for p, v in zip(pos, values):
             if v < -1:  # clipped bar: print its value
                 ax.annotate(
@@ -349,10 +359,55 @@ def gain_share_bars(horizons_ms, shares: dict, ax=None, colors: dict | None = No
     ax.axhline(1, color=CEILING_COLOR, lw=1, ls="--")
     ax.set_xticks(x, [f"{h:g}" for h in horizons_ms])
     ax.set_xlabel("horizon (ms)")
-    ax.set_ylabel("(R^2 - R^2 pers.) / (R^2 ceil. - R^2 pers.)")
+    ax.set_ylabel("(R^2 - R^2 floor) / (R^2 ceil. - R^2 floor)")
     lowest = min((float(np.nanmin(v)) for v in shares.values() if len(v)), default=0.0)
     ax.set_ylim(max(-1.05, min(lowest, 0.0) - 0.05), 1.1)  # below -1 is clipped and labelled
     ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return fig
+
+
+def staircase(horizons_ms, curves: dict, shares: dict, share_cis: dict, ceiling, ceiling_ci, colors: dict):
+    """The forecasters against the ceiling: test R^2 by horizon (left) and share of the achievable gain (right)."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2), gridspec_kw={"width_ratios": [1.15, 1]})
+    r2_vs_horizon(horizons_ms, curves, ceiling=ceiling, ceiling_ci=ceiling_ci, ylim=(-0.05, 1.0), ax=left)
+    left.legend(frameon=False, fontsize=8, loc="upper right")
+    left.set_title("test R^2 (clean protocol)")
+    gain_share_bars(horizons_ms, shares, ax=right, colors=colors, intervals=share_cis)
+    right.set_title("share of the achievable gain, 95 % CI")
+    fig.tight_layout()
+    return fig
+
+
+def wiring_recovery(past_s, auc_by_run: dict, null_auc: dict, r2_by_past: dict):
+    """How the inferred coupling finds the synapses as the run's past grows (left) and what it adds (right).
+
+    auc_by_run / null_auc: {"E"|"I": [runs, checkpoints]}; r2_by_past: {label: [checkpoints]} test R^2 of
+    the forecasts made while each checkpoint's coupling was in use.
+    """
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
+    past_s = np.asarray(past_s, float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # checkpoint 0 (no past), a null without other runs: NaN
+        for kind, color in (("E", EXC_COLOR), ("I", INH_COLOR)):
+            a = np.asarray(auc_by_run[kind], float)
+            left.plot(past_s, np.nanmean(a, axis=0), color=color, marker="o", ms=3, label=f"{kind} synapses, this run")
+            left.fill_between(past_s, np.nanmin(a, axis=0), np.nanmax(a, axis=0), color=color, alpha=0.15, lw=0)
+            null = np.nanmean(np.asarray(null_auc[kind], float), axis=0)
+            if np.isfinite(null).any():
+                left.plot(past_s, null, color=color, ls=":", label=f"{kind}, other runs' graphs (null)")
+    left.axhline(0.5, color="0.6", lw=0.8)
+    left.set_xlabel("past the coupling is fitted on (s)")
+    left.set_ylabel("ROC AUC (synapse vs none)")
+    left.set_ylim(0.4, 1.02)
+    left.legend(frameon=False, fontsize=8, loc="lower right")
+    left.set_title("wiring recovered from the run itself (band: min-max over test runs)")
+    for label, values in r2_by_past.items():
+        right.plot(past_s, values, marker="o", ms=3, label=label)
+    right.set_xlabel("past the coupling is fitted on (s)")
+    right.set_ylabel("test R^2 at 1 ms")
+    right.legend(frameon=False, fontsize=8)
+    right.set_title("forecasts made with that coupling")
+    fig.tight_layout()
     return fig
 
 

@@ -15,7 +15,7 @@ from .config import PHASE_LABELS
 from .store import horizon_key
 
 MISSING = "not computed in this build"
-RESULT_FILES = ("simulation", "baselines", "ladder", "comparisons", "ceiling", "analysis", "timings")
+RESULT_FILES = ("simulation", "baselines", "ladder", "comparisons", "ceiling", "analysis", "beyond", "timings")
 
 
 def load_results(profile: str, results_dir: Path | None = None) -> dict:
@@ -49,6 +49,13 @@ def num(x, spec: str = ".3f") -> str:
 def pct(x, spec: str = ".0f") -> str:
     """A fraction as a percentage, or MISSING."""
     return MISSING if x is None else format(100 * x, spec) + " %"
+
+
+def pct_interval(ci, spec: str = ".0f") -> str:
+    """An interval of fractions as 'lo to hi %', or 'n/a' where there is none (fewer than 2 test runs)."""
+    if ci is None or any(v is None or not math.isfinite(v) for v in ci):
+        return "n/a"
+    return f"{format(100 * ci[0], spec)} to {format(100 * ci[1], spec)} %"
 
 
 def baseline_r2(baselines, protocol: str, name: str, horizon_ms=1):
@@ -94,6 +101,16 @@ def gain_share(model_r2, floor_r2, ceiling_r2):
         return None
     share = metrics.gain_share(model_r2, floor_r2, ceiling_r2)
     return None if math.isnan(share) else share
+
+
+def best_forecaster(beyond, analysis, horizon_ms=1) -> dict | None:
+    """Notebook 08's best member that reads only the recording, at one horizon: {name, label, and its
+    beyond.json entry (r2, r2_ci, gain_share, gain_share_ci, vs_best_baseline, params, ...)}, or None."""
+    name = dig(analysis, "reaching_the_ceiling", "best_without_oracle")
+    entry = dig(beyond, name, horizon_ms) if name else None
+    if entry is None:
+        return None
+    return {"name": name, "label": dig(analysis, "reaching_the_ceiling", "labels", name) or name, **entry}
 
 
 def devices(results: dict) -> list[str]:

@@ -115,14 +115,16 @@ def predict(
 
 @torch.inference_mode()
 def mse(model: nn.Module, split, idx: np.ndarray, device: torch.device, batch_size: int = 512) -> float:
-    """Returns the mean squared error (z units^2) of the model on windows idx of a split."""
+    """Returns the mean squared error (z units^2) of the model on windows idx of a split, per output."""
     model.eval()
     total = torch.zeros((), dtype=torch.float64, device=device)
+    count = 0
     for b in range(0, len(idx), batch_size):
         x, y = split.get_batch(idx[b : b + batch_size])
         x, y = x.to(device), y.to(device)
         total += F.mse_loss(model(x), y, reduction="sum").double()
-    return total.item() / (len(idx) * split.series.shape[1])
+        count += y.numel()
+    return total.item() / count
 
 
 def _cpu_copy(state: dict) -> dict:

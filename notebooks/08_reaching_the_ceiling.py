@@ -1,0 +1,197 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3.11 (voltlib)
+#     language: python
+#     name: voltlib
+# ---
+
+# %% [markdown]
+# # 8. What does it take to reach the ceiling?
+#
+# Notebooks 06 and 07 showed what does not work: the CNN-LSTM leaves most of the achievable gain on
+# the table, and nearly all of what it uses is a neuron's own past. The oracle of the ceiling knows
+# four things: each neuron's voltage, its refractory clock, the spikes in flight on the 1.5 ms delays
+# and the wiring. A forecaster of the recorded voltages can read the first three from the traces (a
+# spike is a reset to -70 mV) and can learn the fourth from the run itself. Here a staircase of small
+# forecasters adds one of these at a time, each one network shared by all neurons (the neuron is the
+# batch, as in the channel-independent models that lead recent neural-forecasting benchmarks), each
+# forecasting every horizon at once, each trained on the clean protocol's training runs only:
+#
+# 1. **own history**: the neuron's own last 20 samples;
+# 2. **+ own spike clock**: its spikes detected in those samples and the time since its last one;
+# 3. **+ population spikes, wiring inferred from the run**: its input drive through a coupling fitted
+#    on the run's own past, causally, and the population's spike counts;
+# 4. **+ the true wiring**: the same with the run's real synapses, knowledge a recording would not
+#    have: an upper bound on what learning the wiring can add.
+#
+# Methods section 11 states the detector, the inference and the models.
+
+# %% tags=["parameters"]
+profile = "smoke"
+device = None
+
+# %%
+import time
+
+import numpy as np
+import pandas as pd
+from IPython.display import Markdown
+
+from voltlib import analysis, beyond, plots, wiring
+from voltlib.inputs import require_inputs
+from voltlib.metrics import format_interval
+from voltlib.store import horizon_key, read_json, update_json, write_json
+from voltlib.summary import best_baseline, ceiling_at, say
+
+t_start = time.perf_counter()
+require_inputs(profile, "08_reaching_the_ceiling")
+S = analysis.setup(profile, device, all_horizons=True)     # the clean datasets at every horizon
+cfg, sim, datasets, ds1, results = S.cfg, S.sim, S.datasets, S.ds1, S.results
+horizons_ms, h_samples, n_exc = S.horizons_ms, S.h_samples, S.n_exc
+baselines, ceiling = read_json(results / "baselines.json")["clean"], read_json(results / "ceiling.json")
+test_runs = [int(r) for r in ds1.runs["test"]]
+
+# %% [markdown]
+# ## What the recorded voltages tell: spikes, clocks and a coupling per run
+# A spike is detected where the voltage falls by at least 8 mV within one sample to within 3 mV of
+# the reset. For every run, each neuron's one-sample voltage increments are regressed on the other
+# neurons' detected spikes (ridge; its penalty chosen on the validation runs); the coupling used at a
+# sample is the one fitted on the whole half-seconds of the run before it, so no forecast reads its
+# own future.
+
+# %%
+inp = beyond.build_inputs(sim, cfg.data, ds1.runs, tuple(h_samples), keep_couplings=test_runs)
+det = inp.detection
+Markdown(f"On the {len(test_runs)} test runs the detector finds {det['n_detected']:,} spikes of the simulator's "
+         f"{det['n_true']:,}: precision {det['precision']:.4f}, recall {det['recall']:.4f} (same sample). The coupling's "
+         f"ridge penalty chosen on the validation runs is {inp.alpha:g} (causal increment MSE by penalty: "
+         + ", ".join(f"{a}: {v:.3f} mV^2" for a, v in inp.alpha_scores.items()) + ").")
+
+# %% [markdown]
+# ## The staircase
+# Each member is trained with the same schedule (Methods section 11), its best validation epoch
+# kept, and cached like every other trained model.
+
+# %% tags=["nbval-ignore-output"]
+fitted = beyond.fit_family(cfg.beyond, inp, ds1.runs, cfg.data.window - 1, cfg.sim, cfg.data)
+info = {k: [i for _, i, _ in v] for k, v in fitted.items()}
+pd.DataFrame({beyond.MEMBER_LABELS[k]: {"parameters": v[0]["params"], "seeds": len(v),
+                                        "epochs": "/".join(str(i["epochs"]) for i in v),
+                                        "training per seed (s)": round(np.mean([i["train_s"] for i in v]), 1),
+                                        "cached": all(i["cached"] for i in v)}
+              for k, v in info.items()}).T
+
+# %%
+preds = beyond.family_forecasts(fitted, cfg.beyond, inp, datasets)
+scores = {k: beyond.score(p, datasets, horizons_ms, baselines, ceiling) for k, p in preds.items()}
+hk = [horizon_key(h) for h in horizons_ms]
+table = pd.DataFrame({
+    **{beyond.MEMBER_LABELS[k]: {f"{h:g} ms": f"{s[x]['r2']:.3f} [{format_interval(s[x]['r2_ci'])}]"
+                                 for h, x in zip(horizons_ms, hk)} for k, s in scores.items()},
+    **{name: {f"{h:g} ms": f"{baselines[name][x]['r2']:.3f} [{format_interval(baselines[name][x]['r2_ci'])}]"
+              for h, x in zip(horizons_ms, hk)} for name in ("persistence", "own_lags_boosting")},
+    "ceiling": {f"{h:g} ms": f"{ceiling_at(ceiling, h)[0]:.3f} [{format_interval(ceiling_at(ceiling, h)[1])}]"
+                for h in horizons_ms},
+}).T
+table.columns.name = "test R^2 [95 % CI]"
+table
+
+# %%
+shares = {beyond.MEMBER_LABELS[k]: [s[x]["gain_share"] for x in hk] for k, s in scores.items()}
+share_cis = {beyond.MEMBER_LABELS[k]: [s[x]["gain_share_ci"] for x in hk] for k, s in scores.items()}
+colors = dict(zip(shares, ("#95a5a6", "#7f8c8d", "#8e44ad", "#d35400")))
+curves = {label: ([s[x]["r2"] for x in hk], {"color": colors[label]}) for label, s in
+          zip(shares, scores.values())}
+best_names = [best_baseline({"clean": baselines}, "clean", h)[0] for h in horizons_ms]
+curves["best baseline"] = ([baselines[b][x]["r2"] for b, x in zip(best_names, hk)], {"color": "k", "ls": ":"})
+curves["persistence"] = ([baselines["persistence"][x]["r2"] for x in hk], {"color": "0.6", "ls": "--"})
+ceil = [ceiling_at(ceiling, h) for h in horizons_ms]
+fig = plots.staircase(horizons_ms, curves, shares, share_cis, [c[0] for c in ceil], [c[1] for c in ceil], colors)
+plots.save_figure(fig, profile, "reaching_the_ceiling.png");
+
+# %%
+pd.DataFrame({beyond.MEMBER_LABELS[k]: {f"{h:g} ms": f"{100 * s[x]['gain_share']:.0f} % "
+                                        f"[{format_interval(np.multiply(s[x]['gain_share_ci'], 100), '.0f')}]"
+                                        for h, x in zip(horizons_ms, hk)} for k, s in scores.items()}).T.rename_axis(
+    columns="share of the achievable gain [95 % CI]")
+
+# %% [markdown]
+# ## Does the model find the wiring?
+# For each test run, the coupling inferred at each checkpoint is compared with the run's true
+# synapses: how well it ranks real synapses above absent ones (ROC AUC; excitatory presynaptic
+# neurons by a positive coupling, inhibitory by a negative one), against a null that scores the
+# same coupling against the other test runs' graphs. On the right, the 1-ms forecasts grouped by
+# the checkpoint whose coupling they used.
+
+# %%
+auc, auc_null = wiring.recovery_table(inp.couplings, {r: sim.weights_mv(r) for r in test_runs}, n_exc)
+past_s = np.arange(auc["E"].shape[1]) * wiring.STEP * cfg.sim.record_dt_ms / 1000
+h1 = h_samples[0]
+by_past = {beyond.MEMBER_LABELS[k]: beyond.r2_by_past(preds[k][h1].mean(axis=0), datasets[h1], len(past_s))
+           for k in ("clock", "wiring", "oracle")}
+fig = plots.wiring_recovery(past_s, auc, auc_null, by_past)
+plots.save_figure(fig, profile, "wiring_recovery.png");
+
+# %%
+at = {s: min(int(np.searchsorted(past_s, s)), len(past_s) - 1) for s in (1.0, past_s[-1])}
+mean_auc = {(k, s): float(np.mean(auc[k][:, c])) for k in auc for s, c in at.items()}
+null_text = (f"null, other runs' graphs: {np.mean(auc_null['E'][:, -1]):.2f} and {np.mean(auc_null['I'][:, -1]):.2f}"
+             if np.isfinite(auc_null["E"][:, -1]).all() else "no other test run to draw a null from at this profile")
+Markdown(f"With {past_s[-1]:g} s of the run's past, the inferred coupling separates excitatory synapses with ROC AUC "
+         f"{mean_auc[('E', past_s[-1])]:.3f} and inhibitory ones with {mean_auc[('I', past_s[-1])]:.3f} ({null_text}); "
+         f"with {past_s[at[1.0]]:g} s: {mean_auc[('E', 1.0)]:.3f} and {mean_auc[('I', 1.0)]:.3f}.")
+
+# %%
+best_member = max(scores, key=lambda k: scores[k][hk[0]]["r2"] if k != "oracle" else -np.inf)
+write_json(results / "beyond.json", {
+    k: {x: {**{f: s[x][f] for f in ("r2", "r2_ci", "gain_share", "gain_share_ci", "floor", "best_baseline",
+                                     "vs_best_baseline", "run_stats", "rmse_mv", "r2_exc", "r2_inh")},
+            "r2_seeds": s[x]["r2_seeds"], "params": info[k][0]["params"],
+            "train_s": float(np.mean([i["train_s"] for i in info[k]]))} for x in hk}
+    for k, s in scores.items()})
+update_json(results / "analysis.json", "reaching_the_ceiling", value={
+    "labels": beyond.MEMBER_LABELS, "best_without_oracle": best_member, "spike_detection": det,
+    "coupling_alpha": inp.alpha, "coupling_alpha_scores": inp.alpha_scores, "checkpoint_s": past_s.tolist(),
+    "auc": {k: v.tolist() for k, v in auc.items()}, "auc_null": {k: v.tolist() for k, v in auc_null.items()},
+    "r2_by_past": {k: v.tolist() for k, v in by_past.items()},
+    "epochs": {k: [i["epochs"] for i in v] for k, v in info.items()}, "wall_s": time.perf_counter() - t_start});
+
+# %% [markdown]
+# ## Conclusion
+
+# %%
+since, _ = analysis.split_spike_clock(sim, ds1.test, S.kept)
+unforeseen = analysis.reset_share((preds["oracle"][h1].mean(axis=0) - ds1.test.targets()) ** 2, since, horizons_ms[0])
+
+# %%
+b = scores[best_member]
+beats = [h for h, x in zip(horizons_ms, hk) if b[x]["vs_best_baseline"]["verdict"] == "higher"]
+share_ci = format_interval(np.multiply(b[hk[0]]["gain_share_ci"], 100), ".0f")
+Markdown(
+    f"The best forecaster that reads only the recording is **{beyond.MEMBER_LABELS[best_member]}** "
+    f"({info[best_member][0]['params']:,} parameters, {np.mean([i['train_s'] for i in info[best_member]]):.0f} s of "
+    f"training per seed, {len(info[best_member])} seeds): at 1 ms R^2 {b[hk[0]]['r2']:.3f}, "
+    f"{100 * b[hk[0]]['gain_share']:.0f} % of the achievable gain (95 % CI {share_ci}"
+    + (" %" if share_ci != "n/a" else "") + "). Its R^2 minus the best baseline's, horizon by horizon: "
+    + "; ".join(f"{h:g} ms (against {b[x]['best_baseline']}): {say(b[x]['vs_best_baseline'])}"
+                for h, x in zip(horizons_ms, hk)) + ". "
+    + ("It beats the best baseline beyond the interval at every horizon. " if len(beats) == len(horizons_ms)
+       else f"It beats the best baseline beyond the interval at {', '.join(f'{h:g}' for h in beats)} ms only. "
+       if beats else "At this budget it beats the best baseline beyond the interval at no horizon. ")
+    + "Each step minus the one before, at 1 ms: "
+    + "; ".join(f"{beyond.MEMBER_LABELS[cur]}: {say(beyond.step(scores, cur, prev, hk[0]))}"
+                for prev, cur in zip(beyond.MEMBERS, beyond.MEMBERS[1:]))
+    + f". With the true wiring (the oracle-informed member) the share at 1 ms is "
+    f"{100 * scores['oracle'][hk[0]]['gain_share']:.0f} %. Of that member's squared error at 1 ms, "
+    f"{100 * unforeseen['share_of_error']:.0f} % falls on the {100 * unforeseen['share_of_samples']:.1f} % of targets "
+    "that follow a spike fired after the last input sample: a reset that no reader of the samples can time.")
+
+# %% tags=["nbval-ignore-output"]
+print(f"08 took {time.perf_counter() - t_start:.0f} s; trained now: "
+      f"{', '.join(k for k, v in info.items() if not all(i['cached'] for i in v)) or 'none'}")
