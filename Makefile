@@ -14,7 +14,7 @@ export MPLBACKEND := Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help env lint test test-lab nbval golden report bench lab clean clean-cache
+.PHONY: help env lint test test-lab test-scheduler nbval golden report bench lab clean clean-cache
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -50,6 +50,9 @@ test: $(STAMP) ## Lint, unit tests, a smoke run of the notebooks, and the nbval 
 	$(MAKE) --no-print-directory lint
 	$(PY) -m pytest -q tests
 	$(MAKE) --no-print-directory nbval
+
+test-scheduler: $(STAMP) ## Build the smoke report on a loopback `dask scheduler` + `dask worker` and in-process: same numbers
+	VOLTLIB_TEST_SCHEDULER_REPORT=1 $(PY) -m pytest -q -p no:cacheprovider tests/test_scheduler_report.py
 
 nbval: $(STAMP) ## Replay the stored smoke notebooks with nbval against the project's kernel
 	$(PY) -m voltlib.golden check

@@ -1,12 +1,8 @@
 """The list of fits and the Dask fan-out: one list, the notebooks' cache keys, same weights anywhere, failures kept apart."""
 
 import dataclasses
-import json
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import time
 
 import numpy as np
@@ -123,8 +119,12 @@ def test_a_fit_on_a_worker_has_the_weights_of_the_same_fit_in_process(cache):
 def test_the_fan_out_caches_every_fit_and_the_notebooks_load_them(cache):
     specs = [fits.find(PROFILE, "phase1_lstm", p) for p in PROTOCOLS] + fits.seeds_of(PROFILE, fits.SHUFFLED)
     lines = []
+    before = dict(os.environ)
     with fanout.FanOut(PROFILE, fanout.Options(workers=2, dashboard=":0"), say=lines.append) as fan:
         assert fan.start(SIM, specs) == 4
+        # the nannies set their workers' OMP_NUM_THREADS=1 (and more) here too; the notebook kernels started
+        # afterwards inherit this environment, so it must be left as it was
+        assert dict(os.environ) == before
         fan.wait_for(None)
         summary = fan.summary()
     assert summary["fits_trained"] == 4 and summary["fits_failed"] == 0
@@ -182,64 +182,6 @@ def test_an_unreachable_scheduler_is_one_clear_error():
     with pytest.raises(fanout.SchedulerUnreachable, match="no Dask scheduler answered at SCHEDULER=tcp://127.0.0.1:9"):
         fan.start(SIM, fits.specs(PROFILE)[:1])
     fan.close()
-
-
-def _dask(*args, env):
-    """Starts the `dask` command line of this environment in its own process group, quiet."""
-    exe = os.path.join(os.path.dirname(sys.executable), "dask")
-    return subprocess.Popen(
-        [exe, *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-    )
-
-
-@pytest.fixture
-def external_cluster(tmp_path):
-    """`dask scheduler` and `dask worker` started as a user would in a second terminal, on loopback only."""
-    file = tmp_path / "scheduler.json"
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    procs = [
-        _dask(
-            "scheduler",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--dashboard-address",
-            ":0",
-            "--scheduler-file",
-            str(file),
-            env=env,
-        )
-    ]
-    try:
-        for _ in range(300):
-            if file.exists() and file.stat().st_size:
-                break
-            time.sleep(0.1)
-        address = json.loads(file.read_text())["address"]
-        procs.append(
-            _dask(
-                "worker",
-                address,
-                "--nthreads",
-                "1",
-                "--nworkers",
-                "1",
-                "--host",
-                "127.0.0.1",
-                "--no-dashboard",
-                env=env,
-            )
-        )
-        yield address
-    finally:
-        for p in reversed(procs):
-            os.killpg(p.pid, signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
 
 
 def test_an_external_scheduler_trains_the_same_weights(cache, external_cluster):

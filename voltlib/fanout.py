@@ -23,6 +23,7 @@ cached, then the build stops, and a rerun trains only what is missing.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -173,6 +174,24 @@ class Record:
     wall_s: float = 0.0
 
 
+@contextlib.contextmanager
+def _environment_kept():
+    """Restores this process's environment after the block.
+
+    A Dask nanny sets its workers' environment (distributed.nanny.pre-spawn-environ: OMP_NUM_THREADS=1,
+    MKL_NUM_THREADS=1, MALLOC_TRIM_THRESHOLD_=65536, ...) in the process that starts them, and leaves it
+    there: every notebook kernel the build started afterwards ran on one thread, also once the fits were
+    done, and with the allocator setting that made training page-fault.
+    """
+    saved = dict(os.environ)
+    try:
+        yield
+    finally:
+        for key in set(os.environ) - set(saved):
+            del os.environ[key]
+        os.environ.update(saved)
+
+
 def _free_port(port: int) -> bool:
     with socket.socket() as s:
         try:
@@ -229,14 +248,15 @@ class FanOut:
         port = o.dashboard
         if port.startswith(":") and port[1:].isdigit() and not _free_port(int(port[1:])):
             port = ":0"
-        self.cluster = LocalCluster(
-            n_workers=o.workers or available_cores(),
-            threads_per_worker=o.threads_per_worker,
-            processes=True,
-            dashboard_address=port,
-            local_directory=tempfile.gettempdir(),
-            silence_logs=logging.ERROR,
-        )
+        with _environment_kept():
+            self.cluster = LocalCluster(
+                n_workers=o.workers or available_cores(),
+                threads_per_worker=o.threads_per_worker,
+                processes=True,
+                dashboard_address=port,
+                local_directory=tempfile.gettempdir(),
+                silence_logs=logging.ERROR,
+            )
         self.client = Client(self.cluster)
 
     def start(self, sim, specs: list[FitSpec] | None = None) -> int:
