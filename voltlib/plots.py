@@ -378,11 +378,12 @@ def staircase(horizons_ms, curves: dict, shares: dict, share_cis: dict, ceiling,
     return fig
 
 
-def wiring_recovery(past_s, auc_by_run: dict, null_auc: dict, r2_by_past: dict):
+def wiring_recovery(past_s, auc_by_run: dict, null_auc: dict, gain_by_past: dict, reference: str):
     """How the inferred coupling finds the synapses as the run's past grows (left) and what it adds (right).
 
-    auc_by_run / null_auc: {"E"|"I": [runs, checkpoints]}; r2_by_past: {label: [checkpoints]} test R^2 of
-    the forecasts made while each checkpoint's coupling was in use.
+    auc_by_run / null_auc: {"E"|"I": [runs, checkpoints]}; gain_by_past: {label: [checkpoints]} test R^2 of
+    the forecasts made while each checkpoint's coupling was in use, minus the `reference` member's on the
+    same windows.
     """
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
     past_s = np.asarray(past_s, float)
@@ -399,14 +400,15 @@ def wiring_recovery(past_s, auc_by_run: dict, null_auc: dict, r2_by_past: dict):
     left.set_xlabel("past the coupling is fitted on (s)")
     left.set_ylabel("ROC AUC (synapse vs none)")
     left.set_ylim(0.4, 1.02)
-    left.legend(frameon=False, fontsize=8, loc="lower right")
-    left.set_title("wiring recovered from the run itself (band: min-max over test runs)")
-    for label, values in r2_by_past.items():
+    left.legend(frameon=False, fontsize=8, loc="center right")
+    left.set_title("synapses found in the run itself (band: min-max over test runs)", fontsize=10)
+    for label, values in gain_by_past.items():
         right.plot(past_s, values, marker="o", ms=3, label=label)
+    right.axhline(0, color="0.6", lw=0.8)
     right.set_xlabel("past the coupling is fitted on (s)")
-    right.set_ylabel("test R^2 at 1 ms")
+    right.set_ylabel(f"test R^2 at 1 ms minus {reference}'s")
     right.legend(frameon=False, fontsize=8)
-    right.set_title("forecasts made with that coupling")
+    right.set_title("what the wiring adds to forecasts made with that coupling", fontsize=10)
     fig.tight_layout()
     return fig
 
