@@ -132,3 +132,6 @@ def test_profile_table_is_the_profiles():
         t = p.phases[PHASES[-1]][1]
         assert number(rows["batch"][k]) == t.batch_size, name
         assert number(rows["epochs at most (early-stopping patience)"][k]) == t.max_epochs, name
+        b = p.beyond
+        stated = rows["section 11's forecasters: width, rows per epoch, epochs at most, seeds"][k]
+        assert stated == f"{b.hidden}, {b.rows_per_epoch:,}, {b.max_epochs}, {b.seeds}", name
