@@ -200,3 +200,22 @@ def test_an_external_scheduler_trains_the_same_weights(cache, external_cluster):
     assert fan.cluster is None  # nothing started here, nothing to stop
     assert _same((spec.folder() / "model.safetensors").read_bytes(), _in_process(spec))
     shutil.rmtree(cache)
+
+
+def test_the_library_hash_does_not_depend_on_the_project_root(tmp_path):
+    # a build in a scratch root (VOLTLIB_ROOT, as make nbval and make test-scheduler use) and a worker started
+    # without it run the same code: the worker's check must not refuse the client's tasks
+    import subprocess
+    import sys
+
+    code = "from voltlib.paths import library_hash; print(library_hash())"
+    env = {k: v for k, v in os.environ.items() if k != "VOLTLIB_ROOT"}
+    plain = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    scratch = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**env, "VOLTLIB_ROOT": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert plain.stdout.strip() == scratch.stdout.strip() == paths.library_hash()

@@ -30,9 +30,10 @@ RESULTS = ("simulation", "baselines", "ladder", "comparisons", "ceiling", "analy
 
 
 def _root(folder: Path) -> Path:
-    """A scratch project root: the real notebooks, the smoke simulations of this checkout if cached, nothing else."""
+    """A scratch project root: the real notebooks and methods, the smoke simulations of this checkout if cached."""
     folder.mkdir(parents=True)
     (folder / "notebooks").symlink_to(paths.NOTEBOOKS.resolve())
+    (folder / "METHODS.md").symlink_to(paths.METHODS.resolve())  # the report's Methods chapter
     if (paths.DATA / "sim").is_dir():  # the simulation is deterministic: a copy saves both builds its minute
         shutil.copytree(paths.DATA / "sim", folder / "data" / "sim")
     return folder

@@ -67,8 +67,10 @@ BUILD_ONLY = frozenset({"pipeline.py", "report.py", "golden.py", "bench.py", "fa
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
-def library_hash(package_dir: Path = PACKAGE_DIR, extra: tuple = (ROOT / "requirements.txt",)) -> str:
-    """sha256 over voltlib/*.py (names and contents, BUILD_ONLY left out) and the pinned requirements."""
+# the pins of the checkout the code comes from, not of VOLTLIB_ROOT's project: a build in a scratch
+# root and a Dask worker without VOLTLIB_ROOT run the same code and must agree on its hash
+def library_hash(package_dir: Path = PACKAGE_DIR, extra: tuple = (PACKAGE_DIR.parent / "requirements.txt",)) -> str:
+    """sha256 over voltlib/*.py (names and contents, BUILD_ONLY left out) and the checkout's pinned requirements."""
     h = hashlib.sha256()
     sources = [f for f in sorted(Path(package_dir).glob("*.py")) if f.name not in BUILD_ONLY]
     for f in sources + [Path(e) for e in extra if Path(e).exists()]:
