@@ -40,7 +40,7 @@ from voltlib.config import PHASE_LABELS, ms_to_samples
 from voltlib.inputs import require_inputs
 from voltlib.metrics import evaluate, gain_floor, gain_share, gain_share_interval
 from voltlib.store import horizon_key, read_json, update_json, write_json
-from voltlib.summary import pct_interval
+from voltlib.summary import floor_baseline, pct_interval
 from voltlib.train import predict
 
 t_start = time.perf_counter()
@@ -244,8 +244,7 @@ floor = gain_floor(pers, models_r2["mean"])
 shares = {k: gain_share(v, floor, ceiling_r2).tolist() for k, v in models_r2.items() if k not in ("persistence", "mean")}
 shares_1ms_ladder = {PHASE_LABELS[p]: gain_share(e["r2"], floor[0], ceiling_r2[0]) for p, e in lad.items() if p in PHASE_LABELS}
 # intervals: each model and its floor resampled together over test runs, the ceiling drawn apart (Methods section 9)
-floor_stats = [base["persistence" if p >= m else "mean"][horizon_key(h)]["run_stats"]
-               for h, p, m in zip(horizons_ms, pers, models_r2["mean"])]
+floor_stats = [base[floor_baseline(base, h)][horizon_key(h)]["run_stats"] for h in horizons_ms]
 stats = {"CNN-LSTM direct": [full[h]["run_stats"] for h in horizons_ms],
          **{b: [base[b][horizon_key(h)]["run_stats"] for h in horizons_ms] for b in base if b not in ("persistence", "mean")}}
 share_cis = {k: [list(gain_share_interval(st, fl, c, ci)["ci"]) for st, fl, c, ci in zip(v, floor_stats, ceiling_r2, ceiling_ci)]

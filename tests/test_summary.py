@@ -124,3 +124,9 @@ def test_ladder_comparisons_name_each_difference_the_paper_states():
     assert cmp["leak_effect"]["verdict"] == "not distinguishable at this budget"
     table = S.comparison_table(cmp)
     assert list(table.columns) == ["difference", "R^2 difference", "95 % CI", "verdict"] and len(table) == 6
+
+
+def test_the_floor_is_persistence_until_the_mean_scores_higher():
+    clean = {"persistence": {"1": {"r2": 0.6}, "5": {"r2": -0.65}}, "mean": {"1": {"r2": 0.0}, "5": {"r2": 0.0}}}
+    assert S.floor_baseline(clean, 1) == "persistence"
+    assert S.floor_baseline(clean, 5) == "mean"

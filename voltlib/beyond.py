@@ -28,10 +28,12 @@ from torch import nn
 from . import paths, spikes, wiring
 from .config import BeyondConfig, TrainConfig, config_hash, ms_to_samples, to_dict
 from .data import Dataset, noisy_runs_mv
+from .ladder import score_predictions, seed_summary
 from .metrics import gain_share_interval, r2_pooled
 from .models import count_params
-from .store import horizon_key, load_checked, parse_json
-from .train import _load_weights, predict, save_trained, train
+from .store import horizon_key
+from .summary import best_baseline, ceiling_at, compare, floor_baseline
+from .train import load_entry, predict, save_trained, train
 
 MEMBERS = ("own", "clock", "wiring", "oracle")
 MEMBER_LABELS = {
@@ -226,13 +228,14 @@ class Rows:
                 f"runs of {inp.n_samples} samples leave no origin between {t_lo} and the longest horizon "
                 f"({max(inp.horizons)} samples): simulate longer runs or shorten the window."
             )
-        total = len(self.runs) * self.n_t * self.n
+        self.total = len(self.runs) * self.n_t * self.n
         self.pool = None
-        if pool is not None and pool < total:
-            self.pool = torch.from_numpy(np.sort(np.random.default_rng([seed, 7]).choice(total, pool, replace=False)))
+        if pool is not None and pool < self.total:
+            rng = np.random.default_rng([seed, 7])
+            self.pool = torch.from_numpy(np.sort(rng.choice(self.total, pool, replace=False)))
 
     def __len__(self) -> int:
-        return len(self.pool) if self.pool is not None else len(self.runs) * self.n_t * self.n
+        return len(self.pool) if self.pool is not None else self.total
 
     def decode(self, idx) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         k = torch.as_tensor(np.asarray(idx), dtype=torch.long)
@@ -301,14 +304,9 @@ def fit_member(member: MemberConfig, train_cfg: TrainConfig, inp: Inputs, runs: 
         torch.manual_seed(train_cfg.seed)
         return SharedMLP(n_features(member), member.hidden, member.depth, len(inp.horizons))
 
-    info = load_checked(folder / "info.json", parse_json, "retraining")
-    model = (
-        None
-        if info is None
-        else load_checked(folder / "model.safetensors", lambda p: _load_weights(fresh(), p), "retraining")
-    )
-    if model is not None:
-        return model.eval(), {**info, "cached": True}, scale
+    cached = load_entry(folder, fresh)
+    if cached is not None:
+        return cached[0], cached[1], scale
     model = fresh()
     pool = POOL_EPOCHS * train_cfg.max_train_windows if train_cfg.max_train_windows else None
     tr = Rows(member, inp, runs["train"], t_lo, scale, pool=pool, seed=train_cfg.seed)
@@ -429,18 +427,14 @@ def score(preds: dict, datasets: dict, horizons_ms, baselines_clean: dict, ceili
     (the better of persistence and the mean at that horizon) with its interval, and the paired
     difference from the best baseline at that horizon, with its interval and verdict.
     """
-    from .ladder import score_predictions, seed_summary
-    from .summary import best_baseline, ceiling_at, compare
-
     out = {}
     for (h, pred), h_ms in zip(sorted(preds.items()), horizons_ms):
         ds = datasets[h]
         ev = seed_summary([score_predictions(p, ds) for p in pred], list(pred), ds)
         hk = horizon_key(h_ms)
-        trivial = {k: baselines_clean[k][hk] for k in ("persistence", "mean")}
-        floor_name = max(trivial, key=lambda k: trivial[k]["r2"])
+        floor_name = floor_baseline(baselines_clean, h_ms)
         ceil, ceil_ci = ceiling_at(ceiling, h_ms)
-        share = gain_share_interval(ev["run_stats"], trivial[floor_name]["run_stats"], ceil, ceil_ci)
+        share = gain_share_interval(ev["run_stats"], baselines_clean[floor_name][hk]["run_stats"], ceil, ceil_ci)
         best, _ = best_baseline({"clean": baselines_clean}, "clean", h_ms)
         out[hk] = {
             **ev,
@@ -455,6 +449,4 @@ def score(preds: dict, datasets: dict, horizons_ms, baselines_clean: dict, ceili
 
 def step(scores: dict, member: str, previous: str, hk: str) -> dict:
     """The paired difference R^2(member) - R^2(previous) at one horizon key, with its interval and verdict."""
-    from .summary import compare
-
     return compare(scores[member][hk], scores[previous][hk], True, MEMBER_LABELS[member], MEMBER_LABELS[previous])

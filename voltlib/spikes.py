@@ -50,21 +50,23 @@ def true_spike_samples(spike_i, spike_t_ms, n_neurons: int, n_samples: int, dt_m
     return out
 
 
+def widened(events: np.ndarray, k: int) -> np.ndarray:
+    """bool [T, ...]: True at every sample within k samples (before or after) of an event of events [T, ...]."""
+    e = np.asarray(events, bool)
+    out = e.copy()
+    for d in range(1, k + 1):
+        out[d:] |= e[:-d]
+        out[:-d] |= e[d:]
+    return out
+
+
 def match(detected: np.ndarray, true: np.ndarray, tolerance: int = 0) -> dict:
     """Precision, recall and counts of detected against true spikes [T, n]; a hit may be `tolerance` samples off."""
     det, tru = np.asarray(detected, bool), np.asarray(true, bool)
     if det.shape != tru.shape:
         raise ValueError(f"detected {det.shape} and true {tru.shape} spikes must have one shape [time, neuron]")
-    near = tru.copy()
-    for k in range(1, tolerance + 1):
-        near[k:] |= tru[:-k]
-        near[:-k] |= tru[k:]
-    hits = int(np.sum(det & near))
-    found = det.copy()
-    for k in range(1, tolerance + 1):
-        found[k:] |= det[:-k]
-        found[:-k] |= det[k:]
-    recalled = int(np.sum(tru & found))
+    hits = int(np.sum(det & widened(tru, tolerance)))
+    recalled = int(np.sum(tru & widened(det, tolerance)))
     n_det, n_true = int(det.sum()), int(tru.sum())
     return {
         "n_detected": n_det,

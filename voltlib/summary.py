@@ -77,6 +77,14 @@ def best_baseline(baselines, protocol: str, horizon_ms=1):
     return _best({n: baseline_r2(baselines, protocol, n, horizon_ms) for n in (dig(baselines, protocol) or {})})
 
 
+def floor_baseline(baselines_protocol: dict, horizon_ms) -> str:
+    """The trivial forecast that is the floor of the achievable gain at a horizon: 'persistence', or 'mean' where
+    it scores higher (metrics.gain_floor); baselines_protocol: one protocol's entry of baselines.json."""
+    hk = horizon_key(horizon_ms)
+    pers, mean = (baselines_protocol[k][hk]["r2"] for k in ("persistence", "mean"))
+    return "persistence" if pers >= mean else "mean"
+
+
 def best_phase(ladder, protocol: str):
     """(phase, R^2) of the ladder's best phase under a protocol, or (None, None)."""
     return _best({p: dig(ladder, protocol, p, "r2") for p in (dig(ladder, protocol) or {}) if p in PHASE_LABELS})

@@ -316,8 +316,16 @@ def load_cached(
 
     A damaged entry is announced once (store.load_checked), naming its first damaged file.
     """
-    info = load_checked(folder / "info.json", parse_json, "retraining")  # info first
-    load = lambda p: _load_weights(initial_model(model_cfg, train_cfg, window, n_neurons, variant), p)  # noqa: E731
+    return load_entry(folder, lambda: initial_model(model_cfg, train_cfg, window, n_neurons, variant))
+
+
+def load_entry(folder: Path, fresh) -> tuple[nn.Module, dict] | None:
+    """(model in eval mode, info with cached=True) of a cache entry save_trained wrote, intact; else None.
+
+    fresh: builds the untrained model the weights are loaded into. Info is read first (written last).
+    """
+    info = load_checked(folder / "info.json", parse_json, "retraining")
+    load = lambda p: _load_weights(fresh(), p)  # noqa: E731
     model = None if info is None else load_checked(folder / "model.safetensors", load, "retraining")
     if model is None:
         return None

@@ -22,6 +22,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import rankdata
 
+from .spikes import widened
+
 STEP = 500  # samples per block: the coupling is refitted every 0.5 s of the run's past
 ALPHAS = (10.0, 30.0, 100.0)  # ridge penalty (in samples) on the couplings, chosen by validation
 V_REF_MV = -60.0  # the leak regressor is v - V_REF_MV: centred near the mean voltage, the system is well conditioned
@@ -37,11 +39,7 @@ def arrivals(spikes: np.ndarray) -> np.ndarray:
 
 def own_spike_mask(spikes: np.ndarray) -> np.ndarray:
     """Returns bool [T, n]: True where neuron i's increment after t is free of its own reset (s_i at t-1, t, t+1)."""
-    s = np.asarray(spikes, dtype=bool)
-    near = s.copy()
-    near[1:] |= s[:-1]
-    near[:-1] |= s[1:]
-    ok = ~near
+    ok = ~widened(spikes, 1)
     ok[-1] = False  # the last sample has no increment after it
     return ok
 
