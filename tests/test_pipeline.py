@@ -383,3 +383,50 @@ def test_build_before_a_notebook_runs_only_the_ones_ahead_of_it(project):
     assert set(json.loads((results / "timings.json").read_text())["notebooks"]) == {"01_first"}
     with pytest.raises(ValueError, match="before='03_missing' is not a notebook"):
         pipeline.build("smoke", nbs, build, results, lib_hash="lib", before="03_missing")
+
+
+def _stop_script(body: str) -> subprocess.CompletedProcess:
+    """Runs `body` as main under run_cli in a fresh interpreter (its signals never reach pytest)."""
+    code = (
+        "import gc, os, signal, sys, time\nfrom voltlib import pipeline\n"
+        "def main(argv):\n"
+        + "".join(f"    {line}\n" for line in body.splitlines())
+        + "sys.exit(pipeline.run_cli(main))\n"
+    )
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+
+
+def test_a_second_signal_during_the_cleanup_is_obeyed_not_ignored():
+    done = _stop_script(
+        "try:\n"
+        "    os.kill(os.getpid(), signal.SIGINT); time.sleep(5)\n"
+        "except KeyboardInterrupt:\n"
+        "    assert signal.getsignal(signal.SIGTERM) is not signal.SIG_IGN\n"
+        "    os.kill(os.getpid(), signal.SIGTERM); time.sleep(5)  # the cleanup, cut short\n"
+        "return 0"
+    )
+    assert done.returncode == 128 + signal.SIGTERM, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "stopped by SIGTERM: what was running was shut down and left no partial output; finished work is kept. "
+        "Run the same command again to continue."
+    ]
+
+
+def test_a_stop_that_lands_in_a_gc_callback_is_delivered_again_not_swallowed():
+    # Python reports an exception raised in a gc callback as 'Exception ignored in ...' and goes on;
+    # the signal's handler runs wherever the main thread is, so a Ctrl-C can land there (Dask's GCDiagnosis)
+    done = _stop_script(
+        "def callback(phase, info):\n"
+        "    gc.callbacks.remove(callback)\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "    for _ in range(1000): pass  # the handler runs here, inside the callback\n"
+        "gc.callbacks.append(callback)\n"
+        "gc.collect()\n"
+        "t0 = time.time()\n"
+        "while time.time() - t0 < 5:\n"
+        "    time.sleep(0.01)\n"
+        "return 3  # the stop was lost"
+    )
+    assert done.returncode == 128 + signal.SIGINT, (done.returncode, done.stderr)
+    assert "Exception ignored" not in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1

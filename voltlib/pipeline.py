@@ -505,12 +505,35 @@ def main(argv=None) -> int:
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 
 
+_received: list[int] = []  # the stop signals this process got, in order
+
+
 def _stop(signum, frame) -> None:
-    """SIGTERM (a killed make, a CI timeout) unwinds like Ctrl-C, so the running step cleans up."""
-    # a second signal must not cut that cleanup short: it ends within jupyter_client's shutdown_wait_time
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, signal.SIG_IGN)
+    """SIGINT and SIGTERM (a killed make, a CI timeout) unwind like Ctrl-C, so the running step cleans up.
+
+    Every signal raises, a repeat too: nothing is ever ignored, and a second Ctrl-C during the cleanup
+    cuts it short (the temporaries it would have removed are cleared by the next build).
+    """
+    _received.append(signum)
     raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def _redeliver_swallowed_stops(default_hook):
+    """An unraisable-exception hook: a stop raised where Python cannot propagate it is delivered again.
+
+    A signal handler runs wherever the main thread is; inside a gc callback or a __del__ (Dask's
+    GCDiagnosis._gc_callback) its KeyboardInterrupt is reported as 'Exception ignored in ...' and lost,
+    and the build ran on. This sends the same signal again from a helper thread a moment later, so it
+    lands at the next ordinary point of the main thread; anything else goes to the default hook.
+    """
+
+    def hook(unraisable) -> None:
+        if isinstance(unraisable.exc_value, KeyboardInterrupt) and _received:
+            threading.Timer(0.05, os.kill, (os.getpid(), _received[-1])).start()
+            return
+        default_hook(unraisable)
+
+    return hook
 
 
 def run_cli(main_fn, argv=None) -> int:
@@ -519,6 +542,8 @@ def run_cli(main_fn, argv=None) -> int:
     for sig, handler in previous.items():
         if handler is not signal.SIG_IGN:  # a background job (`make report &`) keeps ignoring Ctrl-C
             signal.signal(sig, _stop)
+    previous_hook, sys.unraisablehook = sys.unraisablehook, _redeliver_swallowed_stops(sys.unraisablehook)
+    _received.clear()
     try:
         return main_fn(argv) or 0
     except ConfigError as err:
@@ -547,6 +572,7 @@ def run_cli(main_fn, argv=None) -> int:
         )
         return 128 + sig
     finally:
+        sys.unraisablehook = previous_hook
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 
