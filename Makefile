@@ -25,22 +25,46 @@ env: $(STAMP) ## Build .venv (pinned packages, voltlib editable, the 'voltlib' J
 
 # The interpreter is checked before anything is installed (PYTHON when .venv is still to be made,
 # else .venv's own): a wrong one otherwise fails minutes into pip (brian2 2.9.0 and torch 2.13.0 are
-# pinned for Python 3.11).
+# pinned for Python 3.11; every pin installs on 3.11.0 and later, so Debian 12's 3.11.2 will do).
+# .venv is ours once MADE is in it and complete once STAMP is, written last: a .venv with MADE but
+# no STAMP was left by a make env that pip failed or a stop cut short, and is built again from
+# scratch with PYTHON; one with neither is someone else's and is named, never overwritten.
 VERSION_OF = $$($(1) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+MADE := $(VENV)/.voltlib-made
+# the interpreter a venv was made from, or that PYTHON runs, with its links resolved
+BASE_OF_VENV = $$(sed -n 's/^executable *= *//p' $(VENV)/pyvenv.cfg 2>/dev/null | xargs -r -d '\n' realpath -m 2>/dev/null)
+BASE_OF_PYTHON = $$($(PYTHON) -c 'import os, sys; print(os.path.realpath(sys._base_executable))' 2>/dev/null)
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt pyproject.toml | python-given
+	@if test -e $(MADE) && ! test -e $@; then echo "$(VENV) was left by an install that did not finish \
+	(pip failed or was stopped): building it again with PYTHON=$(PYTHON)" >&2; rm -rf $(VENV); fi
 	@v=$(call VERSION_OF,$(PYTHON)); test -e $(VENV) || test "$$v" = 3.11 || { echo "error: PYTHON=$(PYTHON) is $${v:+Python $$v, }not \
 	a working Python 3.11, which the pinned packages need. Install Python 3.11 and pass its path: \
 	make $(MAKECMDGOALS) PYTHON=/path/to/python3.11" >&2; exit 1; }
 	@v=$(call VERSION_OF,$(PY)); test ! -e $(VENV) || test "$$v" = 3.11 || { echo "error: $(VENV) is not a \
 	Python 3.11 environment (its python is $${v:-missing or broken}). Remove it (rm -rf $(VENV)) \
 	or move it away, then run make $(MAKECMDGOALS) again." >&2; exit 1; }
+	@test ! -e $(VENV) || test -e $(MADE) || test -e $@ || { echo "error: $(VENV) exists but was not made by \
+	make env (or by one that did not finish), so it is left alone. Remove it (rm -rf $(VENV)) or move it \
+	away, then run make $(MAKECMDGOALS) again." >&2; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade "pip>=24"
-	$(PY) -m pip install --quiet -r requirements.txt
-	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
-	$(PY) -m ipykernel install --sys-prefix --name voltlib --display-name "Python 3.11 (voltlib)" >/dev/null
+	@touch $(MADE)
+	@{ $(PY) -m pip install --quiet --upgrade "pip>=24" \
+	&& $(PY) -m pip install --quiet -r requirements.txt \
+	&& $(PY) -m pip install --quiet --no-deps --no-build-isolation -e . \
+	&& $(PY) -m ipykernel install --sys-prefix --name voltlib --display-name "Python 3.11 (voltlib)" >/dev/null; } \
+	|| { rm -rf $(VENV); echo "error: pip could not install the pinned packages into $(VENV) (its messages \
+	are above); $(VENV) was removed. Fix what pip names, then run make $(MAKECMDGOALS) again." >&2; exit 1; }
 	touch $@
+
+# A PYTHON passed to make (or exported) while .venv was made from another interpreter is said, not ignored.
+.PHONY: python-given
+python-given:
+	@case "$(origin PYTHON)" in command*|environment*) \
+	made=$(BASE_OF_VENV); given=$(BASE_OF_PYTHON); \
+	test -z "$$made" || test -z "$$given" || test "$$made" = "$$given" || { echo "error: PYTHON=$(PYTHON) \
+	($$given) was given, but $(VENV) was made from $$made. To rebuild it with PYTHON: rm -rf $(VENV) && \
+	make env PYTHON=$(PYTHON); or leave PYTHON out to use $(VENV) as it is." >&2; exit 1; };; esac
 
 lint: $(STAMP) ## ruff: the linter over everything, the formatter's check over voltlib and tests
 	$(VENV)/bin/ruff check .
@@ -73,8 +97,8 @@ bench: $(STAMP) ## Training and inference benchmarks -> results/bench.json
 # LAB_ARGS passes further options, e.g. LAB_ARGS="--no-browser --port=8899".
 lab: export MPLBACKEND := module://matplotlib_inline.backend_inline
 lab: $(STAMP) ## Open JupyterLab with the project's kernel (notebooks/*.py open as notebooks on a double-click)
-	$(VENV)/bin/jupyter lab --notebook-dir=$(or $(VOLTLIB_ROOT),$(CURDIR))/notebooks \
-		--LabApp.app_settings_dir=$(CURDIR)/lab $(LAB_ARGS)
+	$(VENV)/bin/jupyter lab --notebook-dir="$(or $(VOLTLIB_ROOT),$(CURDIR))/notebooks" \
+		--LabApp.app_settings_dir="$(CURDIR)/lab" $(LAB_ARGS)
 
 test-lab: $(STAMP) ## Drive `make lab` in headless Chromium: every notebook opens, runs, saves unchanged; 06 explores
 	$(PY) tests/lab/drive_lab.py --all

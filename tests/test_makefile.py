@@ -1,6 +1,8 @@
 """`make` with an interpreter that cannot build the environment stops before installing anything, saying why."""
 
 import glob
+import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -87,3 +89,73 @@ def test_a_venv_whose_python_is_gone_is_found_before_installing(checkout):
         "error: .venv is not a Python 3.11 environment (its python is missing or broken). Remove it (rm -rf .venv)"
     )
     assert "pip" not in res.stdout
+
+
+def test_a_venv_left_by_an_unfinished_install_is_built_again_not_taken_as_working(checkout):
+    # what a make env leaves when pip fails or Ctrl-C stops it: ours (marked), never completed (no stamp)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(checkout / ".venv")], check=True, timeout=120)
+    (checkout / ".venv" / ".voltlib-made").touch()
+    res = _make(checkout, "env", "PYTHON=/bin/false")  # rebuilt with the PYTHON given now, not the old one
+    lines = res.stderr.splitlines()
+    assert lines[0] == (
+        ".venv was left by an install that did not finish (pip failed or was stopped): building it again "
+        "with PYTHON=/bin/false"
+    )
+    assert lines[1].startswith("error: PYTHON=/bin/false is not a working Python 3.11")
+    assert res.returncode != 0 and not (checkout / ".venv").exists()
+
+
+def test_a_venv_someone_else_made_is_named_and_left_alone(checkout):
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(checkout / ".venv")], check=True, timeout=120)
+    res = _make(checkout, "env", f"PYTHON={sys.executable}")
+    assert res.returncode != 0
+    assert res.stderr.splitlines()[0] == (
+        "error: .venv exists but was not made by make env (or by one that did not finish), so it is left alone. "
+        "Remove it (rm -rf .venv) or move it away, then run make env again."
+    )
+    assert (checkout / ".venv" / "pyvenv.cfg").exists() and "pip" not in res.stdout
+
+
+def test_a_failed_pip_leaves_no_venv_and_says_so(checkout, tmp_path):
+    (checkout / "requirements.txt").write_text("voltlib-no-such-package==0\n")
+    env = {**os.environ, "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(tmp_path / "no-wheels"), "PIP_CONSTRAINT": ""}
+    res = subprocess.run(
+        ["make", "--no-print-directory", "env", f"PYTHON={sys.executable}"],
+        cwd=checkout,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert res.returncode != 0
+    assert res.stderr.splitlines()[-2] == (
+        "error: pip could not install the pinned packages into .venv (its messages are above); .venv was "
+        "removed. Fix what pip names, then run make env again."
+    )
+    assert not (checkout / ".venv").exists()
+
+
+def test_a_python_given_for_a_venv_made_from_another_is_said_not_ignored(checkout, tmp_path):
+    venv = checkout / ".venv"
+    venv.mkdir()
+    (venv / "pyvenv.cfg").write_text(f"home = {tmp_path}/gone\nexecutable = {tmp_path}/gone/python3.11\n")
+    (venv / ".voltlib-made").touch()
+    (venv / ".voltlib-installed").touch()  # complete and newer than the pins: nothing to install
+    assert _make(checkout, "env").returncode == 0  # PYTHON left out: .venv is used as it is
+    res = _make(checkout, "env", f"PYTHON={sys.executable}")
+    assert res.returncode != 0
+    assert res.stderr.splitlines()[0] == (
+        f"error: PYTHON={sys.executable} ({Path(sys._base_executable).resolve()}) was given, but .venv was made "
+        f"from {tmp_path}/gone/python3.11. To rebuild it with PYTHON: rm -rf .venv && make env "
+        f"PYTHON={sys.executable}; or leave PYTHON out to use .venv as it is."
+    )
+
+
+def test_make_lab_passes_a_path_with_a_space_as_one_argument(tmp_path):
+    root = tmp_path / "with space"
+    root.mkdir()
+    shutil.copy(paths.ROOT / "Makefile", root / "Makefile")
+    res = _make(root, "-n", "lab", "-o", ".venv/.voltlib-installed")  # print the command only
+    line = next(ln for ln in res.stdout.replace("\\\n", " ").splitlines() if "jupyter lab" in ln)
+    args = shlex.split(line)
+    assert f"--notebook-dir={root}/notebooks" in args and f"--LabApp.app_settings_dir={root}/lab" in args
