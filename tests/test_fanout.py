@@ -81,6 +81,33 @@ def test_a_spec_names_the_cache_entry_the_notebooks_use(cache):
         fits.find(PROFILE, "phase4_cnn_lstm").fit_or_load(fits.find(PROFILE, "phase1_lstm", "original").dataset(SIM))
 
 
+def test_a_fit_trains_on_its_fixed_thread_count_whatever_the_caller_runs_on(cache, monkeypatch):
+    spec = fits.find(PROFILE, "phase4_cnn_lstm", "clean")  # its convolution sums differently on 2 threads
+    before = torch.get_num_threads()
+    on_two, on_one = _in_process(spec, threads=2), _in_process(spec, threads=1)
+    assert all(torch.equal(on_two[k], on_one[k]) for k in on_one)  # a notebook's 2 threads = a worker's 1
+    assert torch.get_num_threads() == before  # the caller's count is given back
+    _, info = spec.fit_or_load(spec.dataset(SIM), "cpu")
+    assert info["device"] == f"cpu ({train.FIT_THREADS} threads)"
+    monkeypatch.setattr(train, "FIT_THREADS", train.FIT_THREADS + 1)
+    assert spec.folder().name != info["key"]  # another thread count is another cache entry
+
+
+def test_a_damaged_model_is_retrained_by_the_fan_out_not_by_the_notebook_that_reads_it(cache, capsys):
+    spec = fits.find(PROFILE, "phase1_lstm", "clean")
+    spec.fit_or_load(spec.dataset(SIM), "cpu")
+    assert spec not in fits.missing(PROFILE) and spec.is_cached()
+    weights = spec.folder() / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-8] + b"damaged!")  # info.json is intact: it looked complete
+    capsys.readouterr()
+    assert spec in fits.missing(PROFILE)
+    assert capsys.readouterr().out.splitlines() == [
+        f"cache: {weights} failed its checksum (sha256 mismatch); retraining it on the fan-out"
+    ]
+    assert not weights.exists() and not (spec.folder() / "info.json").exists()
+    assert fits.missing(PROFILE).count(spec) == 1 and capsys.readouterr().out == ""  # said once
+
+
 def _in_process(spec, threads=1):
     before = torch.get_num_threads()
     torch.set_num_threads(threads)

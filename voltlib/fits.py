@@ -21,7 +21,10 @@ import numpy as np
 from .config import PHASES, PROTOCOLS, ModelConfig, Profile, TrainConfig, ms_to_samples
 from .data import Dataset, dataset_key, make_dataset
 from .interpret import permute_dataset, permuted_key
+from .store import announce, remove, verify
 from .train import cache_folder, check_variant, fit_or_load
+
+CACHE_ENTRY = ("info.json", "model.safetensors")  # the files train.save_trained writes, info last
 
 # the notebook that first trains (or loads) each phase of the ladder
 LADDER_NOTEBOOK = {
@@ -69,8 +72,19 @@ class FitSpec:
         return cache_folder(self.dataset_key(), self.model_cfg, self.train_cfg, dict(self.variant) or None)
 
     def is_cached(self) -> bool:
-        """True if its cache entry is complete (info written last); the load still verifies every file."""
-        return (self.folder() / "info.json").is_file()
+        """True if its cache entry is complete (info written last) and its files match their checksums."""
+        return self.damage() is None and (self.folder() / "info.json").is_file()
+
+    def damage(self) -> tuple[Path, str] | None:
+        """(file, what is wrong) of the first damaged file of a complete cache entry; None if intact or absent."""
+        folder = self.folder()
+        if not (folder / "info.json").is_file():
+            return None  # not trained yet (or its write was cut short before info, written last)
+        for name in CACHE_ENTRY:
+            problem = verify(folder / name)
+            if problem is not None:
+                return folder / name, problem
+        return None
 
     def dataset(self, sim) -> Dataset:
         """Cuts this fit's dataset from a Simulation (what a worker does with the simulation it was sent)."""
@@ -168,5 +182,18 @@ def load(profile: Profile, name: str, dataset: Dataset, device=None, seed: int |
 
 
 def missing(profile: Profile) -> list[FitSpec]:
-    """The specs whose cache entry is not complete yet (what a fan-out has to train)."""
-    return [s for s in specs(profile) if not s.is_cached()]
+    """The specs whose cache entry is not complete and intact (what a fan-out has to train).
+
+    A damaged entry is said in one line and removed here, so the fan-out retrains it where it trains
+    every fit (on one thread, as train.FIT_THREADS), not the notebook that would have found it.
+    """
+    todo = []
+    for spec in specs(profile):
+        damaged = spec.damage()
+        if damaged is not None:
+            announce(*damaged, "retraining it on the fan-out")
+            for name in CACHE_ENTRY:
+                remove(spec.folder() / name)
+        if not spec.is_cached():
+            todo.append(spec)
+    return todo

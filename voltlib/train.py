@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 import shutil
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +40,10 @@ from .models import build_model, count_params, evaluating, in_batches
 from .store import UnusableFile, atomic_path, load_checked, parse_json, remove, write_json
 
 CACHE_VERSION = 2  # bump when models.py or this loop changes what a config trains into (2: init_weights)
+# Every CPU training runs on this many torch threads, wherever it runs (a notebook's kernel, WORKERS=1,
+# a Dask worker of any size): another count sums in another order and trains other weights (the clean
+# phase-4 R^2 was -0.240212 on 2 threads, -0.240193 on 1). It is part of every model's cache key.
+FIT_THREADS = 1
 
 
 class TrainingDiverged(RuntimeError):
@@ -273,8 +278,24 @@ def train(
 
 
 def model_key(dataset_key: str, model_cfg: ModelConfig, train_cfg: TrainConfig) -> str:
-    """Returns the cache key of a trained model: a hash of its data, model and training configs."""
-    return config_hash({"data": dataset_key, "cache_version": CACHE_VERSION}, model_cfg, train_cfg)
+    """Returns the cache key of a trained model: a hash of its data, model and training configs and its threads."""
+    return config_hash(
+        {"data": dataset_key, "cache_version": CACHE_VERSION, "cpu_threads": FIT_THREADS}, model_cfg, train_cfg
+    )
+
+
+@contextmanager
+def fit_threads(device: torch.device):
+    """Runs the block on FIT_THREADS torch threads when it trains on the CPU; the caller's count is restored."""
+    if device.type != "cpu":
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(FIT_THREADS)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def model_dir(dataset_key: str, model_cfg: ModelConfig, train_cfg: TrainConfig) -> Path:
@@ -352,7 +373,9 @@ def fit(
     """
     window, n = dataset.train.window, dataset.train.series.shape[1]
     model = initial_model(model_cfg, train_cfg, window, n, variant)
-    result = train(model, train_cfg, dataset.train, dataset.val, device, checkpoint=checkpoint, progress=progress)
+    with fit_threads(device):
+        result = train(model, train_cfg, dataset.train, dataset.val, device, checkpoint=checkpoint, progress=progress)
+        trained_on = describe(device)  # with its thread count
     state = _cpu_copy(model.state_dict())
     bad = nonfinite(state)
     if bad or not math.isfinite(result["best_val_loss"]):
@@ -376,7 +399,7 @@ def fit(
         "model": to_dict(model_cfg),
         "train": to_dict(train_cfg),
         "params": count_params(model),
-        "device": describe(device),
+        "device": trained_on,
         "torch": torch.__version__,
         "epochs": result["epochs"],
         "best_epoch": result["best_epoch"],
