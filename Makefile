@@ -75,8 +75,8 @@ test: $(STAMP) ## Lint, unit tests, a smoke run of the notebooks, and the nbval 
 	$(PY) -m pytest -q tests
 	$(MAKE) --no-print-directory nbval
 
-test-scheduler: $(STAMP) ## Build the smoke report on a loopback `dask scheduler` + `dask worker` and in-process: same numbers
-	VOLTLIB_TEST_SCHEDULER_REPORT=1 $(PY) -m pytest -q -p no:cacheprovider tests/test_scheduler_report.py
+test-scheduler: $(STAMP) ## Smoke reports on a loopback `dask scheduler` + `dask worker`, in-process, side by side, WORKERS=3, stopped by Ctrl-C: same numbers
+	VOLTLIB_TEST_SCHEDULER_REPORT=1 $(PY) -m pytest -q -p no:cacheprovider tests/test_scheduler_report.py tests/test_layouts.py
 
 nbval: $(STAMP) ## Replay the stored smoke notebooks with nbval against the project's kernel
 	$(PY) -m voltlib.golden check

@@ -196,7 +196,8 @@ def test_an_unknown_profile_is_one_line_and_a_non_zero_exit():
     assert err.splitlines() == [
         "error: profile='nonsense' is invalid: expected one of 'smoke', 'quick', 'paper'. "
         "Pass PROFILE=smoke|quick|paper to make, or profile = 'smoke' in the notebook's "
-        "parameters cell (papermill: -p profile smoke)."
+        "parameters cell (one notebook by hand: .venv/bin/jupytext --to ipynb notebooks/NN_name.py -o NN.ipynb "
+        "&& .venv/bin/papermill NN.ipynb NN.out.ipynb -k voltlib -p profile smoke)."
     ]
     assert out == ""
 
@@ -430,3 +431,95 @@ def test_a_stop_that_lands_in_a_gc_callback_is_delivered_again_not_swallowed():
     assert done.returncode == 128 + signal.SIGINT, (done.returncode, done.stderr)
     assert "Exception ignored" not in done.stderr and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_second_build_of_the_same_root_and_profile_waits_for_the_first_saying_so(tmp_path):
+    import fcntl
+
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    _write(nbs, "01_first.py", "# %%\nprint('first', profile)\n")
+    build = tmp_path / "build" / "smoke"
+    build.mkdir(parents=True)
+    env = {"VOLTLIB_ROOT": str(tmp_path), "VOLTLIB_WORKERS": "1", **pipeline.HEADLESS_ENV}
+    with open(pipeline.lock_file(build), "a+") as held:  # what a first build holds while it runs
+        fcntl.flock(held, fcntl.LOCK_EX)
+        held.write("4242\n")
+        held.flush()
+        proc = _cli("--profile", "smoke", "--no-report", env=env)
+        first = proc.stdout.readline()
+        assert (
+            first
+            == "another build of build/smoke is running (process 4242): waiting for it to finish (Ctrl-C to stop waiting)\n"
+        )
+        time.sleep(1)
+        assert proc.poll() is None and not (build / "01_first.ipynb").exists()  # it waits
+        fcntl.flock(held, fcntl.LOCK_UN)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert "[1/1] 01_first ..." in out and (build / "01_first.ipynb").exists()
+    assert pipeline.lock_file(build).read_text().strip() == str(proc.pid)  # who held it last
+
+
+def test_files_the_builds_own_threads_write_while_a_notebook_runs_are_not_what_it_read(tmp_path, monkeypatch):
+    # the fan-out's collector, in the build's process, saves models while notebook 02 runs
+    log = tmp_path / "files"
+    monkeypatch.setenv(store.FILE_LOG_ENV, str(log))
+    monkeypatch.setenv(store.BUILD_PID_ENV, str(os.getpid()))
+    store.write_json(tmp_path / "model" / "info.json", {"a": 1})
+    assert not log.exists()
+    monkeypatch.setenv(store.BUILD_PID_ENV, str(os.getpid() + 1))  # as the notebook's kernel sees it
+    store.write_json(tmp_path / "read" / "info.json", {"a": 1})
+    assert log.read_text().splitlines() == [str((tmp_path / "read" / "info.json").resolve())]
+
+
+def test_a_file_it_cannot_write_is_advice_about_permissions_not_about_code(project):
+    nbs, build, results = project
+    _write(nbs, "02_second.py", "# %%\nraise PermissionError(13, 'Permission denied', 'results/smoke/x.json')\n")
+    with pytest.raises(pipeline.NotebookFailed) as err:
+        pipeline.build("smoke", nbs, build, results, lib_hash="lib", progress=lambda t, end="\n": None)
+    message = str(err.value)
+    assert "PermissionError: [Errno 13] Permission denied: 'results/smoke/x.json'" in message
+    assert "is not writable by you: make it writable (chmod u+w" in message and pipeline.FIX_CODE not in message
+
+
+@pytest.mark.parametrize(
+    "env, first",
+    [
+        ({"VOLTLIB_DEVICE": "banana"}, "error: unknown device 'banana': expected one of ('cpu', 'cuda', 'mps')"),
+        ({"VOLTLIB_SCHEDULER": "notaurl"}, "error: SCHEDULER='notaurl' is not the address of a Dask scheduler"),
+        ({"VOLTLIB_WORKERS": "-1"}, "error: WORKERS='-1' is not a number of workers"),
+    ],
+)
+def test_a_wrong_device_scheduler_or_workers_is_one_line_before_any_work(tmp_path, env, first):
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    _write(nbs, "01_first.py", "# %%\nopen('ran', 'w').write('yes')\n")  # also when nothing would train
+    if "VOLTLIB_DEVICE" in env:  # a device this machine lacks is refused the same way
+        cuda = subprocess.run(
+            [sys.executable, "-c", "import torch; print(torch.cuda.is_available())"], text=True, capture_output=True
+        ).stdout.strip()
+        if cuda == "False":
+            out, err = _cli(
+                "--profile", "smoke", env={"VOLTLIB_ROOT": str(tmp_path), "VOLTLIB_DEVICE": "cuda"}
+            ).communicate(timeout=120)
+            assert (
+                err.startswith("error: device 'cuda' was requested but is not available") and len(err.splitlines()) == 1
+            )
+    out, err = _cli("--profile", "smoke", env={"VOLTLIB_ROOT": str(tmp_path), **env}).communicate(timeout=120)
+    assert err.startswith(first) and len(err.splitlines()) == 1, err
+    assert out == "" and not (nbs / "ran").exists() and not (tmp_path / "build").exists()
+
+
+def test_an_unwritable_home_keeps_ipythons_warnings_out_of_the_progress_lines(tmp_path):
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    _write(nbs, "01_first.py", "# %%\nimport matplotlib.pyplot as plt\nprint('first')\n")
+    home = "/proc/no-such-home"  # not even root can create it
+    env = {"VOLTLIB_ROOT": str(tmp_path), "VOLTLIB_WORKERS": "1", "HOME": home, **pipeline.HEADLESS_ENV}
+    env = {**env, "IPYTHONDIR": "", "MPLCONFIGDIR": ""}
+    proc = _cli("--profile", "smoke", "--no-report", env=env)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert "Warning" not in out + err and "not a writable" not in out + err, out + err
+    assert out.splitlines()[0].startswith("[1/1] 01_first ... ") and out.splitlines()[0].endswith(" s")

@@ -513,7 +513,8 @@ def get_profile(name: str) -> Profile:
         name,
         f"one of {allowed}" + ("" if isinstance(name, str) else f" (a string, not a {type(name).__name__})"),
         fix="Pass PROFILE=smoke|quick|paper to make, or profile = 'smoke' in the notebook's parameters cell "
-        "(papermill: -p profile smoke).",
+        "(one notebook by hand: .venv/bin/jupytext --to ipynb notebooks/NN_name.py -o NN.ipynb && "
+        ".venv/bin/papermill NN.ipynb NN.out.ipynb -k voltlib -p profile smoke).",
     )
     return PROFILES[name]
 

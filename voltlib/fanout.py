@@ -27,6 +27,7 @@ import contextlib
 import dataclasses
 import logging
 import os
+import re
 import socket
 import tempfile
 import threading
@@ -43,6 +44,11 @@ if TYPE_CHECKING:
     from .fits import FitSpec
 
 SCHEDULER_ENV = "VOLTLIB_SCHEDULER"
+# what Dask's Client accepts as a scheduler: protocol://host[:port] or host:port (IPv6 hosts in brackets)
+SCHEDULER_ADDRESS = re.compile(
+    r"^(?:(?:tcp|tls|ucx|ws|wss|inproc)://(?:\[[0-9A-Fa-f:]+\]|[\w.-]+)(?::\d{1,5})?"
+    r"|(?:\[[0-9A-Fa-f:]+\]|[\w.-]+):\d{1,5})/?$"
+)
 WORKERS_ENV = "VOLTLIB_WORKERS"
 
 
@@ -79,6 +85,12 @@ class Options:
     def from_env(cls, scheduler: str | None = None, workers: str | int | None = None) -> Options:
         """Options from command-line values, else VOLTLIB_SCHEDULER / VOLTLIB_WORKERS, else the defaults."""
         scheduler = (scheduler or os.environ.get(SCHEDULER_ENV) or "").strip() or None
+        if scheduler and not SCHEDULER_ADDRESS.match(scheduler):
+            raise ConfigError(
+                f"SCHEDULER={scheduler!r} is not the address of a Dask scheduler: expected protocol://host:port "
+                "such as tcp://10.0.0.5:8786 (what `dask scheduler` prints). Pass that, or leave SCHEDULER out "
+                "for a local cluster."
+            )
         raw = workers if workers not in (None, "") else os.environ.get(WORKERS_ENV, "")
         n = None
         if str(raw).strip():
@@ -158,6 +170,17 @@ def train_on_worker(spec: FitSpec, sim, library: str | None = None, checkpoint_r
     if not checkpoint_root:  # the client keeps the result; a shared cache's checkpoint goes when it is written
         remove(checkpoint)
     return {"weights": weights_bytes(state), "info": info, "worker": name, "seconds": time.perf_counter() - t0}
+
+
+def dask_setup(worker) -> None:
+    """Dask's preload hook, run in every worker process of the embedded cluster as it starts.
+
+    The worker leaves the terminal's process group: a Ctrl-C there reaches the build, which stops the
+    cluster, instead of every worker printing its own KeyboardInterrupt traceback (about 120 lines).
+    A worker still ends with its nanny, also when the build is killed (its parent's pipe closes).
+    """
+    with contextlib.suppress(OSError):
+        os.setpgrp()
 
 
 # ---------------------------------------------------------------- on the client
@@ -256,6 +279,7 @@ class FanOut:
                 dashboard_address=port,
                 local_directory=tempfile.gettempdir(),
                 silence_logs=logging.ERROR,
+                preload=[__name__],  # dask_setup, in each worker
             )
         self.client = Client(self.cluster)
 

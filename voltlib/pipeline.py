@@ -26,13 +26,16 @@ notebook as NN_name.failed.ipynb (never taken as done) and stops the build namin
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
+import fcntl
 import functools
 import hashlib
 import json
 import os
 import signal
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -42,7 +45,18 @@ from . import paths
 from .config import ConfigError, config_hash, get_profile
 from .fanout import SCHEDULER_ENV, WORKERS_ENV, FitsFailed, Options, SchedulerUnreachable
 from .paths import BUILD_ONLY, discover, library_hash  # noqa: F401 (BUILD_ONLY: the stamp's rule, tested here)
-from .store import FILE_LOG_ENV, MESSAGE_LOG_ENV, MISMATCH, atomic_path, remove, sha256_of, shown, verify, write_json
+from .store import (
+    BUILD_PID_ENV,
+    FILE_LOG_ENV,
+    MESSAGE_LOG_ENV,
+    MISMATCH,
+    atomic_path,
+    remove,
+    sha256_of,
+    shown,
+    verify,
+    write_json,
+)
 
 KERNEL = "voltlib"
 
@@ -53,6 +67,14 @@ HEADLESS_ENV = {
     "TQDM_DISABLE": "1",
     "MPLBACKEND": "module://matplotlib_inline.backend_inline",
     "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+}
+
+
+FIX_CODE = "Fix the notebook or voltlib"
+# what to do about a notebook's error that is not in its code: the error's name -> the advice
+FAILURE_ADVICE = {
+    "PermissionError": "A file or folder it writes (named above) is not writable by you: make it writable "
+    "(chmod u+w, or chown it back), or remove it,",
 }
 
 
@@ -215,6 +237,7 @@ def execute(
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
+    env = {**home_fallbacks(), **(env or {})}
     build_dir = step.executed.parent
     build_dir.mkdir(parents=True, exist_ok=True)
     # A stale copy must not survive a failed rerun and pass for the current one.
@@ -228,7 +251,8 @@ def execute(
         f.unlink(missing_ok=True)
     # the kernel inherits these (env: for this kernel only)
     saved = {k: os.environ.get(k) for k in env or {}}
-    os.environ.update(HEADLESS_ENV, **(env or {}), **{MESSAGE_LOG_ENV: str(log), FILE_LOG_ENV: str(files_log)})
+    logs = {MESSAGE_LOG_ENV: str(log), FILE_LOG_ENV: str(files_log), BUILD_PID_ENV: str(os.getpid())}
+    os.environ.update(HEADLESS_ENV, **(env or {}), **logs)
     t0, t0_ns = time.perf_counter(), time.time_ns()
     try:
         pm.execute_notebook(
@@ -248,15 +272,15 @@ def execute(
         raise NotebookFailed(
             f"{step.source.name} failed in code cell {cell_number(step.failed, err.cell_index)} "
             f"(execution count {err.exec_count}): {err.ename}: {err.evalue}\n"
-            f"The partial notebook with the traceback is {step.failed}. Fix the notebook or voltlib "
-            f"and run the build again; notebooks before it are kept."
+            f"The partial notebook with the traceback is {step.failed}. "
+            f"{FAILURE_ADVICE.get(err.ename, FIX_CODE)} and run the build again; notebooks before it are kept."
         ) from None
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
     finally:
         converted.unlink(missing_ok=True)
-        for name in (MESSAGE_LOG_ENV, FILE_LOG_ENV):
+        for name in logs:
             os.environ.pop(name, None)
         for name, value in saved.items():
             if value is None:
@@ -288,6 +312,20 @@ def execute(
         },
     )
     return seconds
+
+
+def home_fallbacks() -> dict:
+    """IPYTHONDIR and MPLCONFIGDIR in a folder of this user's under /tmp when HOME is not writable.
+
+    Else each kernel's IPython and matplotlib warn that they use a temporary directory (11 lines in a
+    smoke build), on the terminal between the progress lines. Set ones are kept.
+    """
+    if os.access(Path.home(), os.W_OK):
+        return {}
+    base = Path(tempfile.gettempdir()) / f"voltlib-home-{os.getuid()}"
+    base.mkdir(mode=0o700, exist_ok=True)
+    wanted = {"IPYTHONDIR": base / "ipython", "MPLCONFIGDIR": base / "matplotlib"}
+    return {k: str(v) for k, v in wanted.items() if not os.environ.get(k)}
 
 
 @functools.cache
@@ -372,13 +410,59 @@ def build(
     """
     progress = progress or _print
     steps = plan(profile, notebooks_dir, build_dir, lib_hash)
-    if fanout is not None and not fanout.in_process:
-        from .fanout import FanOut
+    with build_lock(steps[0].executed.parent, progress):
+        if fanout is not None and not fanout.in_process:
+            from .fanout import FanOut
 
-        fan = FanOut(get_profile(profile), fanout, say=progress, library=library_hash())
-        with fan:
-            return _build(profile, steps, results_dir, kernel, progress, outputs, before, fan)
-    return _build(profile, steps, results_dir, kernel, progress, outputs, before, None)
+            fan = FanOut(get_profile(profile), fanout, say=progress, library=library_hash())
+            with fan:
+                return _build(profile, steps, results_dir, kernel, progress, outputs, before, fan)
+        return _build(profile, steps, results_dir, kernel, progress, outputs, before, None)
+
+
+def lock_file(build_dir: Path) -> Path:
+    """build/.<profile>.lock: held by the build of that root and profile (beside its folder, not in it)."""
+    return Path(build_dir).parent / f".{Path(build_dir).name}.lock"
+
+
+@contextlib.contextmanager
+def build_lock(build_dir: Path, say):
+    """Holds build_dir's lock for the block; a second build of the same root and profile waits, saying so.
+
+    Two builds side by side would each train every missing model and write the same notebooks and
+    results; the second one instead starts when the first ends, and finds its work done. The lock is
+    the kernel's (flock): a build that dies, even by SIGKILL, releases it.
+    """
+    build_dir = Path(build_dir)
+    build_dir.mkdir(parents=True, exist_ok=True)
+    lock = lock_file(build_dir).resolve()
+    if lock in _held:  # this process holds it already (main holds it over the build and the report)
+        yield
+        return
+    with open(lock, "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip()
+            say(
+                f"another build of {shown(build_dir)} is running{f' (process {holder})' if holder else ''}: "
+                "waiting for it to finish (Ctrl-C to stop waiting)"
+            )
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"{os.getpid()}\n")
+        fh.flush()
+        _held.add(lock)
+        try:
+            yield
+        finally:
+            _held.discard(lock)
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+_held: set = set()  # the lock files this process holds
 
 
 # the notebook after which the fan-out starts: the one that simulates (the fits' data)
@@ -485,16 +569,23 @@ def main(argv=None) -> int:
         help=f"worker processes of the local cluster (default ${WORKERS_ENV}, else one per core); 1: no Dask",
     )
     args = ap.parse_args(argv)
-    get_profile(args.profile)  # an unknown profile fails here, before any work
+    # what the user chose is checked here, once and before any work: an unknown profile, WORKERS or
+    # SCHEDULER, and a VOLTLIB_DEVICE this machine lacks (else each notebook that trains said it again)
+    get_profile(args.profile)
     options = Options.from_env(args.scheduler, args.workers)
-    t0 = time.perf_counter()
-    timings = build(args.profile, fanout=options)
-    if not args.no_report:
-        from . import report
+    if os.environ.get("VOLTLIB_DEVICE", "").strip():
+        from .device import pick_device
 
-        t1 = time.perf_counter()
-        out = report.assemble(args.profile)
-        print(f"report: {out.relative_to(paths.ROOT)} ({time.perf_counter() - t1:.1f} s)")
+        pick_device(None, verbose=False)
+    t0 = time.perf_counter()
+    with build_lock(paths.build_dir(args.profile), _print):  # the report too: a second build waits for it
+        timings = build(args.profile, fanout=options)
+        if not args.no_report:
+            from . import report
+
+            t1 = time.perf_counter()
+            out = report.assemble(args.profile)
+            print(f"report: {out.relative_to(paths.ROOT)} ({time.perf_counter() - t1:.1f} s)")
     fan = timings.get("fanout")
     if fan and fan["fits_trained"]:
         print(f"fan-out: {fan['fits_trained']} fit(s) trained on {fan['engine']} in {fan['wall_s']:.0f} s")
@@ -536,6 +627,12 @@ def _redeliver_swallowed_stops(default_hook):
     return hook
 
 
+def _user_errors() -> tuple:
+    """The errors of a wrong choice (a profile, an option, a device): one line each, never a traceback."""
+    device = sys.modules.get("voltlib.device")  # only imported (with torch) by what needs it
+    return (ConfigError, device.DeviceError) if device else (ConfigError,)
+
+
 def run_cli(main_fn, argv=None) -> int:
     """Runs a command line's main: a user error or a stop is one message and a non-zero exit; a bug keeps its traceback."""
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -546,7 +643,7 @@ def run_cli(main_fn, argv=None) -> int:
     _received.clear()
     try:
         return main_fn(argv) or 0
-    except ConfigError as err:
+    except _user_errors() as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except (NotebookFailed, FitsFailed, SchedulerUnreachable) as err:

@@ -34,6 +34,9 @@ CHECKSUM_SUFFIX = ".sha256"
 # wrote become part of whether it is up to date (a damaged one reruns it, which repairs the file).
 MESSAGE_LOG_ENV = "VOLTLIB_CACHE_LOG"
 FILE_LOG_ENV = "VOLTLIB_CACHE_FILES"
+# the build's own process id while a notebook runs: its threads (the fan-out's collector, saving the
+# models it trained) write files the notebook never read, so only the kernel (another process) logs them
+BUILD_PID_ENV = "VOLTLIB_BUILD_PID"
 NO_CHECKSUM = "has no recorded checksum (written before checksums were kept, or its write was interrupted)"
 MISMATCH = "failed its checksum (sha256 mismatch)"
 
@@ -187,9 +190,9 @@ def shown(path: Path) -> str:
 
 
 def _log(env: str, line: str) -> None:
-    """Appends a line to the file the environment variable `env` names, if the build set it."""
+    """Appends a line to the file the environment variable `env` names, if the build set it (not in the build itself)."""
     log = os.environ.get(env)
-    if log:
+    if log and os.environ.get(BUILD_PID_ENV) != str(os.getpid()):
         with open(log, "a") as fh:
             fh.write(line + "\n")
 

@@ -1,0 +1,134 @@
+"""What a user does to a whole smoke build leaves its numbers alone: builds side by side, other layouts, Ctrl-C.
+
+- Two builds of one root started together from an empty cache: the second waits for the first,
+  saying so; both end with exit 0 and the numbers are the first's.
+- WORKERS=1 (in-process, the kernel on every core) and WORKERS=3 give the default fan-out's numbers
+  within 1e-6: every fit trains on train.FIT_THREADS threads wherever it runs.
+- Ctrl-C (SIGINT to the build's process group, as a terminal sends it) at random moments: each stops
+  the build within seconds with one line and no traceback, and the build then finished gives the
+  same numbers.
+
+Several whole smoke builds (many minutes): `make test-scheduler` runs this module (CI does).
+VOLTLIB_TEST_STOPS sets how many Ctrl-Cs (default 5).
+"""
+
+import math
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from test_scheduler_report import RESULTS, _numbers, _root
+
+from voltlib import paths
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        os.environ.get("VOLTLIB_TEST_SCHEDULER_REPORT") != "1",
+        reason="several whole smoke builds (minutes): run by `make test-scheduler`",
+    ),
+]
+
+# the build's own environment, as a user's shell has it: no thread limits, no layout chosen
+CLEAN = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "VOLTLIB_WORKERS")}
+
+
+def _start(root: Path, *args: str) -> subprocess.Popen:
+    """A smoke build of root in its own process group (a terminal's Ctrl-C goes to the whole group)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "voltlib.pipeline", "--profile", "smoke", *args],
+        env={**CLEAN, "VOLTLIB_ROOT": str(root)},
+        cwd=paths.ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def _finish(proc: subprocess.Popen, timeout=1800) -> tuple[str, str]:
+    out, err = proc.communicate(timeout=timeout)
+    assert proc.returncode == 0, out[-3000:] + err[-3000:]
+    return out, err
+
+
+def _results(root: Path) -> dict:
+    import json
+
+    return {name: _numbers(json.loads((root / "results" / "smoke" / f"{name}.json").read_text())) for name in RESULTS}
+
+
+def _assert_same(got: dict, ref: dict, what: str) -> int:
+    compared = 0
+    for name in RESULTS:
+        a, b = got[name], ref[name]
+        assert a.keys() == b.keys(), f"{what}, {name}.json: {sorted(a.keys() ^ b.keys())[:5]}"
+        for k in a:
+            same = math.isclose(a[k], b[k], rel_tol=1e-6, abs_tol=1e-9) or (math.isnan(a[k]) and math.isnan(b[k]))
+            assert same, f"{what}, {name}.json{k}: {a[k]}, the default build {b[k]}"
+        compared += len(a)
+    return compared
+
+
+def _with_sim(folder: Path, reference: Path) -> Path:
+    """A scratch root with the reference's simulation cache (deterministic; saves each build its minute)."""
+    root = _root(folder)
+    if not (root / "data" / "sim").exists():
+        shutil.copytree(reference / "data" / "sim", root / "data" / "sim")
+    return root
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> Path:
+    """Two default builds of one empty root started together: the second waits, both succeed."""
+    root = _root(tmp_path_factory.mktemp("side_by_side") / "root")
+    first = _start(root)
+    time.sleep(2)
+    second = _start(root)
+    (out1, _), (out2, _) = _finish(first), _finish(second)
+    waited = [out for out in (out1, out2) if "another build of build/smoke is running" in out]
+    assert len(waited) == 1, (out1[-2000:], out2[-2000:])
+    assert "fan-out:" in out1 + out2 and (root / "report" / "smoke" / "technical_report.html").is_file()
+    return root
+
+
+def test_two_builds_side_by_side_end_well_and_the_second_redoes_nothing(reference):
+    numbers = _results(reference)
+    assert sum(len(v) for v in numbers.values()) > 1000
+    out, _ = _finish(_start(reference, "--no-report"))
+    assert "fan-out" not in out and out.count("up to date") >= 8  # nothing trained or rerun twice
+
+
+@pytest.mark.parametrize("workers", ["1", "3"])
+def test_every_layout_gives_the_default_builds_numbers(reference, tmp_path, workers):
+    root = _with_sim(tmp_path / f"workers{workers}", reference)
+    _finish(_start(root, "--no-report", "--workers", workers))
+    assert _assert_same(_results(root), _results(reference), f"WORKERS={workers}") > 1000
+
+
+def test_ctrl_c_at_random_moments_stops_at_once_and_the_rebuild_has_the_same_numbers(reference, tmp_path):
+    root = _with_sim(tmp_path / "stopped", reference)
+    rng = random.Random(22)
+    stops = int(os.environ.get("VOLTLIB_TEST_STOPS", "5"))
+    for k in range(stops):
+        proc = _start(root, "--no-report")
+        time.sleep(rng.uniform(3, 30))
+        if proc.poll() is not None:  # it finished before this stop
+            break
+        t0 = time.perf_counter()
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+        took = time.perf_counter() - t0
+        assert proc.returncode == 128 + signal.SIGINT, (k, out[-2000:], err[-2000:])
+        lines = [ln for ln in err.splitlines() if ln.strip()]
+        assert len(lines) <= 3 and lines[-1].startswith("stopped by Ctrl-C (SIGINT)"), (k, err[-3000:])
+        assert "Traceback" not in err and "Exception ignored" not in err, (k, err[-3000:])
+        assert took < 30, f"stop {k}: {took:.0f} s to stop"
+    _finish(_start(root, "--no-report"))
+    assert _assert_same(_results(root), _results(reference), "after the stops") > 1000
