@@ -246,3 +246,21 @@ def test_the_library_hash_does_not_depend_on_the_project_root(tmp_path):
         check=True,
     )
     assert plain.stdout.strip() == scratch.stdout.strip() == paths.library_hash()
+
+
+def test_a_full_disk_on_the_client_is_one_error_not_one_failure_per_fit(cache, monkeypatch):
+    from voltlib.store import DiskFullError
+
+    full = f"the disk holding {cache} is full (no space left on device): it was not written"
+
+    def save_trained(folder, weights, info):  # what store.atomic_path raises on a full disk
+        raise DiskFullError(full)
+
+    monkeypatch.setattr(train, "save_trained", save_trained)
+    specs = [fits.find(PROFILE, "phase1_lstm", p) for p in PROTOCOLS]
+    with fanout.FanOut(PROFILE, fanout.Options(workers=1, dashboard=":0"), say=lambda t: None) as fan:
+        fan.start(SIM, specs)
+        with pytest.raises(DiskFullError) as err:
+            fan.wait_for(None)
+    assert str(err.value) == full  # not FitsFailed, with a traceback per fit and "the other fits were cached"
+    assert not any(s.is_cached() for s in specs)

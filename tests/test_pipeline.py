@@ -523,3 +523,13 @@ def test_an_unwritable_home_keeps_ipythons_warnings_out_of_the_progress_lines(tm
     assert proc.returncode == 0, err
     assert "Warning" not in out + err and "not a writable" not in out + err, out + err
     assert out.splitlines()[0].startswith("[1/1] 01_first ... ") and out.splitlines()[0].endswith(" s")
+
+
+def test_a_full_disk_named_by_the_store_is_its_one_line(capsys):
+    def main(argv):
+        raise store.DiskFullError("the disk holding data/models/x is full (no space left on device): free space")
+
+    assert pipeline.run_cli(main) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "error: the disk holding data/models/x is full (no space left on device): free space"
+    ]

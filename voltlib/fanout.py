@@ -195,6 +195,7 @@ class Record:
     failed: list = field(default_factory=list)  # {label, error, traceback}
     started: float = field(default_factory=time.perf_counter)
     wall_s: float = 0.0
+    disk_full: str = ""  # why the client could not save a trained fit; every later save would fail alike
 
 
 @contextlib.contextmanager
@@ -325,6 +326,7 @@ class FanOut:
     def _collect(self) -> None:
         from distributed import as_completed
 
+        from .store import DiskFullError
         from .train import save_trained
 
         for fut in as_completed(list(self._pending)):
@@ -344,6 +346,10 @@ class FanOut:
                 with self._finished:
                     self.record.done.append(entry)
                 self._progress(f"{spec.label} trained in {entry['train_s']:.0f} s on {entry['worker']}")
+            except DiskFullError as err:  # this disk, not the fit: said once, and the build stops
+                with self._finished:
+                    self.record.disk_full = str(err)
+                break
             except Exception as err:  # noqa: BLE001 -- every failure is recorded and reported
                 if self._closing:
                     break
@@ -385,6 +391,10 @@ class FanOut:
         )
 
     def _check_collector(self) -> None:
+        if self.record.disk_full:
+            from .store import DiskFullError
+
+            raise DiskFullError(self.record.disk_full)
         if self._pending and (self._thread is None or not self._thread.is_alive()):
             raise RuntimeError(
                 f"the fan-out stopped collecting with {len(self._pending)} fit(s) outstanding (see the messages above); "

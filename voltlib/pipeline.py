@@ -50,6 +50,7 @@ from .store import (
     FILE_LOG_ENV,
     MESSAGE_LOG_ENV,
     MISMATCH,
+    DiskFullError,
     atomic_path,
     remove,
     sha256_of,
@@ -648,6 +649,9 @@ def run_cli(main_fn, argv=None) -> int:
         return 2
     except (NotebookFailed, FitsFailed, SchedulerUnreachable) as err:
         print(f"\nBUILD FAILED: {err}", file=sys.stderr)
+        return 1
+    except DiskFullError as err:  # store's: it names the file and what to do
+        print(f"error: {err}", file=sys.stderr)
         return 1
     except OSError as err:
         if err.errno not in NO_SPACE:
