@@ -57,10 +57,11 @@ $(STAMP): requirements.txt pyproject.toml | python-given
 	are above); $(VENV) was removed. Fix what pip names, then run make $(MAKECMDGOALS) again." >&2; exit 1; }
 	touch $@
 
-# A PYTHON passed to make (or exported) while .venv was made from another interpreter is said, not ignored.
+# A PYTHON passed to make (or exported) while a complete .venv was made from another interpreter is
+# said, not ignored (an incomplete or foreign .venv is the recipe's to name).
 .PHONY: python-given
 python-given:
-	@case "$(origin PYTHON)" in command*|environment*) \
+	@! test -e $(STAMP) || case "$(origin PYTHON)" in command*|environment*) \
 	made=$(BASE_OF_VENV); given=$(BASE_OF_PYTHON); \
 	test -z "$$made" || test -z "$$given" || test "$$made" = "$$given" || { echo "error: PYTHON=$(PYTHON) \
 	($$given) was given, but $(VENV) was made from $$made. To rebuild it with PYTHON: rm -rf $(VENV) && \
