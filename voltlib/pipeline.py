@@ -621,11 +621,19 @@ def _redeliver_swallowed_stops(default_hook):
 
     def hook(unraisable) -> None:
         if isinstance(unraisable.exc_value, KeyboardInterrupt) and _received:
-            threading.Timer(0.05, os.kill, (os.getpid(), _received[-1])).start()
+            again = threading.Timer(0.05, _resend, (_received[-1],))
+            again.daemon = True  # never holds up the exit
+            again.start()
             return
         default_hook(unraisable)
 
     return hook
+
+
+def _resend(signum: int) -> None:
+    """Sends this process the signal again while run_cli's handler is still the one in place."""
+    if signal.getsignal(signum) is _stop:
+        os.kill(os.getpid(), signum)
 
 
 def _user_errors() -> tuple:
