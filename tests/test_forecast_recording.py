@@ -214,3 +214,10 @@ def test_the_command_prints_the_problem_and_fails(tmp_path, capsys):
     assert fr.main([str(path), "--profile", "smoke"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "300 samples" in err and len(err.splitlines()) <= 4
+
+
+def test_a_recording_too_large_for_the_wiring_inference(tmp_path):
+    v = np.full((10_000, 300), -60.0, np.float32)  # 20 blocks x 300 x 302^2 float64: 4.4 GB of moments
+    with pytest.raises(fr.RecordingError) as e:
+        fr.forecast(_npz(tmp_path, v=v, rate_hz=1000.0, unit="mV"), profile="smoke")
+    assert "4.4 GB" in _message(e)

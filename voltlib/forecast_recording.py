@@ -60,6 +60,7 @@ WINDOW = 32  # samples before the first forecast origin: the longest lag any of 
 STRIDE = 5  # samples between forecast origins (one recording has fewer samples than the paper's 50 runs)
 MAX_SAMPLES_PER_MS = 10  # above 10 kHz the 20-sample histories of the models would span under 2 ms: resample
 BASELINE_NAMES = ("persistence", "ar_ridge", "population_ridge", "own_lags_boosting")
+MAX_MOMENTS_GB = 4.0  # memory the wiring inference may take (its moments: blocks x n x (n + 2)^2 float64)
 DEFAULT_MEMBER = "wiring"  # when notebook 08 has not named its best member at the profile
 
 
@@ -188,7 +189,7 @@ def read_recording(path, series: str | None = None, rate_hz: float | None = None
 
 
 def check(rec: Recording, horizons_ms, segments: int = SEGMENTS) -> None:
-    """Raises RecordingError naming what makes rec unusable: its shape, NaN gaps, its rate or its length."""
+    """Raises RecordingError naming what makes rec unusable: its shape, NaN gaps, its rate, its size or its length."""
     v = rec.v_mv
     if v.ndim != 2 or v.shape[1] < 1:
         _fail(
@@ -218,6 +219,15 @@ def check(rec: Recording, horizons_ms, segments: int = SEGMENTS) -> None:
             f"a rate that makes every horizon a whole number of samples, at most {MAX_SAMPLES_PER_MS} kHz "
             "(1, 2, 5 or 10 kHz)",
             "resample the recording to 1 kHz",
+        )
+    n_t, n = v.shape
+    moments_gb = -(-n_t // wiring.STEP) * n * (n + 2) ** 2 * 8 / 1e9  # wiring.block_moments' xx, float64
+    if moments_gb > MAX_MOMENTS_GB:
+        _fail(
+            f"{rec.source} has {n} channels x {n_t:,} samples: inferring its wiring would hold {moments_gb:.1f} GB "
+            "of regression moments",
+            f"at most {MAX_MOMENTS_GB:g} GB (the moments grow with channels squared times blocks of {wiring.STEP} samples)",
+            "forecast a shorter part of the recording or fewer channels",
         )
     need = segments * (WINDOW + ms_to_samples(max(horizons_ms), rec.dt_ms))
     if len(v) < need:
