@@ -15,6 +15,7 @@ from voltlib.config import get_profile, ms_to_samples
 from voltlib.data import make_datasets
 from voltlib.ladder import score_predictions, seed_summary
 from voltlib.simulate import simulate
+from voltlib.store import write_json
 
 SMOKE = get_profile("smoke")
 H = [ms_to_samples(h, SMOKE.sim.record_dt_ms) for h in SMOKE.data.horizons_ms]
@@ -221,3 +222,11 @@ def test_a_recording_too_large_for_the_wiring_inference(tmp_path):
     with pytest.raises(fr.RecordingError) as e:
         fr.forecast(_npz(tmp_path, v=v, rate_hz=1000.0, unit="mV"), profile="smoke")
     assert "4.4 GB" in _message(e)
+
+
+def test_the_member_is_notebook_08s_best_when_it_has_run(tmp_path, monkeypatch):
+    monkeypatch.setattr(paths, "RESULTS", tmp_path)
+    assert fr.best_member("smoke")[0] == fr.DEFAULT_MEMBER
+    write_json(tmp_path / "smoke" / "analysis.json", {"reaching_the_ceiling": {"best_without_oracle": "clock"}})
+    member, why = fr.best_member("smoke")
+    assert member == "clock" and "notebook 08's best member at the smoke profile" in why
