@@ -14,7 +14,7 @@ export MPLBACKEND := Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help env lint test test-lab test-scheduler nbval golden report bench lab clean clean-cache
+.PHONY: help env lint test test-lab test-scheduler nbval golden report bench lab clean clean-cache nwb forecast
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -89,6 +89,16 @@ golden: $(STAMP) ## Regenerate the stored smoke notebooks that nbval replays
 report: $(STAMP) ## Run the notebooks for PROFILE and assemble report/PROFILE/technical_report.html
 	$(PY) -m voltlib.pipeline --profile $(PROFILE) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) \
 		$(if $(WORKERS),--workers $(WORKERS))
+
+nwb: $(STAMP) ## Every simulated run of PROFILE as an NWB file in build/nwb/PROFILE/, checked by nwbinspector
+	$(PY) -m voltlib.nwb --profile $(PROFILE)
+
+# FILE=recording.nwb|.npz|.npy (an .npy needs RATE=Hz and UNIT=V|mV); OUT=folder (default build/forecast/<name>/)
+forecast: $(STAMP) ## Forecast any recording: FILE=x.nwb (or .npz/.npy) -> R^2 by horizon, HTML + JSON
+	@test -n "$(FILE)" || { echo "error: no recording given. Pass one: make forecast FILE=path/to/recording.nwb \
+	(or an .npz with v, rate_hz and unit; see README)" >&2; exit 1; }
+	$(PY) -m voltlib.forecast_recording "$(FILE)" $(if $(OUT),--out "$(OUT)") $(if $(RATE),--rate-hz $(RATE)) \
+		$(if $(UNIT),--unit $(UNIT)) --profile $(or $(FORECAST_PROFILE),quick)
 
 bench: $(STAMP) ## Training and inference benchmarks -> results/bench.json
 	$(PY) -m voltlib.bench

@@ -197,3 +197,13 @@ def test_bad_inputs_are_refused(change, protocol, horizon, message):
         sim = time_coded(n_runs=1, n_t=40)  # 30 kept -> starts 0, 5 -> 1 / 0 / 1
     with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
         make_dataset(sim, cfg, protocol, horizon)
+
+
+def test_given_runs_replace_the_shuffle():
+    runs = {"train": [0, 1], "val": [2], "test": [3]}  # time order, as forecast_recording splits segments
+    ds = make_datasets(time_coded(n_runs=4), SMALL, "clean", (1,), runs=runs)[1]
+    assert {k: v.tolist() for k, v in ds.runs.items()} == runs
+    assert set(ds.test.run_of_window) == {3} and set(ds.train.run_of_window) == {0, 1}
+    # statistics from the training runs only: v = 1000 * run + t, so their mean is 500 + mean kept t
+    np.testing.assert_allclose(ds.mean_mv, 500.0 + np.mean(np.arange(10, 100)), rtol=1e-9)
+    np.testing.assert_allclose(to_mv(ds, ds.test.targets())[:, 0] // 1000, 3.0)

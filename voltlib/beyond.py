@@ -102,7 +102,7 @@ class Inputs:
     drive_inferred: torch.Tensor  # [R, T, n] input drive through the causally inferred coupling (mV)
     drive_true: torch.Tensor  # [R, T, n] input drive through the true synapses (half the jumps, mV)
     population: torch.Tensor  # [R, T, 2] fraction of E and of I neurons spiking at each sample
-    past: torch.Tensor  # [T] share of the run's kept samples the inferred coupling was fitted on
+    past: torch.Tensor  # [T] (or [R, T]) share of the run's kept samples the inferred coupling was fitted on
     horizons: tuple  # samples ahead of each output
     alpha: float  # the ridge penalty of the coupling, chosen on the validation runs
     alpha_scores: dict
@@ -192,7 +192,9 @@ def features(member: MemberConfig, inp: Inputs, r: torch.Tensor, t: torch.Tensor
         ]
     if member.reads("population"):
         drive = inp.drive_true if member.name == "oracle" else inp.drive_inferred
-        past = torch.ones_like(inp.past[t]) if member.name == "oracle" else inp.past[t]
+        # past: [T], one run's share, or [R, T] when runs are segments of one recording (forecast_recording)
+        past = inp.past[r, t] if inp.past.ndim == 2 else inp.past[t]
+        past = torch.ones_like(past) if member.name == "oracle" else past
         parts += [
             lagged(drive, DRIVE_LAGS),
             lagged(inp.population, POP_LAGS, neuron=False).reshape(len(t), -1) / POP_SCALE,

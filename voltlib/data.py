@@ -226,8 +226,12 @@ def make_dataset(sim, data: DataConfig, protocol: str, horizon: int | None = Non
     return make_datasets(sim, data, protocol, (horizon,))[horizon]
 
 
-def make_datasets(sim, data: DataConfig, protocol: str, horizons: tuple) -> dict:
-    """Returns {horizon: Dataset} for several horizons (samples), adding the measurement noise only once."""
+def make_datasets(sim, data: DataConfig, protocol: str, horizons: tuple, runs: dict | None = None) -> dict:
+    """Returns {horizon: Dataset} for several horizons (samples), adding the measurement noise only once.
+
+    runs: the clean protocol's {split: run indices} when given (e.g. a recording's segments in time
+    order, voltlib.forecast_recording); by default the seeded shuffle of METHODS.md section 4.
+    """
     record_dt_ms = sim.sim.record_dt_ms
     discard = ms_to_samples(data.discard_ms, record_dt_ms)
     v_mv = np.asarray(sim.v_mv)
@@ -242,7 +246,7 @@ def make_datasets(sim, data: DataConfig, protocol: str, horizons: tuple) -> dict
             "Simulate more runs (sim.n_runs) or use protocol='original'.",
         )
     runs_mv = noisy_runs_mv(v_mv, data, record_dt_ms)
-    series, mean_mv, std_mv, runs = _normalise(runs_mv, data, protocol)
+    series, mean_mv, std_mv, runs = _normalise(runs_mv, data, protocol, runs)
     del runs_mv
     out = {}
     for h in horizons:
@@ -268,7 +272,7 @@ def make_datasets(sim, data: DataConfig, protocol: str, horizons: tuple) -> dict
     return out
 
 
-def _normalise(runs_mv: np.ndarray, data: DataConfig, protocol: str):
+def _normalise(runs_mv: np.ndarray, data: DataConfig, protocol: str, runs: dict | None = None):
     """Returns ({split: (series [T, n] z, origin [T])}, mean_mv [n], std_mv [n], {split: runs} or None)."""
     n_runs, kept, n = runs_mv.shape
     if protocol == "original":
@@ -276,13 +280,16 @@ def _normalise(runs_mv: np.ndarray, data: DataConfig, protocol: str):
         mean_mv, std_mv = _stats(all_mv)
         whole = (_zscore(all_mv, mean_mv, std_mv), np.arange(n_runs * kept, dtype=np.int64))
         return {name: whole for name in SPLITS}, mean_mv, std_mv, None
-    order = np.random.default_rng(data.split_seed).permutation(n_runs)
-    n_train, n_val, _ = split_sizes(n_runs, data.split_fractions)
-    runs = {
-        "train": np.sort(order[:n_train]),
-        "val": np.sort(order[n_train : n_train + n_val]),
-        "test": np.sort(order[n_train + n_val :]),
-    }
+    if runs is None:
+        order = np.random.default_rng(data.split_seed).permutation(n_runs)
+        n_train, n_val, _ = split_sizes(n_runs, data.split_fractions)
+        runs = {
+            "train": np.sort(order[:n_train]),
+            "val": np.sort(order[n_train : n_train + n_val]),
+            "test": np.sort(order[n_train + n_val :]),
+        }
+    else:
+        runs = {k: np.asarray(runs[k], dtype=np.int64) for k in SPLITS}
     mean_mv, std_mv = _stats(runs_mv[runs["train"]])  # training runs only
     series = {}
     for name, rs in runs.items():
