@@ -166,7 +166,7 @@ for ax, p in zip(axes, PROTOCOLS):
         ax.text(20, SOURCE_R2[phase], f"source phase {phase[5]} at 1 ms ({SOURCE_R2[phase]})",
                 ha="right", va="bottom", fontsize=8)
     ax.set(xscale="log", xlabel="horizon (ms)", title=f"{p} protocol", ylim=(-0.2, 1))
-axes[0].set_ylabel("test R$^2$ (pooled)")
+axes[0].set_ylabel("test R² (pooled)")
 axes[1].legend(frameon=False, fontsize=8)
 plots.save_figure(fig, profile, "baselines_by_horizon.png");
 

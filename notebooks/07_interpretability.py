@@ -170,8 +170,8 @@ shuffle_cmp = compare({"run_stats": order_stats["shuffled"]}, {"run_stats": orde
                       "shuffled order", "original order")
 update_json(results / "comparisons.json", "interpretability", value={"shuffled_vs_ordered": shuffle_cmp,
             **{f"{k} vs full": v for k, v in abl_cmp.items()}})
-Markdown(f"Trained on shuffled neuron order ({len(shuffled)} seeds), the CNN-LSTM scores R² {r2_shuffled:.3f} on the same "
-         f"test windows, against {r2_ordered:.3f} in the original order ({len(ordered)} seeds). Shuffled minus original: "
+Markdown(f"Trained on shuffled neuron order ({display.count(len(shuffled), 'seed')}), the CNN-LSTM scores R² {r2_shuffled:.3f} on the same "
+         f"test windows, against {r2_ordered:.3f} in the original order ({display.count(len(ordered), 'seed')}). Shuffled minus original: "
          f"{say(shuffle_cmp)}. "
          + ("The neuron order makes no difference this budget can resolve: the convolution finds no spatial layout to use."
             if shuffle_cmp["verdict"].startswith("not") else

@@ -67,7 +67,7 @@ test_runs = [int(r) for r in ds1.runs["test"]]
 # %%
 inp = beyond.build_inputs(sim, cfg.data, ds1.runs, tuple(h_samples), keep_couplings=test_runs)
 det = inp.detection
-Markdown(f"On the {len(test_runs)} test runs the detector finds {det['n_detected']:,} spikes of the simulator's "
+Markdown(f"On the {display.count(len(test_runs), 'test run')} the detector finds {det['n_detected']:,} spikes of the simulator's "
          f"{det['n_true']:,}: precision {det['precision']:.4f}, recall {det['recall']:.4f} (same sample). The coupling's "
          f"ridge penalty chosen on the validation runs is {inp.alpha:g} (causal increment MSE by penalty: "
          + ", ".join(f"{a}: {v:.3f} mV²" for a, v in inp.alpha_scores.items()) + ").")

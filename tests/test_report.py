@@ -146,5 +146,5 @@ def test_run_time_counts_every_training_seed_by_seed(tmp_path):
     assert text.startswith("The notebooks ran for 1.5 min in all")
     assert "the fan-out trained 1 model in 2.0 min" in text
     # 3 models, 6 trainings: 60 + 3 x 120 + 2 x 30 = 480 s
-    assert "the ladder's 3 models (6 trainings, counting each seed) took 8.0 min" in text
+    assert "the ladder's 3 models (6 trainings, counting each seed) took 8.0 min; a rebuild loads" in text
     assert report.run_time(tmp_path / "absent") == "not recorded"

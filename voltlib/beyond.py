@@ -497,7 +497,7 @@ def conclusion(scores: dict, info: dict, best: str, baselines_clean: dict, ceili
     label, runs = MEMBER_LABELS[best], info[best]
     share = display.with_interval(b[h0]["gain_share"], b[h0]["gain_share_ci"], ".0f", 100, "%")
     out = [
-        f"The best forecaster that reads only the recording is **{label}**. It has {runs[0]['params']:,} parameters "
+        f"The best forecaster that reads only the recording is the staircase's member **{label}**. It has {runs[0]['params']:,} parameters "
         f"and trained for {np.mean([i['train_s'] for i in runs]):.0f} s per seed ({display.count(len(runs), 'seed')}). "
         f"At 1 ms its R² is {b[h0]['r2']:.3f}: {share} of the achievable gain."
     ]

@@ -119,7 +119,7 @@ def training_curves(histories: dict, labels: dict):
                     ax.plot(epochs, [h["train_loss"] for h in hist], color=color, ls=":", lw=1)
         ax.set_title(f"{protocol} protocol (dotted: training loss, first seed)", loc="left")
         ax.set_xlabel("epoch")
-    axes[0, 0].set_ylabel("validation MSE (z units^2)")
+    axes[0, 0].set_ylabel("validation MSE (z units²)")
     axes[0, -1].legend(frameon=False)
     return fig
 
@@ -299,7 +299,7 @@ def temporal_patterns(prof: dict, horizon_ms: float, reset: dict):
     d.set_xlabel("true target voltage (mV)")
     e.set_xlabel("time in the run (s)")
     for ax in (a, b, d, e):
-        ax.set_ylabel("MSE (z units^2)")
+        ax.set_ylabel("MSE (z units²)")
         ax.set_yscale("log")
     a.legend(frameon=False, fontsize=8)
     c.legend(frameon=False, fontsize=8, loc="lower right")
@@ -507,13 +507,13 @@ def feature_importance(
     axes[1].bar(x, own, color=np.where(x < n_exc, EXC_COLOR, INH_COLOR), width=1.0, label="on its own forecast")
     axes[1].bar(x, others, bottom=own, color="0.6", width=1.0, label="on all other neurons' forecasts")
     axes[1].set_xlabel("input neuron shuffled across windows")
-    axes[1].set_ylabel("increase in summed MSE (z^2)")
+    axes[1].set_ylabel("increase in summed MSE (z²)")
     axes[1].legend(frameon=False, fontsize=8)
     _ei_axis(axes[1], len(own), n_exc)
     axes[2].bar(range(len(lag_labels)), lag_imp, color="0.3")
     axes[2].set_xticks(range(len(lag_labels)), lag_labels, rotation=45)
     axes[2].set_xlabel("lags shuffled (1 = newest input sample)")
-    axes[2].set_ylabel("increase in mean MSE (z^2)")
+    axes[2].set_ylabel("increase in mean MSE (z²)")
     axes[2].set_yscale("symlog", linthresh=1e-3)
     fig.tight_layout()
     return fig

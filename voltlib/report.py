@@ -272,7 +272,7 @@ def run_time(results_dir: Path) -> str:
         train = sum((e.get("train_s") or 0) * len(e.get("seeds") or [0]) for e in entries)
         text += (
             f"; training the ladder's {display.count(len(entries), 'model')} "
-            f"({display.count(n_fits, 'training')}, counting each seed) took {train / 60:.1f} min, "
+            f"({display.count(n_fits, 'training')}, counting each seed) took {train / 60:.1f} min"
             "; a rebuild loads every trained model whose configuration is unchanged from the cache"
         )
     return text + "."
