@@ -71,7 +71,7 @@ lint: $(STAMP) ## ruff: the linter over everything, the formatter's check over v
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check --quiet .
 
-test: $(STAMP) ## Lint, unit tests, a smoke run of the notebooks, and the nbval regression checks
+test: $(STAMP) ## Lint, unit tests and the nbval replay of the stored smoke notebooks
 	$(MAKE) --no-print-directory lint
 	$(PY) -m pytest -q tests
 	$(MAKE) --no-print-directory nbval
@@ -86,9 +86,10 @@ golden: $(STAMP) ## Regenerate the stored smoke notebooks that nbval replays
 	$(PY) -m voltlib.golden make
 
 # SCHEDULER=tcp://host:8786 trains on an existing Dask cluster; WORKERS=N sizes the embedded one (1: no Dask)
-report: $(STAMP) ## Run the notebooks for PROFILE and assemble report/PROFILE/technical_report.html
+report: $(STAMP) ## Run the notebooks for PROFILE and assemble report/PROFILE/technical_report.html and .pdf
 	$(PY) -m voltlib.pipeline --profile $(PROFILE) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) \
 		$(if $(WORKERS),--workers $(WORKERS))
+	$(PY) -m voltlib.browser --profile $(PROFILE)
 
 nwb: $(STAMP) ## Every simulated run of PROFILE as an NWB file in build/nwb/PROFILE/, checked by nwbinspector
 	$(PY) -m voltlib.nwb --profile $(PROFILE)
@@ -111,8 +112,9 @@ lab: $(STAMP) ## Open JupyterLab with the project's kernel (notebooks/*.py open 
 	$(VENV)/bin/jupyter lab --notebook-dir="$(or $(VOLTLIB_ROOT),$(CURDIR))/notebooks" \
 		--LabApp.app_settings_dir="$(CURDIR)/lab" $(LAB_ARGS)
 
-test-lab: $(STAMP) ## Drive `make lab` in headless Chromium: every notebook opens, runs, saves unchanged; 06 explores
+test-lab: $(STAMP) ## Headless Chromium: `make lab` (every notebook opens, runs, saves unchanged; 06 explores), the smoke report and its PDF
 	$(PY) tests/lab/drive_lab.py --all
+	$(PY) tests/lab/check_report.py
 
 clean: ## Remove build outputs and reports (keeps the simulation and training caches)
 	rm -rf build report/*/ results

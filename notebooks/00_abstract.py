@@ -26,6 +26,7 @@ profile = "smoke"
 import pandas as pd
 from IPython.display import Markdown
 
+from voltlib import display
 from voltlib import summary as S
 from voltlib.config import PHASE_LABELS, PHASES, SOURCE_R2, notebook_profile
 from voltlib.inputs import require_inputs
@@ -59,7 +60,7 @@ def vs(a, b, word_above="above", word_below="below"):
 # ## Abstract
 
 # %%
-ci_text = f" (95 % interval {ceil_ci[0]:.3f}-{ceil_ci[1]:.3f})" if ceil_ci else ""
+ci_text = f" ({display.ci_words(ceil_ci)})" if display.ci_words(ceil_ci) else ""
 cmp = S.dig(R["comparisons"], "ladder") or {}
 leak, vs_best, vs_pers = cmp.get("leak_effect"), cmp.get("cnn_lstm_vs_best_baseline"), cmp.get("cnn_lstm_vs_persistence")
 n_seeds = len(S.dig(ladder, "clean", "phase4_cnn_lstm", "seeds") or [])
@@ -76,8 +77,8 @@ Markdown(
     f"minus clean, is {S.say(leak)}: intervals come from a bootstrap over whole test runs and seeds. "
     f"Predicting that the voltage stays where it is (persistence) scores **R² = {S.num(pers_r2)}** on the "
     f"same clean test runs, and the best simple baseline"
-    + (f" ({bb_name})" if bb_name else "") + f" **{S.num(bb_r2)}**; the CNN-LSTM minus that baseline is "
-    f"{S.say(vs_best)}. "
+    + (f" ({display.name(bb_name)})" if bb_name else "") + f" **{S.num(bb_r2)}**; the CNN-LSTM's R² is "
+    f"{S.say(vs_best, 'higher than that', 'lower than that')}. "
     f"An oracle that knows the simulator's full state but not its future noise, scored like the models on the "
     f"recorded voltages (whose measurement noise nobody can predict), bounds what any forecaster can reach at "
     f"1 ms: **R² = {S.num(ceil_r2)}**{ci_text}. "
@@ -90,30 +91,27 @@ Markdown(
        f"recording (each neuron's own history, then its detected spikes, then its input through a wiring inferred "
        f"from the run's own past) is *{best['label']}* ({best['params']:,} parameters): **R² = {best['r2']:.3f}** "
        f"at 1 ms, "
-       f"**{S.pct(best['gain_share'])}** of the achievable gain (95 % CI {S.pct_interval(best['gain_share_ci'])}); "
-       f"minus the best simple baseline it is {S.say(best['vs_best_baseline'])}."
+       f"**{S.pct(best['gain_share'])}** of the achievable gain ({S.pct_interval(best['gain_share_ci'])}); "
+       f"its R² is {S.say(best['vs_best_baseline'], 'higher than the best simple baseline', 'lower than the best simple baseline')}."
        if (best := S.best_forecaster(R["beyond"], R["analysis"], H)) else
        f" The forecasters that go beyond the source are {S.MISSING}.")
 )
 
 # %%
-rows = []
-for phase in PHASES:
-    rows.append({"": f"phase {PHASE_LABELS[phase]}", "source": SOURCE_R2[phase],
-                 "ours, original protocol": S.dig(ladder, "original", phase, "r2"),
-                 "ours, clean protocol": S.dig(ladder, "clean", phase, "r2")})
-rows.append({"": "persistence", "source": None, "ours, original protocol": pers_orig_r2,
-             "ours, clean protocol": pers_r2})
-bb_orig_name, bb_orig_r2 = S.best_baseline(base, "original", H)
-rows.append({"": f"best simple baseline ({bb_name or bb_orig_name or 'none'})", "source": None,
-             "ours, original protocol": bb_orig_r2, "ours, clean protocol": bb_r2})
-rows.append({"": "ceiling (oracle, recorded voltages)", "source": None, "ours, original protocol": None, "ours, clean protocol": ceil_r2})
-headline = pd.DataFrame(rows).set_index("").rename_axis(None)
-# formatted as text, so the stored-notebook check compares exactly what a reader sees
-headline.map(lambda x: "–" if pd.isna(x) else f"{x:.3f}")
+entry = lambda *keys: S.dig(*keys) or {}  # noqa: E731
+cell = lambda e: display.with_interval(e.get("r2"), e.get("r2_ci"))  # noqa: E731
+rows = {f"phase {PHASE_LABELS[p]}": [display.number(SOURCE_R2[p]), cell(entry(ladder, "original", p)),
+                                     cell(entry(ladder, "clean", p))] for p in PHASES}
+bb_orig_name, _ = S.best_baseline(base, "original", H)
+rows["persistence"] = [display.MISSING] + [cell(entry(base, pr, "persistence", H)) for pr in ("original", "clean")]
+rows[f"best simple baseline ({display.name(bb_name or bb_orig_name or 'none')})"] = [display.MISSING] + [
+    cell(entry(base, pr, n, H)) for pr, n in (("original", bb_orig_name), ("clean", bb_name))]
+rows["ceiling (oracle, recorded voltages)"] = [display.MISSING, display.MISSING, display.with_interval(ceil_r2, ceil_ci)]
+pd.DataFrame.from_dict(rows, orient="index", columns=["source", "ours, original protocol", "ours, clean protocol"])
 
 # %%
-Markdown(f"*Table 1.* Pooled R² of the 1 ms forecast on the test set (z-scored voltages), profile *{profile}*. "
+Markdown(f"*Table 1.* Pooled R² of the 1 ms forecast on the test set (z-scored voltages), profile *{profile}*, "
+         "with its 95 % interval (bootstrap over test runs and training seeds). "
          "– : not run by the source, or not computed in this build.")
 
 # %%
@@ -141,7 +139,7 @@ Markdown(
     f"**Models.** The source's ladder (basic LSTM, larger LSTM, LSTM with a residual head, CNN-LSTM), all trained "
     f"on the same data, next to mean, persistence, autoregressive and small nonlinear baselines. "
     f"**Ceiling.** The simulator restarted from saved states with {cfg.ceiling.n_replicas} fresh noise seeds at "
-    f"{cfg.ceiling.n_start_times} times in each of {cfg.ceiling.n_test_runs} test run(s); the spread of the replicas "
+    f"{cfg.ceiling.n_start_times} times in each of {display.count(cfg.ceiling.n_test_runs, 'test run')}; the spread of the replicas "
     f"is the error no forecaster can avoid. "
     f"**Scale.** This build uses the *{profile}* profile: {cfg.description}."
 )
@@ -173,7 +171,7 @@ if pers_r2 is not None and clean_r2 is not None:
         f"**Baselines first.** Persistence alone scores {pers_r2:.3f} at 1 ms; the CNN-LSTM minus persistence on the "
         f"clean protocol is {S.say(vs_pers)}"
         + (f", and the source's basic LSTM (0.511) was {vs(SOURCE_R2['phase1_lstm'], pers_r2)} it" )
-        + (f"; the CNN-LSTM minus the best simple baseline ({bb_name}, {bb_r2:.3f}) is {S.say(vs_best)}"
+        + (f"; against the best simple baseline ({display.name(bb_name)}, {bb_r2:.3f}) its R² is {S.say(vs_best)}"
            if bb_r2 is not None else "") + ". "
         "The source compared its models only with each other.")
 else:
@@ -217,7 +215,7 @@ limits = [
     f"The CNN-LSTM and the shuffled-order control are trained from {n_seeds} seeds each, the other phases and "
     "models from one; their intervals cover test runs only, not the spread between trainings.",
     f"The ceiling is estimated from {cfg.ceiling.n_replicas} replicas at {cfg.ceiling.n_start_times} start times in "
-    f"{cfg.ceiling.n_test_runs} test run(s); its interval reflects that sample.",
+    f"{display.count(cfg.ceiling.n_test_runs, 'test run')}; its interval reflects that sample.",
     "All data come from one network model with the source's parameters; nothing here speaks to recorded neurons.",
     f"Training ran on: {', '.join(devs) if devs else 'not recorded'}.",
 ]

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown
 
-from voltlib import paths, plots
+from voltlib import display, paths, plots
 from voltlib.config import notebook_profile
 from voltlib.simulate import simulate
 from voltlib.stats import network_stats
@@ -77,8 +77,8 @@ table = pd.DataFrame({
     "ours": [stats["rate_hz"], stats["rate_hz_exc"], stats["rate_hz_inh"], stats["cv_isi"], v_var_mv2],
     "source": [30.0, None, None, 0.41, 33.0],
 }, index=["mean rate (Hz)", "excitatory rate (Hz)", "inhibitory rate (Hz)", "mean CV of ISIs",
-          "voltage variance per neuron after 800 ms (mV^2)"])
-table.round(2)
+          "voltage variance per neuron after 800 ms (mV²)"])
+display.frame(table, ".2f")
 
 # %%
 results = {

@@ -37,6 +37,7 @@ from voltlib import paths, plots
 from voltlib.baselines import BASELINES, baseline_table, table_frame
 from voltlib.config import PROTOCOLS, SOURCE_R2, notebook_profile
 from voltlib.data import SOURCE_WINDOW_COUNTS, make_dataset, protocol_summary
+from voltlib.display import frame, name
 from voltlib.inputs import require_inputs
 from voltlib.simulate import simulate
 from voltlib.store import horizon_key, write_json
@@ -85,7 +86,7 @@ sizes = pd.DataFrame({
     **{f"{p} runs": [summary[p][f"n_{k}_runs"] for k in ("train", "val", "test")] for p in PROTOCOLS},
     "source windows (50 x 10 s)": list(SOURCE_WINDOW_COUNTS.values()),
 }, index=["train", "val", "test"])
-sizes
+frame(sizes)
 
 # %% [markdown]
 # ## Why a random split of 90 %-overlapping windows leaks
@@ -98,7 +99,8 @@ leak_rows = ["frac_test_targets_inside_a_train_input", "frac_test_windows_overla
              "n_train_windows_spanning_two_runs"]
 leak = pd.DataFrame({p: [summary[p][k] for k in leak_rows] for p in PROTOCOLS}, index=leak_rows)
 o = summary["original"]
-display(leak.round(3))
+display(frame(leak, row_specs={"mean_samples_shared_with_nearest_train": ".1f",
+                                "n_train_windows_spanning_two_runs": ",.0f"}))
 Markdown(f"Under the original protocol {100 * o['frac_test_targets_inside_a_train_input']:.1f} % of test "
          f"targets appear as an input sample of some training window, and a test window shares on "
          f"average {o['mean_samples_shared_with_nearest_train']:.0f} of its {cfg.data.window} samples "
@@ -128,9 +130,10 @@ Markdown(f"Per-neuron means {c.mean_mv.min():.1f} to {c.mean_mv.max():.1f} mV, s
 # ## Baselines
 # On the same windows the models see, fitted on training windows, lags and ridge strength chosen on
 # validation windows, scored on test windows (direct forecasts, one fit per horizon):
-# **mean** (0 in z), **persistence** (the window's last value), **ar_ridge** (each neuron from its own
-# last p samples), **population_ridge** (each neuron from all neurons' last p samples) and
-# **own_lags_boosting** (gradient-boosted trees on a neuron's own last few samples in mV, shared by
+# **training mean** (0 in z), **persistence** (the window's last value), **AR per neuron** (ridge
+# regression of each neuron on its own last p samples), **population ridge** (each neuron from all
+# neurons' last p samples) and **boosted trees** (gradient-boosted trees on a neuron's own last few
+# samples in mV, shared by
 # all neurons, no input from other neurons). Lags and penalties searched: Methods section 7.
 
 # %%
@@ -140,30 +143,30 @@ baseline_s = time.perf_counter() - t0
 Markdown(f"All baselines, both protocols, {len(cfg.data.horizons_ms)} horizons: {baseline_s:.0f} s.")
 
 # %% [markdown]
-# Pooled R^2 on the test windows (1 - SSE/SST over all neurons and windows, the source's definition;
+# Pooled R² on the test windows (1 - SSE/SST over all neurons and windows, the source's definition;
 # Methods section 8):
 
 # %%
-table_frame(table, "r2").round(3)
+frame(table_frame(table, "r2"))
 
 # %% [markdown]
 # Root-mean-square error in mV (each neuron's z error times its standard deviation):
 
 # %%
-table_frame(table, "rmse_mv").round(2)
+frame(table_frame(table, "rmse_mv"), ".2f")
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), sharey=True)
 for ax, p in zip(axes, PROTOCOLS):
-    for name in BASELINES[1:]:
-        r2 = [table[p][name][horizon_key(h)]["r2"] for h in cfg.data.horizons_ms]
-        ax.plot(cfg.data.horizons_ms, r2, "o-", label=name)
+    for base in BASELINES[1:]:
+        r2 = [table[p][base][horizon_key(h)]["r2"] for h in cfg.data.horizons_ms]
+        ax.plot(cfg.data.horizons_ms, r2, "o-", label=name(base))
     for phase in ("phase1_lstm", "phase4_cnn_lstm"):
         ax.axhline(SOURCE_R2[phase], color="0.5", ls="--", lw=0.8)
-        ax.text(20, SOURCE_R2[phase], f"source {phase[:6]} at 1 ms ({SOURCE_R2[phase]})",
+        ax.text(20, SOURCE_R2[phase], f"source phase {phase[5]} at 1 ms ({SOURCE_R2[phase]})",
                 ha="right", va="bottom", fontsize=8)
     ax.set(xscale="log", xlabel="horizon (ms)", title=f"{p} protocol", ylim=(-0.2, 1))
-axes[0].set_ylabel("test R$^2$ (pooled)")
+axes[0].set_ylabel("test R² (pooled)")
 axes[1].legend(frameon=False, fontsize=8)
 plots.save_figure(fig, profile, "baselines_by_horizon.png");
 
@@ -171,7 +174,7 @@ plots.save_figure(fig, profile, "baselines_by_horizon.png");
 # ## Where the source's numbers sit
 
 # %%
-r2_1ms = {name: table["clean"][name][horizon_key(1)]["r2"] for name in BASELINES}
+r2_1ms = {b: table["clean"][b][horizon_key(1)]["r2"] for b in BASELINES}
 best, _ = best_baseline(table, "clean")
 beat_p1 = [n for n in BASELINES if r2_1ms[n] > SOURCE_R2["phase1_lstm"]]
 p4 = SOURCE_R2["phase4_cnn_lstm"]
@@ -182,13 +185,13 @@ def above(x, ref):
 
 
 Markdown(
-    f"At 1 ms on the clean protocol ({profile} profile): persistence reaches R^2 = "
+    f"At 1 ms on the clean protocol ({profile} profile): persistence reaches R² = "
     f"{r2_1ms['persistence']:.3f}, the per-neuron ridge AR {r2_1ms['ar_ridge']:.3f}, the population ridge "
     f"{r2_1ms['population_ridge']:.3f} and the own-lag tree model {r2_1ms['own_lags_boosting']:.3f}. "
     f"The source's basic LSTM ({SOURCE_R2['phase1_lstm']}) sits below {len(beat_p1)} of these "
-    f"{len(BASELINES)} baselines ({', '.join(beat_p1)}). Its final CNN-LSTM ({p4}) is "
+    f"{len(BASELINES)} baselines ({', '.join(map(name, beat_p1))}). Its final CNN-LSTM ({p4}) is "
     f"{above(p4, r2_1ms['persistence'])} persistence and {above(p4, r2_1ms[best])} the best baseline here "
-    f"({best}, which sees no other neuron). The source's phases 1-3 used other data settings (window 100, "
+    f"({name(best)}, which sees no other neuron). The source's phases 1-3 used other data settings (window 100, "
     f"stride 10, 0.3 mV noise), so their numbers compare to these baselines only roughly; phase 4 used these.")
 
 # %%

@@ -15,7 +15,7 @@
 # # 3. Phase 1: the basic LSTM, next to the naive baselines
 #
 # The source's first model is a 2-layer LSTM (hidden 256, dropout 0.3) whose output at the last
-# time step goes through one linear layer to the 100 next voltages. It reported R^2 = 0.511.
+# time step goes through one linear layer to the 100 next voltages. It reported R² = 0.511.
 # We train it on both protocols with the same data every later phase uses, and put it beside the
 # baselines of notebook 02, which the source never ran (Methods section 5).
 #
@@ -33,7 +33,7 @@ device = None        # None: CUDA, then Apple MPS, then CPU (or the VOLTLIB_DEVI
 import pandas as pd
 from IPython.display import Markdown
 
-from voltlib import ladder, paths, summary
+from voltlib import display, ladder, paths, summary
 from voltlib.config import SOURCE_R2, notebook_profile
 from voltlib.device import describe, pick_device
 from voltlib.inputs import require_inputs
@@ -61,7 +61,7 @@ table = pd.DataFrame({protocol: {**{name: summary.baseline_r2(baselines, protoco
                                  "phase 1 LSTM (ours)": phase1[protocol]["phase1_lstm"]["r2"]}
                       for protocol in datasets})
 table["source report"] = pd.Series({"phase 1 LSTM (ours)": SOURCE_R2["phase1_lstm"]})
-table.rename_axis("test R^2 at 1 ms").round(3)
+display.frame(table.rename_axis("test R² at 1 ms"))
 
 # %%
 def verdict(protocol):
@@ -70,8 +70,8 @@ def verdict(protocol):
     best, _ = summary.best_baseline(baselines, protocol)
     words = {k: summary.compare(entry, b)["verdict"] for k, b in base.items()}  # paired, over test runs
     above, below = ([k for k, w in words.items() if w == side] for side in ("higher", "lower"))
-    return (f"Under the **{protocol}** protocol the basic LSTM reaches R^2 = {entry['r2']:.3f}: "
-            f"persistence gives {base['persistence']['r2']:.3f} and the best baseline ({best}) {base[best]['r2']:.3f}; "
+    return (f"Under the **{protocol}** protocol the basic LSTM reaches R² = {entry['r2']:.3f}: "
+            f"persistence gives {base['persistence']['r2']:.3f} and the best baseline ({display.name(best)}) {base[best]['r2']:.3f}; "
             f"of the {len(base)} baselines the LSTM scores higher than {len(above)} and lower than {len(below)} "
             f"by more than their paired 95 % intervals, and is not distinguishable from {len(base) - len(above) - len(below)}.")
 

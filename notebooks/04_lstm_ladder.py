@@ -43,13 +43,13 @@ datasets = ladder.load_datasets(cfg, simulate(cfg.sim, progress=False))
 phases = ladder.run_phases(cfg, ["phase2_large_lstm", "phase3_lstm_res"], datasets, dev)
 
 # %% tags=["nbval-ignore-output"]
-ladder.ladder_table(profile, "clean").round(3)
+ladder.ladder_table(profile, "clean")
 
 # %%
 def step(protocol):
-    e = ladder.ladder_table(profile, protocol)["R^2"]
+    e = ladder.ladder_numbers(profile, protocol)["R²"]
     return (f"**{protocol}**: phase 1 {e.iloc[0]:.3f} -> phase 2 {e.iloc[1]:.3f} -> phase 3 {e.iloc[2]:.3f}"
             if len(e) >= 3 else f"**{protocol}**: " + ", ".join(f"{k} {v:.3f}" for k, v in e.items()))
 
-Markdown("Test R^2 along the ladder, " + "; ".join(step(p) for p in datasets) +
+Markdown("Test R² along the ladder, " + "; ".join(step(p) for p in datasets) +
          ". The source reported 0.511 -> 0.526 -> 0.615, with different data settings at each step.")

@@ -31,7 +31,7 @@ device = None
 # %%
 from IPython.display import Markdown
 
-from voltlib import ladder, paths, plots, summary
+from voltlib import display, ladder, paths, plots, summary
 from voltlib.config import PHASE_LABELS, SOURCE_R2, notebook_profile, paper_phases
 from voltlib.device import pick_device
 from voltlib.inputs import require_inputs
@@ -62,10 +62,10 @@ plots.save_figure(fig, profile, "training_curves.png");
 # ## The ladder under both protocols, beside the source's figures
 
 # %% tags=["nbval-ignore-output"]
-ladder.ladder_table(profile, "original").round(3)
+ladder.ladder_table(profile, "original")
 
 # %% tags=["nbval-ignore-output"]
-ladder.ladder_table(profile, "clean").round(3)
+ladder.ladder_table(profile, "clean")
 
 # %%
 lad = read_json(paths.results_dir(profile) / "ladder.json")
@@ -73,6 +73,7 @@ base = read_json(paths.results_dir(profile) / "baselines.json")
 r2 = {p: {PHASE_LABELS[k]: v["r2"] for k, v in lad[p].items() if k in PHASE_LABELS} for p in datasets}
 ci = {p: {PHASE_LABELS[k]: v["r2_ci"] for k, v in lad[p].items() if k in PHASE_LABELS} for p in datasets}
 best_clean, best_clean_r2 = summary.best_baseline(base, "clean")
+best_clean = display.name(best_clean)
 refs = {"persistence (clean)": summary.baseline_r2(base, "clean", "persistence"), f"{best_clean} (clean)": best_clean_r2}
 fig = plots.ladder_bars(r2, refs, source={PHASE_LABELS[k]: v for k, v in SOURCE_R2.items()}, ci=ci)
 plots.save_figure(fig, profile, "ladder.png");
@@ -82,7 +83,7 @@ plots.save_figure(fig, profile, "ladder.png");
 # of a phase that has several (Methods section 8).
 #
 # ## Which differences the data resolve
-# Every difference below is R^2 of the first model minus R^2 of the second, with a 95 % interval:
+# Every difference below is R² of the first model minus R² of the second, with a 95 % interval:
 # paired (both scored on the same clean test windows, resampled together) except the leak effect,
 # whose two models are scored on different test sets and resampled apart. "higher" or "lower" only
 # where the interval excludes zero.
@@ -95,9 +96,9 @@ summary.comparison_table(cmp)
 # %%
 o, c = lad["original"]["phase4_cnn_lstm"], lad["clean"]["phase4_cnn_lstm"]
 best_phase, best_phase_r2 = summary.best_phase(lad, "clean")
-Markdown(f"The CNN-LSTM ({len(c['seeds'])} training seeds) reaches R^2 = {o['r2']:.3f} on the source's leaky random "
+Markdown(f"The CNN-LSTM ({len(c['seeds'])} training seeds) reaches R² = {o['r2']:.3f} on the source's leaky random "
          f"split and {c['r2']:.3f} on unseen network runs (the source: 0.755). The leak's effect, original minus "
          f"clean: {summary.say(cmp['leak_effect'])}. On the clean test runs, against persistence: "
          f"{summary.say(cmp['cnn_lstm_vs_persistence'])}; against the best naive baseline, {best_clean} "
-         f"(R^2 {best_clean_r2:.3f}): {summary.say(cmp['cnn_lstm_vs_best_baseline'])}. The best phase on the clean "
-         f"protocol is {PHASE_LABELS[best_phase]} (R^2 {best_phase_r2:.3f}).")
+         f"(R² {best_clean_r2:.3f}): {summary.say(cmp['cnn_lstm_vs_best_baseline'])}. The best phase on the clean "
+         f"protocol is {PHASE_LABELS[best_phase]} (R² {best_phase_r2:.3f}).")

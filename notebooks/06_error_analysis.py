@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown
 
-from voltlib import analysis, fits, plots
+from voltlib import analysis, display, fits, plots
 from voltlib.ceiling import compute_ceiling
 from voltlib.config import PHASE_LABELS, ms_to_samples
 from voltlib.inputs import require_inputs
@@ -73,8 +73,7 @@ for h, hs in zip(horizons_ms, h_samples):
     full[h] = evaluate(test.targets(), preds[h], ds1.std_mv, n_exc, y_persist_z=test.last_values(),
                        run_of_sample=test.run_of_window)
 pred1 = preds[horizons_ms[0]]
-pd.DataFrame({f"{h:g} ms": {k: full[h][k] for k in ("r2", "r2_per_neuron_mean", "rmse_mv", "r2_exc", "r2_inh",
-                                                   "skill_vs_persistence")} for h in horizons_ms}).round(3)
+display.frame(pd.DataFrame({f"{h:g} ms": {k: full[h][k] for k in display.METRIC_NAMES} for h in horizons_ms}))
 
 # %% [markdown]
 # ## Error per neuron and per horizon
@@ -89,7 +88,7 @@ plots.save_figure(fig, profile, "neuron_performance_heatmap.png");
 # %%
 r2_1 = r2_by_h[0]
 spread = {"min": float(r2_1.min()), "max": float(r2_1.max()), "sd": float(r2_1.std(ddof=1))}
-Markdown(f"At 1 ms the per-neuron R^2 ranges from {spread['min']:.3f} to {spread['max']:.3f} (SD {spread['sd']:.3f} "
+Markdown(f"At 1 ms the per-neuron R² ranges from {spread['min']:.3f} to {spread['max']:.3f} (SD {spread['sd']:.3f} "
          f"over {n} neurons); the source reported 0.720-0.789 on its leaky split. At {horizons_ms[-1]:g} ms the "
          f"per-neuron mean is {r2_by_h[-1].mean():.3f}.")
 
@@ -111,11 +110,11 @@ plots.save_figure(fig, profile, "neuron_ranking.png");
 
 # %%
 Markdown(
-    f"*Source: no systematic bias toward excitatory vs inhibitory neurons.* Ours: median per-neuron R^2 "
+    f"*Source: no systematic bias toward excitatory vs inhibitory neurons.* Ours: median per-neuron R² "
     f"{ei['median_exc']:.3f} (E) vs {ei['median_inh']:.3f} (I), Mann-Whitney p = {ei['p']:.2g}; a random E neuron "
     f"beats a random I neuron with probability {ei['p_exc_better']:.2f}"
     + (" - a difference the source did not report." if ei["p"] < 0.05 else " - no detectable difference, as the source said.")
-    + f"\n\n*Source: error magnitude independent of neuron connectivity.* Ours: across (run, neuron) pairs, R^2 "
+    + f"\n\n*Source: error magnitude independent of neuron connectivity.* Ours: across (run, neuron) pairs, R² "
     f"against in-degree has Spearman rho = {rho_deg['rho']:.2f} (p = {rho_deg['p']:.2g}), and against the neuron's "
     f"firing rate rho = {rho_rate['rho']:.2f} (p = {rho_rate['p']:.2g}). "
     + ("The rate, i.e. how often the neuron resets, goes with its error more than its in-degree does."
@@ -170,15 +169,15 @@ multi = analysis.multistep(direct, split_max, horizons_ms, h_samples, idx, devic
 base = read_json(results / "baselines.json")["clean"]
 table = pd.DataFrame({f"{h:g} ms": {"CNN-LSTM rollout": multi[h]["rollout"]["r2"], "CNN-LSTM direct": multi[h]["direct"]["r2"],
                                      "persistence (same windows)": multi[h]["persistence"]["r2"],
-                                     **{f"{b} (nb. 02)": base[b][horizon_key(h)]["r2"] for b in base}}
+                                     **{f"{display.name(b)} (nb. 02)": base[b][horizon_key(h)]["r2"] for b in base}}
                       for h in horizons_ms})
-table.round(3)
+display.frame(table)
 
 # %%
 curves = {"CNN-LSTM rollout": ([multi[h]["rollout"]["r2"] for h in horizons_ms], {"color": "k", "ls": "--"}),
           "CNN-LSTM direct": ([multi[h]["direct"]["r2"] for h in horizons_ms], {"color": "k", "lw": 2})}
 for k, b in enumerate(base):
-    curves[b] = ([base[b][horizon_key(h)]["r2"] for h in horizons_ms], {"color": f"C{k}", "lw": 1})
+    curves[display.name(b)] = ([base[b][horizon_key(h)]["r2"] for h in horizons_ms], {"color": f"C{k}", "lw": 1})
 fig = plots.r2_vs_horizon(horizons_ms, curves, ylim=(max(-1.0, min(min(v) for v, _ in curves.values()) - 0.05), 1.0))
 fig.axes[0].set_title(f"multi-step forecasts on {len(idx):,} test windows (baselines: all windows)", loc="left")
 plots.save_figure(fig, profile, "multistep_forecasting.png");
@@ -186,7 +185,7 @@ plots.save_figure(fig, profile, "multistep_forecasting.png");
 # %%
 h_last = horizons_ms[-1]
 better = [h for h in horizons_ms[1:] if multi[h]["direct"]["r2"] > multi[h]["rollout"]["r2"]]
-Markdown(f"Rolled out, the 1-ms model reaches R^2 {multi[h_last]['rollout']['r2']:.3f} at {h_last:g} ms; trained directly "
+Markdown(f"Rolled out, the 1-ms model reaches R² {multi[h_last]['rollout']['r2']:.3f} at {h_last:g} ms; trained directly "
          f"at that horizon, {multi[h_last]['direct']['r2']:.3f} (persistence: {multi[h_last]['persistence']['r2']:.3f}). "
          f"Direct training beats the rollout at {len(better)} of {len(horizons_ms) - 1} horizons beyond 1 ms. "
          "The source reported only 1-ms forecasts.")
@@ -223,12 +222,12 @@ if not os.environ.get("VOLTLIB_HEADLESS"):
 
 # %% [markdown]
 # ## How much is predictable?
-# The ceiling (Methods section 9) is the R^2 of an oracle that knows the simulator's full state
+# The ceiling (Methods section 9) is the R² of an oracle that knows the simulator's full state
 # but not its future noise, on the clean test runs (computed once and cached; see voltlib.ceiling).
 # The models' targets also carry 0.2 mV of measurement noise that nobody can predict: the dashed
 # ceiling adds it, and is the one to compare the models with. The share of the achievable gain is
-# (R^2_model - R^2_floor) / (R^2_ceiling - R^2_floor), against the dashed ceiling, where the floor is
-# the better trivial forecast at that horizon: persistence or the training mean (R^2 near 0).
+# (R²_model - R²_floor) / (R²_ceiling - R²_floor), against the dashed ceiling, where the floor is
+# the better trivial forecast at that horizon: persistence or the training mean (R² near 0).
 
 # %%
 ceil = compute_ceiling(profile, progress=False)
@@ -238,15 +237,15 @@ ceiling_r2, ceiling_ci = ceil["ceiling_r2"], ceil["ceiling_r2_ci"]
 lad = read_json(results / "ladder.json").get("clean", {})
 models_r2 = {"CNN-LSTM direct": [full[h]["r2"] for h in horizons_ms],
              "CNN-LSTM rollout": [multi[h]["rollout"]["r2"] for h in horizons_ms],
-             **{b: [base[b][horizon_key(h)]["r2"] for h in horizons_ms] for b in base}}
-pers = models_r2["persistence"]
-floor = gain_floor(pers, models_r2["mean"])
-shares = {k: gain_share(v, floor, ceiling_r2).tolist() for k, v in models_r2.items() if k not in ("persistence", "mean")}
+             **{display.name(b): [base[b][horizon_key(h)]["r2"] for h in horizons_ms] for b in base}}
+pers, mean_r2 = models_r2[display.name("persistence")], models_r2[display.name("mean")]
+floor = gain_floor(pers, mean_r2)
+shares = {k: gain_share(v, floor, ceiling_r2).tolist() for k, v in models_r2.items() if k not in (display.name("persistence"), display.name("mean"))}
 shares_1ms_ladder = {PHASE_LABELS[p]: gain_share(e["r2"], floor[0], ceiling_r2[0]) for p, e in lad.items() if p in PHASE_LABELS}
 # intervals: each model and its floor resampled together over test runs, the ceiling drawn apart (Methods section 9)
 floor_stats = [base[floor_baseline(base, h)][horizon_key(h)]["run_stats"] for h in horizons_ms]
 stats = {"CNN-LSTM direct": [full[h]["run_stats"] for h in horizons_ms],
-         **{b: [base[b][horizon_key(h)]["run_stats"] for h in horizons_ms] for b in base if b not in ("persistence", "mean")}}
+         **{display.name(b): [base[b][horizon_key(h)]["run_stats"] for h in horizons_ms] for b in base if b not in ("persistence", "mean")}}
 share_cis = {k: [list(gain_share_interval(st, fl, c, ci)["ci"]) for st, fl, c, ci in zip(v, floor_stats, ceiling_r2, ceiling_ci)]
              for k, v in stats.items()}
 share_cis_1ms_ladder = {PHASE_LABELS[p]: list(gain_share_interval(e["run_stats"], floor_stats[0], ceiling_r2[0], ceiling_ci[0])["ci"])
@@ -257,7 +256,7 @@ write_json(results / "ceiling.json", {
     "ceiling_r2_oracle": ceil["ceiling_r2_oracle"], "ceiling_r2_oracle_ci": ceil["ceiling_r2_oracle_ci"],
     "ci": ceil["ci"], "n_start_times": ceil["n_start_times"], "n_replicas": ceil["n_replicas"], "test_runs": ceil["test_runs"],
     "models": models_r2, "ladder_1ms": {PHASE_LABELS[p]: e["r2"] for p, e in lad.items() if p in PHASE_LABELS},
-    "gain_floor": floor.tolist(), "gain_floor_definition": "max(R^2 persistence, R^2 training mean) per horizon",
+    "gain_floor": floor.tolist(), "gain_floor_definition": "max(R² persistence, R² training mean) per horizon",
     "gain_share": shares, "gain_share_ci": share_cis, "gain_share_ladder_1ms": shares_1ms_ladder,
     "gain_share_ladder_1ms_ci": share_cis_1ms_ladder,
     "rollout_windows": int(len(idx))});
@@ -282,14 +281,14 @@ plots.save_figure(fig, profile, "predictability.png");
 # %%
 s1 = shares["CNN-LSTM direct"][0]
 best_1 = max(shares, key=lambda k: shares[k][0])
-Markdown(f"At 1 ms the ceiling is R^2 = {ceiling_r2[0]:.3f} (95 % CI {ceiling_ci[0][0]:.3f}-{ceiling_ci[0][1]:.3f}; "
+Markdown(f"At 1 ms the ceiling is R² = {ceiling_r2[0]:.3f} ({display.ci_words(ceiling_ci[0])}; "
          f"{ceil['ceiling_r2_oracle'][0]:.3f} without the measurement noise) and persistence scores {pers[0]:.3f}. The CNN-LSTM "
          f"({full[horizons_ms[0]]['r2']:.3f}) captures {100 * s1:.0f} % of the achievable gain over persistence "
-         f"(95 % CI {pct_interval(share_cis['CNN-LSTM direct'][0])}); the best at 1 ms is {best_1} "
+         f"({pct_interval(share_cis['CNN-LSTM direct'][0])}); the best at 1 ms is {best_1} "
          f"({100 * shares[best_1][0]:.0f} %, {pct_interval(share_cis.get(best_1, [None])[0])}). At {h_last:g} ms the ceiling falls to {ceiling_r2[-1]:.3f}. "
-         + (f"From {min(h for h, p, m in zip(horizons_ms, pers, models_r2['mean']) if m > p):g} ms on persistence falls below "
+         + (f"From {min(h for h, p, m in zip(horizons_ms, pers, mean_r2) if m > p):g} ms on persistence falls below "
             "the mean forecast, so the floor there is the mean: a share counts only what a model adds to the better trivial "
-            "forecast. " if any(m > p for p, m in zip(pers, models_r2["mean"])) else "")
+            "forecast. " if any(m > p for p, m in zip(pers, mean_r2)) else "")
          + ("No model exceeds the ceiling beyond its interval."
             if all(v[i] <= ceiling_ci[i][1] for v in models_r2.values() for i in range(len(horizons_ms)))
             else "**A model exceeds the ceiling beyond its interval: a bug to find.**"))

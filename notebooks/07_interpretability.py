@@ -34,7 +34,7 @@ import pandas as pd
 import torch
 from IPython.display import Markdown
 
-from voltlib import analysis, fits, interpret, plots
+from voltlib import analysis, display, fits, interpret, plots
 from voltlib.config import to_dict
 from voltlib.inputs import require_inputs
 from voltlib.metrics import r2_from_stats, r2_pooled, run_stats
@@ -102,7 +102,7 @@ abl_stats = {k: {"run_stats": run_stats(y_np, p, runs_eval)}
 ablation = {k: r2_from_stats(v["run_stats"]) for k, v in abl_stats.items()}
 abl_cmp = {k: compare(v, abl_stats["full CNN-LSTM"], True, k, "full CNN-LSTM") for k, v in abl_stats.items()
            if k != "full CNN-LSTM"}
-pd.DataFrame({"test R^2": ablation}).join(comparison_table(abl_cmp)[["R^2 difference", "95 % CI", "verdict"]]).round(3)
+display.frame(pd.DataFrame({"test R²": ablation}).join(comparison_table(abl_cmp, by_key=True)))
 
 # %%
 perm_idx = np.arange(min(caps.perm_windows, len(idx)))
@@ -119,13 +119,13 @@ full_r2 = ablation["full CNN-LSTM"]
 own_share = float(own.sum() / (own.sum() + np.clip(others, 0, None).sum()))
 Markdown(
     "*Source: spatial CNN features 35 %, temporal LSTM features 65 %, residual connections 15 %.* The source's code never "
-    "computed this split (its numbers sum to 115 %). Ours: switching the CNN off in the trained model moves R^2 from "
+    "computed this split (its numbers sum to 115 %). Ours: switching the CNN off in the trained model moves R² from "
     f"{full_r2:.3f} to {ablation['CNN switched off']:.3f}; a model trained without it reaches "
     f"{ablation['no CNN, retrained (phase 3)']:.3f}. Switching the residual path off gives "
     f"{ablation['residual switched off']:.3f}; trained without it, {ablation['no residual, retrained']:.3f}. "
     f"Shuffling a neuron's own input history accounts for {100 * own_share:.0f} % of the summed permutation importance, "
     f"all other neurons' inputs together for {100 * (1 - own_share):.0f} %. The newest input sample (lag 1) alone raises "
-    f"the MSE by {imp_lag[0]:.3f} when shuffled, lags {lag_labels[-1]} together by {imp_lag[-1]:.4f} (z units^2).")
+    f"the MSE by {imp_lag[0]:.3f} when shuffled, lags {lag_labels[-1]} together by {imp_lag[-1]:.4f} (z units²).")
 
 # %% [markdown]
 # ## Sensitivity between neurons against the true connectivity
@@ -170,8 +170,8 @@ shuffle_cmp = compare({"run_stats": order_stats["shuffled"]}, {"run_stats": orde
                       "shuffled order", "original order")
 update_json(results / "comparisons.json", "interpretability", value={"shuffled_vs_ordered": shuffle_cmp,
             **{f"{k} vs full": v for k, v in abl_cmp.items()}})
-Markdown(f"Trained on shuffled neuron order ({len(shuffled)} seeds), the CNN-LSTM scores R^2 {r2_shuffled:.3f} on the same "
-         f"test windows, against {r2_ordered:.3f} in the original order ({len(ordered)} seeds). Shuffled minus original: "
+Markdown(f"Trained on shuffled neuron order ({display.count(len(shuffled), 'seed')}), the CNN-LSTM scores R² {r2_shuffled:.3f} on the same "
+         f"test windows, against {r2_ordered:.3f} in the original order ({display.count(len(ordered), 'seed')}). Shuffled minus original: "
          f"{say(shuffle_cmp)}. "
          + ("The neuron order makes no difference this budget can resolve: the convolution finds no spatial layout to use."
             if shuffle_cmp["verdict"].startswith("not") else
@@ -182,7 +182,7 @@ Markdown(f"Trained on shuffled neuron order ({len(shuffled)} seeds), the CNN-LST
 # Hidden states (the LSTM output at each window's last step) for consecutive windows of one test run,
 # their principal components, and the population rate at the window's last input sample (smoothed
 # with a 2-ms Gaussian). The oscillation phase comes from the rate band-passed around its spectral
-# peak. Decoding R^2 is held out (fit on the first half of the trace, scored on the second).
+# peak. Decoding R² is held out (fit on the first half of the trace, scored on the second).
 
 # %%
 x_dense, y_dense = dense.get_batch(np.arange(len(dense)))
@@ -207,7 +207,7 @@ Markdown(f"*Source: LSTM hidden states track network oscillation phases.* Ours: 
          f"{osc['peak_hz']:.0f} Hz, {osc['peak_over_median']:.1f} times the median power"
          + (" (a weak peak: the network is asynchronous rather than oscillating)." if osc["peak_over_median"] < 5 else ".")
          + f" The top three hidden PCs ({100 * explained[:3].sum():.0f} % of the variance) correlate with the rate at |r| = "
-         f"{', '.join(f'{c:.2f}' for c in pc_rate)}. Held out, the hidden state decodes the rate with R^2 {dh['rate']:.2f} and "
+         f"{', '.join(f'{c:.2f}' for c in pc_rate)}. Held out, the hidden state decodes the rate with R² {dh['rate']:.2f} and "
          f"the phase with {dh['phase (cos, sin)']:.2f}; the last input sample alone gives {di['rate']:.2f} and "
          f"{di['phase (cos, sin)']:.2f}. "
          + ("The hidden state carries the phase beyond what the newest voltages already show."
@@ -241,7 +241,7 @@ stats = interpret.residual_stats(resid, skip_part, lstm_part)
 kurt, var_skip, top_share = stats["excess_kurtosis"], stats["skip_variance_share"], stats["top1pct_share_of_sse"]
 Markdown(f"*Source: residual connections preserve 15 % of original signal information.* Ours: the skip part carries "
          f"{100 * var_skip:.0f} % of the summed variance of the two parts of the forecast; alone (with the output bias) it "
-         f"scores R^2 {parts['skip part alone (+ bias)']:.3f}. Switched off, the model scores {ablation['residual switched off']:.3f}; "
+         f"scores R² {parts['skip part alone (+ bias)']:.3f}. Switched off, the model scores {ablation['residual switched off']:.3f}; "
          f"trained without it, it reaches {ablation['no residual, retrained']:.3f} (with it: {full_r2:.3f}). "
          f"The residuals are {'heavy-tailed' if kurt > 1 else 'not heavy-tailed'} (excess kurtosis {kurt:.1f}; the largest "
          f"1 % carry {100 * top_share:.0f} % of the squared error) and "
@@ -254,7 +254,7 @@ Markdown(f"*Source: residual connections preserve 15 % of original signal inform
 # %%
 findings = [
     f"The source's 35 % / 65 % / 15 % importance split was never computed by its code. Switching the CNN off moves the "
-    f"clean-test R^2 from {full_r2:.3f} to {ablation['CNN switched off']:.3f} (retrained without it: "
+    f"clean-test R² from {full_r2:.3f} to {ablation['CNN switched off']:.3f} (retrained without it: "
     f"{ablation['no CNN, retrained (phase 3)']:.3f}); switching the residual path off gives {ablation['residual switched off']:.3f} "
     f"(retrained: {ablation['no residual, retrained']:.3f}).",
     f"A neuron's own input history carries {100 * own_share:.0f} % of the permutation importance; all other neurons together "
@@ -263,7 +263,7 @@ findings = [
     f"{len(ordered)} seeds each); shuffled minus original: {say(shuffle_cmp)}.",
     f"The model's sensitivity between neurons correlates with the test run's true connectivity at r = {corr['r_own']:.3f} "
     f"(other runs' graphs: {corr['r_other_mean']:.3f} +- {corr['r_other_sd']:.3f}).",
-    f"Hidden states decode the population-rate oscillation phase with held-out R^2 {dh['phase (cos, sin)']:.2f}, the last "
+    f"Hidden states decode the population-rate oscillation phase with held-out R² {dh['phase (cos, sin)']:.2f}, the last "
     f"input sample alone with {di['phase (cos, sin)']:.2f}.",
 ]
 summary = {

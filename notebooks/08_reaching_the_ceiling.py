@@ -43,11 +43,10 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown
 
-from voltlib import analysis, beyond, plots, wiring
+from voltlib import analysis, beyond, display, plots, wiring
 from voltlib.inputs import require_inputs
-from voltlib.metrics import format_interval
 from voltlib.store import horizon_key, read_json, update_json, write_json
-from voltlib.summary import best_baseline, ceiling_at, say
+from voltlib.summary import best_baseline, ceiling_at
 
 t_start = time.perf_counter()
 require_inputs(profile, "08_reaching_the_ceiling")
@@ -68,10 +67,10 @@ test_runs = [int(r) for r in ds1.runs["test"]]
 # %%
 inp = beyond.build_inputs(sim, cfg.data, ds1.runs, tuple(h_samples), keep_couplings=test_runs)
 det = inp.detection
-Markdown(f"On the {len(test_runs)} test runs the detector finds {det['n_detected']:,} spikes of the simulator's "
+Markdown(f"On the {display.count(len(test_runs), 'test run')} the detector finds {det['n_detected']:,} spikes of the simulator's "
          f"{det['n_true']:,}: precision {det['precision']:.4f}, recall {det['recall']:.4f} (same sample). The coupling's "
          f"ridge penalty chosen on the validation runs is {inp.alpha:g} (causal increment MSE by penalty: "
-         + ", ".join(f"{a}: {v:.3f} mV^2" for a, v in inp.alpha_scores.items()) + ").")
+         + ", ".join(f"{a}: {v:.3f} mV²" for a, v in inp.alpha_scores.items()) + ").")
 
 # %% [markdown]
 # ## The staircase
@@ -81,33 +80,21 @@ Markdown(f"On the {len(test_runs)} test runs the detector finds {det['n_detected
 # %% tags=["nbval-ignore-output"]
 fitted = beyond.fit_family(cfg.beyond, inp, ds1.runs, cfg.data.window - 1, cfg.sim, cfg.data)
 info = {k: [i for _, i, _ in v] for k, v in fitted.items()}
-pd.DataFrame({beyond.MEMBER_LABELS[k]: {"parameters": v[0]["params"], "seeds": len(v),
-                                        "epochs": "/".join(str(i["epochs"]) for i in v),
-                                        "training per seed (s)": round(np.mean([i["train_s"] for i in v]), 1),
-                                        "cached": all(i["cached"] for i in v)}
-              for k, v in info.items()}).T
+display.frame(beyond.family_table(info), specs={"training per seed (s)": ".1f"})
 
 # %%
 preds = beyond.family_forecasts(fitted, cfg.beyond, inp, datasets)
 scores = {k: beyond.score(p, datasets, horizons_ms, baselines, ceiling) for k, p in preds.items()}
 hk = [horizon_key(h) for h in horizons_ms]
-table = pd.DataFrame({
-    **{beyond.MEMBER_LABELS[k]: {f"{h:g} ms": f"{s[x]['r2']:.3f} [{format_interval(s[x]['r2_ci'])}]"
-                                 for h, x in zip(horizons_ms, hk)} for k, s in scores.items()},
-    **{name: {f"{h:g} ms": f"{baselines[name][x]['r2']:.3f} [{format_interval(baselines[name][x]['r2_ci'])}]"
-              for h, x in zip(horizons_ms, hk)} for name in ("persistence", "own_lags_boosting")},
-    "ceiling": {f"{h:g} ms": f"{ceiling_at(ceiling, h)[0]:.3f} [{format_interval(ceiling_at(ceiling, h)[1])}]"
-                for h in horizons_ms},
-}).T
-table.columns.name = "test R^2 [95 % CI]"
+table = beyond.r2_table(scores, baselines, ceiling, horizons_ms, ("persistence", "own_lags_boosting"))
 table
 
 # %%
 shares = {beyond.MEMBER_LABELS[k]: [s[x]["gain_share"] for x in hk] for k, s in scores.items()}
 share_cis = {beyond.MEMBER_LABELS[k]: [s[x]["gain_share_ci"] for x in hk] for k, s in scores.items()}
-colors = dict(zip(shares, ("#95a5a6", "#7f8c8d", "#8e44ad", "#d35400")))
-curves = {label: ([s[x]["r2"] for x in hk], {"color": colors[label]}) for label, s in
-          zip(shares, scores.values())}
+styles = dict(zip(shares, plots.STAIRCASE_STYLES))
+colors = {label: style["color"] for label, style in styles.items()}
+curves = {label: ([s[x]["r2"] for x in hk], styles[label]) for label, s in zip(shares, scores.values())}
 best_names = [best_baseline({"clean": baselines}, "clean", h)[0] for h in horizons_ms]
 curves["best baseline"] = ([baselines[b][x]["r2"] for b, x in zip(best_names, hk)], {"color": "k", "ls": ":"})
 curves["persistence"] = ([baselines["persistence"][x]["r2"] for x in hk], {"color": "0.6", "ls": "--"})
@@ -116,10 +103,10 @@ fig = plots.staircase(horizons_ms, curves, shares, share_cis, [c[0] for c in cei
 plots.save_figure(fig, profile, "reaching_the_ceiling.png");
 
 # %%
-pd.DataFrame({beyond.MEMBER_LABELS[k]: {f"{h:g} ms": f"{100 * s[x]['gain_share']:.0f} % "
-                                        f"[{format_interval(np.multiply(s[x]['gain_share_ci'], 100), '.0f')}]"
+pd.DataFrame({beyond.MEMBER_LABELS[k]: {f"{h:g} ms": display.with_interval(s[x]["gain_share"], s[x]["gain_share_ci"],
+                                                                          ".0f", 100, "%")
                                         for h, x in zip(horizons_ms, hk)} for k, s in scores.items()}).T.rename_axis(
-    columns="share of the achievable gain [95 % CI]")
+    columns="share of the achievable gain, % [95 % CI]")
 
 # %% [markdown]
 # ## Does the model find the wiring?
@@ -127,7 +114,7 @@ pd.DataFrame({beyond.MEMBER_LABELS[k]: {f"{h:g} ms": f"{100 * s[x]['gain_share']
 # synapses: how well it ranks real synapses above absent ones (ROC AUC; excitatory presynaptic
 # neurons by a positive coupling, inhibitory by a negative one), against a null that scores the
 # same coupling against the other test runs' graphs. On the right, the 1-ms forecasts grouped by
-# the checkpoint whose coupling they used, each member's R^2 minus the spike-clock member's on the
+# the checkpoint whose coupling they used, each member's R² minus the spike-clock member's on the
 # same windows (the first half-second has no coupling yet).
 
 # %%
@@ -172,38 +159,7 @@ since, _ = analysis.split_spike_clock(sim, ds1.test, S.kept)
 unforeseen = analysis.reset_share((preds["oracle"][h1].mean(axis=0) - ds1.test.targets()) ** 2, since, horizons_ms[0])
 
 # %%
-b = scores[best_member]
-beats = [h for h, x in zip(horizons_ms, hk) if b[x]["vs_best_baseline"]["verdict"] == "higher"]
-share_ci = format_interval(np.multiply(b[hk[0]]["gain_share_ci"], 100), ".0f")
-floor_1 = baselines[b[hk[0]]["floor"]][hk[0]]["r2"]
-need_90 = floor_1 + 0.9 * (ceiling_at(ceiling, horizons_ms[0])[0] - floor_1)
-oracle_left = need_90 - scores["oracle"][hk[0]]["r2"]
-Markdown(
-    f"The best forecaster that reads only the recording is **{beyond.MEMBER_LABELS[best_member]}** "
-    f"({info[best_member][0]['params']:,} parameters, {np.mean([i['train_s'] for i in info[best_member]]):.0f} s of "
-    f"training per seed, {len(info[best_member])} seeds): at 1 ms R^2 {b[hk[0]]['r2']:.3f}, "
-    f"{100 * b[hk[0]]['gain_share']:.0f} % of the achievable gain (95 % CI {share_ci}"
-    + (" %" if share_ci != "n/a" else "") + "). Its R^2 minus the best baseline's, horizon by horizon: "
-    + "; ".join(f"{h:g} ms (against {b[x]['best_baseline']}): {say(b[x]['vs_best_baseline'])}"
-                for h, x in zip(horizons_ms, hk)) + ". "
-    + ("It beats the best baseline beyond the interval at every horizon. " if len(beats) == len(horizons_ms)
-       else f"It beats the best baseline beyond the interval at {', '.join(f'{h:g}' for h in beats)} ms only. "
-       if beats else "At this budget it beats the best baseline beyond the interval at no horizon. ")
-    + "Each step minus the one before, at 1 ms: "
-    + "; ".join(f"{beyond.MEMBER_LABELS[cur]}: {say(beyond.step(scores, cur, prev, hk[0]))}"
-                for prev, cur in zip(beyond.MEMBERS, beyond.MEMBERS[1:]))
-    + f". A 90 % share at 1 ms needs R^2 {need_90:.3f}: the best member "
-    + (f"clears it by {b[hk[0]]['r2'] - need_90:.3f}. " if b[hk[0]]["r2"] >= need_90 else
-       f"falls short by {need_90 - b[hk[0]]['r2']:.3f}; the inferred wiring adds "
-       f"{beyond.step(scores, 'wiring', 'clock', hk[0])['difference']:+.3f} to the spike clock's member. ")
-    + f"With the true wiring (the oracle-informed member) the share at 1 ms is "
-    f"{100 * scores['oracle'][hk[0]]['gain_share']:.0f} %"
-    + (", above the mark. " if oracle_left <= 0 else
-       f", {oracle_left:.3f} below the mark: knowing the true graph instead of inferring it does not close the "
-       "shortfall; true minus inferred: " + say(beyond.step(scores, "oracle", "wiring", hk[0])) + ". ")
-    + "Of that member's squared error at 1 ms, "
-    f"{100 * unforeseen['share_of_error']:.0f} % falls on the {100 * unforeseen['share_of_samples']:.1f} % of targets "
-    "that follow a spike fired after the last input sample: a reset that no reader of the samples can time.")
+Markdown(beyond.conclusion(scores, info, best_member, baselines, ceiling, horizons_ms, unforeseen))
 
 # %% tags=["nbval-ignore-output"]
 print(f"08 took {time.perf_counter() - t_start:.0f} s; trained now: "

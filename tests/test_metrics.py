@@ -156,14 +156,6 @@ def test_run_labels_need_not_be_contiguous_and_evaluate_reports_the_interval():
     assert lo < out["r2"] < hi and hi - lo < 0.2
 
 
-def test_format_interval():
-    from voltlib.metrics import format_interval
-
-    assert format_interval((0.6123, 0.6789)) == "0.612 to 0.679"
-    assert format_interval(None) == "n/a" and format_interval((None, 0.5)) == "n/a"
-    assert format_interval((-np.inf, np.inf)) == "n/a"
-
-
 def test_run_stats_hold_what_the_r2_and_its_comparisons_need():
     y, p, runs = _runs_problem(np.random.default_rng(8))
     st = run_stats(y, p, runs + 10)

@@ -81,11 +81,16 @@ def test_compare_and_say_follow_the_interval():
     good, twin, bad = _entry(rng, y, runs, 0.0, seeds=3), _entry(rng, y, runs, 0.0), _entry(rng, y, runs, 0.6)
     gap = S.compare(good, bad, True, "good", "bad")
     assert gap["verdict"] == "higher" and gap["ci"][0] > 0 and (gap["a"], gap["b"]) == ("good", "bad")
-    assert S.say(gap).startswith(f"{gap['difference']:.3f} higher (95 % CI ")
+    plain = lambda text: text.replace("\u00a0", " ")  # noqa: E731  (say joins an interval with non-breaking spaces)
+    assert plain(S.say(gap)).startswith(f"{gap['difference']:.3f} higher (95 % CI ")
     assert S.say(S.compare(bad, good), lower="below").split()[1] == "below"
+    # a lower difference is said with magnitudes: "0.600 lower (95 % CI 0.55 to 0.65)", no double negative
+    worse = S.compare(bad, good)
+    lo, hi = (float(v) for v in S.say(worse).split("CI")[1].strip(" )").replace("\u00a0", " ").split(" to "))
+    assert S.say(worse).startswith(f"{-worse['difference']:.3f} lower") and 0 < lo <= -worse["difference"] <= hi
     same = S.compare(good, twin)
     assert same["verdict"] == "not distinguishable at this budget"
-    assert S.say(same).startswith("not distinguishable at this budget (difference ")
+    assert plain(S.say(same)).startswith("not distinguishable at this budget (difference ")
     apart = S.compare(good, bad, paired=False)
     assert not apart["paired"] and apart["ci"][1] - apart["ci"][0] > gap["ci"][1] - gap["ci"][0]
     assert S.say(None) == S.MISSING
@@ -119,11 +124,14 @@ def test_ladder_comparisons_name_each_difference_the_paper_states():
         "phase3_lstm_res_vs_phase1_lstm",
         "phase4_cnn_lstm_vs_phase3_lstm_res",
     }
-    assert cmp["cnn_lstm_vs_best_baseline"]["b"] == "ar_ridge" and not cmp["leak_effect"]["paired"]
+    assert cmp["cnn_lstm_vs_best_baseline"]["b"] == "AR per neuron" and not cmp["leak_effect"]["paired"]
     assert cmp["cnn_lstm_vs_persistence"]["verdict"] == "higher"
     assert cmp["leak_effect"]["verdict"] == "not distinguishable at this budget"
     table = S.comparison_table(cmp)
-    assert list(table.columns) == ["difference", "R^2 difference", "95 % CI", "verdict"] and len(table) == 6
+    assert list(table.columns) == ["R² difference", "95 % CI", "verdict"] and len(table) == 6
+    assert "the leak: CNN-LSTM, original minus clean protocol" in table.index
+    assert "LSTM + ResNet minus basic LSTM" in table.index and "CNN-LSTM minus persistence" in table.index
+    assert not any("_" in label for label in table.index)
 
 
 def test_the_floor_is_persistence_until_the_mean_scores_higher():

@@ -9,11 +9,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from . import fits, paths
+from . import display, fits, paths
 from .config import PHASE_LABELS, PROTOCOLS, SOURCE_R2, Profile
 from .data import make_dataset
 from .device import pick_device
-from .metrics import bootstrap_stats, evaluate, format_interval, interval, run_stats
+from .metrics import bootstrap_stats, evaluate, interval, run_stats
 from .store import horizon_key, read_json, update_json
 from .train import predict
 
@@ -131,30 +131,52 @@ def persistence_r2(profile_name: str, protocol: str, horizon_ms: int = 1) -> flo
 
 
 def ladder_table(profile_name: str, protocol: str) -> pd.DataFrame:
-    """Returns the ladder of one protocol as a table (source R^2 beside ours), from ladder.json.
+    """Returns the ladder of one protocol as the report shows it (source R² beside ours), from ladder.json.
 
-    R^2 and the other metrics are means over the phase's training seeds; the 95 % interval redraws
-    test runs (and seeds, where there are several).
-
-    Narrow enough for the report's column; every metric of every phase stays in ladder.json.
+    R² and the other metrics are means over the phase's training seeds; the 95 % interval redraws
+    test runs (and seeds, where there are several). Nine columns of numbers formatted by
+    voltlib.display, so it fits the report's text column; every metric of every phase stays in
+    ladder.json. The values are strings: `ladder_numbers` has them as numbers.
     """
+    ladder = ladder_numbers(profile_name, protocol)
+    table = pd.DataFrame(
+        {
+            "source R²": [display.number(v) for v in ladder["source R²"]],
+            "R² [95 % CI]": [display.with_interval(v, ci) for v, ci in zip(ladder["R²"], ladder["ci"])],
+            "seeds": [display.number(v) for v in ladder["seeds"]],
+            "skill vs persistence": [display.number(v) for v in ladder["skill vs persistence"]],
+            "RMSE (mV)": [display.number(v) for v in ladder["RMSE (mV)"]],
+            "size": ladder["size"],
+            "parameters": [display.number(v) for v in ladder["parameters"]],
+            "epochs": [display.number(v) for v in ladder["epochs"]],
+            "training (s)": [display.number(v, ".0f") for v in ladder["training (s)"]],
+        },
+        index=ladder.index,
+    )
+    table.index.name = ladder.index.name
+    return table
+
+
+def ladder_numbers(profile_name: str, protocol: str) -> pd.DataFrame:
+    """The ladder of one protocol as numbers, one row per phase (its display label), from ladder.json."""
     ladder = read_json(paths.results_dir(profile_name) / "ladder.json")[protocol]
     rows = []
     for phase, e in ladder.items():
+        if phase not in PHASE_LABELS:
+            continue
         rows.append(
             {
                 "phase": PHASE_LABELS[phase],
-                "source R^2": SOURCE_R2[phase],
-                "R^2": e["r2"],
-                "95 % CI": format_interval(e.get("r2_ci")),
+                "source R²": SOURCE_R2[phase],
+                "R²": e["r2"],
+                "ci": e.get("r2_ci"),
                 "seeds": len(e.get("seeds", [0])),
                 "skill vs persistence": e["skill_vs_persistence"],
                 "RMSE (mV)": e["rmse_mv"],
-                "MAE (mV)": e["mae_mv"],
-                "size": f"{e['hidden']} x {e['layers']}",
-                "parameters": f"{e['params']:,}",
-                "epochs": e["epochs"],
-                "train s": round(e["train_s"], 1),
+                "size": f"{e['hidden']}{display.NBSP}x{display.NBSP}{e['layers']}",
+                "parameters": int(e["params"]),
+                "epochs": int(e["epochs"]),
+                "training (s)": e["train_s"],
             }
         )
     order = list(PHASE_LABELS.values())

@@ -208,13 +208,6 @@ def interval(samples: np.ndarray, estimate: float, n_runs: int, level: float = 0
     return float(estimate + (lo - center) * widen), float(estimate + (hi - center) * widen)
 
 
-def format_interval(ci, spec: str = ".3f") -> str:
-    """An interval as 'lo to hi' for tables, or 'n/a' where none could be computed (e.g. one test run)."""
-    if ci is None or any(v is None or not np.isfinite(v) for v in ci):
-        return "n/a"
-    return f"{format(ci[0], spec)} to {format(ci[1], spec)}"
-
-
 def paired_difference(a: dict, b: dict, n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> dict:
     """R^2(a) - R^2(b) of two forecasters scored on the same test samples (run_stats of each), with its interval.
 

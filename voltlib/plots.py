@@ -26,13 +26,31 @@ plt.rcParams.update(
 )
 
 
+def describe(fig, limit: int = 400) -> str:
+    """A figure in words, from its own text: its title(s) and, per panel, what is plotted against what.
+    The report's alt text for the figure (voltlib.report reads it from the saved PNG)."""
+    parts = [fig._suptitle.get_text()] if getattr(fig, "_suptitle", None) is not None else []
+    for ax in fig.axes:
+        if not ax.get_visible() or not ax.has_data():
+            continue
+        title = " ".join(t.get_text() for t in (ax.title, ax._left_title, ax._right_title) if t.get_text())
+        y, x = ax.get_ylabel(), ax.get_xlabel()
+        axes_text = f"{y} against {x}" if x and y else x or y
+        text = ": ".join(t for t in (title, axes_text) if t)
+        if text and text not in parts:
+            parts.append(text)
+    text = "; ".join(" ".join(p.split()) for p in parts if p.strip())
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
 def save_figure(fig, profile: str, name: str):
-    """Saves fig as report/<profile>/figures/<name> (PNG) and returns the path."""
+    """Saves fig as report/<profile>/figures/<name> (PNG, its `describe` text as the PNG's Description)
+    and returns the path."""
     if not name.endswith(".png"):
         raise ValueError(f"figure name {name!r} must end with .png")
     path = paths.figures_dir(profile) / name
     with atomic_path(path, checksum=False) as tmp:  # the build records its hash among the notebook's outputs
-        fig.savefig(tmp, format="png")
+        fig.savefig(tmp, format="png", metadata={"Description": describe(fig)})
     return path
 
 
@@ -101,7 +119,7 @@ def training_curves(histories: dict, labels: dict):
                     ax.plot(epochs, [h["train_loss"] for h in hist], color=color, ls=":", lw=1)
         ax.set_title(f"{protocol} protocol (dotted: training loss, first seed)", loc="left")
         ax.set_xlabel("epoch")
-    axes[0, 0].set_ylabel("validation MSE (z units^2)")
+    axes[0, 0].set_ylabel("validation MSE (z units²)")
     axes[0, -1].legend(frameon=False)
     return fig
 
@@ -146,7 +164,7 @@ def ladder_bars(r2: dict, references: dict, source: dict | None = None, ci: dict
             annotation_clip=False,
         )
     ax.set_xticks(np.arange(len(names)), names)
-    ax.set_ylabel("test R^2 (1 ms ahead)")
+    ax.set_ylabel("test R² (1 ms ahead)")
     ax.legend(frameon=False, loc="upper center", fontsize=8, bbox_to_anchor=(0.5, -0.12), ncol=3)
     return fig
 
@@ -183,7 +201,7 @@ def neuron_heatmap(r2_by_h: np.ndarray, rmse_mv_by_h: np.ndarray, horizons_ms, n
     fig, axes = plt.subplots(2, 1, figsize=(10, 5.2), sharex=True)
     n = r2_by_h.shape[1]
     for ax, values, label, cmap, lims in (
-        (axes[0], r2_by_h, "R^2", "viridis", (min(0, np.nanmin(r2_by_h)), 1)),
+        (axes[0], r2_by_h, "R²", "viridis", (min(0, np.nanmin(r2_by_h)), 1)),
         (axes[1], rmse_mv_by_h, "RMSE (mV)", "magma", (0, np.nanmax(rmse_mv_by_h))),
     ):
         im = ax.imshow(values, aspect="auto", cmap=cmap, vmin=lims[0], vmax=lims[1], interpolation="nearest")
@@ -212,7 +230,7 @@ def neuron_ranking(
     colors = np.where(order < n_exc, EXC_COLOR, INH_COLOR)
     axes[0].bar(np.arange(len(r2)), r2[order], color=colors, width=1.0)
     axes[0].set_xlabel("rank")
-    axes[0].set_ylabel("test R^2 (1 ms)")
+    axes[0].set_ylabel("test R² (1 ms)")
     lo = min(0.0, float(r2.min()) - 0.05)
     axes[0].set_ylim(lo, max(1.0, float(r2.max()) + 0.05))
     axes[0].set_title(
@@ -233,7 +251,7 @@ def neuron_ranking(
             ax.scatter((x + jitter)[:, mask].ravel(), r2_run_neuron[:, mask].ravel(), s=4, alpha=0.5, color=color, lw=0)
         ax.set_xlabel(label)
         ax.set_title(f"Spearman rho = {rho['rho']:.2f} (p = {rho['p']:.2g})", loc="left", fontsize=9)
-    axes[1].set_ylabel("R^2 of one neuron in one test run")
+    axes[1].set_ylabel("R² of one neuron in one test run")
     return fig
 
 
@@ -281,7 +299,7 @@ def temporal_patterns(prof: dict, horizon_ms: float, reset: dict):
     d.set_xlabel("true target voltage (mV)")
     e.set_xlabel("time in the run (s)")
     for ax in (a, b, d, e):
-        ax.set_ylabel("MSE (z units^2)")
+        ax.set_ylabel("MSE (z units²)")
         ax.set_yscale("log")
     a.legend(frameon=False, fontsize=8)
     c.legend(frameon=False, fontsize=8, loc="lower right")
@@ -319,7 +337,7 @@ def r2_vs_horizon(
     ax.set_xscale("log")
     ax.set_xticks(h, [f"{x:g}" for x in h])
     ax.set_xlabel("horizon (ms)")
-    ax.set_ylabel("test R^2")
+    ax.set_ylabel("test R²")
     ax.set_ylim(*ylim)
     ax.axhline(0, color="0.7", lw=0.8)
     ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
@@ -359,29 +377,46 @@ def gain_share_bars(horizons_ms, shares: dict, ax=None, colors: dict | None = No
     ax.axhline(1, color=CEILING_COLOR, lw=1, ls="--")
     ax.set_xticks(x, [f"{h:g}" for h in horizons_ms])
     ax.set_xlabel("horizon (ms)")
-    ax.set_ylabel("(R^2 - R^2 floor) / (R^2 ceil. - R^2 floor)")
+    ax.set_ylabel("(R² - R² floor) / (R² ceil. - R² floor)")
     lowest = min((float(np.nanmin(v)) for v in shares.values() if len(v)), default=0.0)
     ax.set_ylim(max(-1.05, min(lowest, 0.0) - 0.05), 1.1)  # below -1 is clipped and labelled
     ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return fig
 
 
+# the staircase's members: colours and markers that tell them apart also in grey print
+STAIRCASE_STYLES = (
+    {"color": "#1b9e77", "marker": "s"},
+    {"color": "#7570b3", "marker": "^"},
+    {"color": "#d95f02", "marker": "o"},
+    {"color": "#e7298a", "marker": "D"},
+)
+
+
 def staircase(horizons_ms, curves: dict, shares: dict, share_cis: dict, ceiling, ceiling_ci, colors: dict):
-    """The forecasters against the ceiling: test R^2 by horizon (left) and share of the achievable gain (right)."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2), gridspec_kw={"width_ratios": [1.15, 1]})
+    """The forecasters against the ceiling: test R² by horizon (left) and share of the achievable gain (right).
+
+    Sized for the report's text column (8 x 5.2 in, shown at about its own size): one legend for both
+    panels, below them, so it covers no line.
+    """
+    fig, (left, right) = plt.subplots(1, 2, figsize=(8, 5.2), gridspec_kw={"width_ratios": [1.1, 1]})
     r2_vs_horizon(horizons_ms, curves, ceiling=ceiling, ceiling_ci=ceiling_ci, ylim=(-0.05, 1.0), ax=left)
-    left.legend(frameon=False, fontsize=8, loc="upper right")
-    left.set_title("test R^2 (clean protocol)")
+    left.set_title("test R² (clean protocol)", fontsize=10)
     gain_share_bars(horizons_ms, shares, ax=right, colors=colors, intervals=share_cis)
-    right.set_title("share of the achievable gain, 95 % CI")
-    fig.tight_layout()
+    right.set_title("share of the achievable gain, 95 % CI", fontsize=10)
+    right.set_ylabel("share of the achievable gain")
+    for ax in (left, right):
+        ax.get_legend().remove()
+    handles, labels = left.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=2, frameon=False, fontsize=8)
+    fig.tight_layout(rect=(0, 0.05 + 0.045 * ((len(labels) + 1) // 2), 1, 1))
     return fig
 
 
 def wiring_recovery(past_s, auc_by_run: dict, null_auc: dict, gain_by_past: dict, reference: str):
     """How the inferred coupling finds the synapses as the run's past grows (left) and what it adds (right).
 
-    auc_by_run / null_auc: {"E"|"I": [runs, checkpoints]}; gain_by_past: {label: [checkpoints]} test R^2 of
+    auc_by_run / null_auc: {"E"|"I": [runs, checkpoints]}; gain_by_past: {label: [checkpoints]} test R² of
     the forecasts made while each checkpoint's coupling was in use, minus the `reference` member's on the
     same windows.
     """
@@ -406,7 +441,7 @@ def wiring_recovery(past_s, auc_by_run: dict, null_auc: dict, gain_by_past: dict
         right.plot(past_s, values, marker="o", ms=3, label=label)
     right.axhline(0, color="0.6", lw=0.8)
     right.set_xlabel("past the coupling is fitted on (s)")
-    right.set_ylabel(f"test R^2 at 1 ms minus {reference}'s")
+    right.set_ylabel(f"test R² at 1 ms minus {reference}'s")
     right.legend(frameon=False, fontsize=8)
     right.set_title("what the wiring adds to forecasts made with that coupling", fontsize=10)
     fig.tight_layout()
@@ -472,13 +507,13 @@ def feature_importance(
     axes[1].bar(x, own, color=np.where(x < n_exc, EXC_COLOR, INH_COLOR), width=1.0, label="on its own forecast")
     axes[1].bar(x, others, bottom=own, color="0.6", width=1.0, label="on all other neurons' forecasts")
     axes[1].set_xlabel("input neuron shuffled across windows")
-    axes[1].set_ylabel("increase in summed MSE (z^2)")
+    axes[1].set_ylabel("increase in summed MSE (z²)")
     axes[1].legend(frameon=False, fontsize=8)
     _ei_axis(axes[1], len(own), n_exc)
     axes[2].bar(range(len(lag_labels)), lag_imp, color="0.3")
     axes[2].set_xticks(range(len(lag_labels)), lag_labels, rotation=45)
     axes[2].set_xlabel("lags shuffled (1 = newest input sample)")
-    axes[2].set_ylabel("increase in mean MSE (z^2)")
+    axes[2].set_ylabel("increase in mean MSE (z²)")
     axes[2].set_yscale("symlog", linthresh=1e-3)
     fig.tight_layout()
     return fig
@@ -566,7 +601,7 @@ def lstm_dynamics(
             label=tgt,
         )
     ax.set_xticks(range(len(names)), names, fontsize=8, rotation=15)
-    ax.set_ylabel("held-out decoding R^2")
+    ax.set_ylabel("held-out decoding R²")
     ax.axhline(0, color="k", lw=0.8)
     low = min(decoding[n][t] for n in names for t in targets)
     ax.set_ylim(max(-0.5, low - 0.05), 1.0)  # a decoder far below 0 is just "useless"; clip it
@@ -619,7 +654,7 @@ def _r2_bars(ax, r2_by_variant: dict) -> None:
         ax.annotate(f"{v:.3f}", (max(v, 0), y), xytext=(3, 0), textcoords="offset points", va="center", fontsize=8)
     ax.set_yticks(range(len(names)), names, fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlabel("test R^2 (1 ms)")
+    ax.set_xlabel("test R² (1 ms)")
     ax.set_xlim(min(0, min(vals)) - 0.05, max(1, max(vals) + 0.15))
 
 

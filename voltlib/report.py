@@ -28,7 +28,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import paths, summary
+from . import display, paths, summary
 from .config import get_profile
 from .paths import discover
 from .store import atomic_path
@@ -44,6 +44,9 @@ METHODS_TAG = "methods"
 METHODS_HEADING = re.compile(r"^(\d+)\.\s")
 METHODS_CITATION = re.compile(r"\b(?:METHODS\.md|Methods),? sections? (\d+)(?:\s*(?:-|–|and)\s*\d+)?")
 NO_LINK_PARENTS = {"a", "code", "pre", "h1", "h2", "h3", "h4", "script", "style"}
+# the figure a cell saves (plots.save_figure(fig, profile, "name.png")): its PNG holds the figure's description
+FIGURE_CALL = re.compile(r"save_figure\([^)]*?[\"']([^\"']+\.png)[\"']")
+HEADING = re.compile(r"^#{1,4}\s+(.+)$", re.M)
 
 
 def _tags(cell) -> set:
@@ -84,8 +87,44 @@ def prepare_cells(nb) -> list:
     return cells
 
 
-def merged_notebook(executed: list[Path]):
-    """One notebook of all executed ones in report order, the abstract's discussion cells last."""
+def figure_description(png: Path) -> str:
+    """The description plots.save_figure wrote into a saved figure ("" if the file or the text is absent)."""
+    from PIL import Image
+
+    try:
+        with Image.open(png) as im:
+            return " ".join(str(im.text.get("Description", "")).split())
+    except (OSError, ValueError):
+        return ""
+
+
+def add_alt_texts(cells: list, figures_dir: Path | None) -> None:
+    """Gives every image of the report an alt text of its own: "Figure N (section): what it shows".
+
+    What it shows is the description of the PNG the cell saved (its titles and axes, see
+    plots.describe); the section is the heading above it. A cell that sets metadata "alt" keeps it.
+    """
+    section, n = "", 0
+    for cell in cells:
+        if cell.cell_type == "markdown":
+            headings = HEADING.findall(cell.source)
+            section = headings[-1].strip() if headings else section
+            continue
+        if cell.cell_type != "code":
+            continue
+        saved = FIGURE_CALL.findall(cell.source)
+        images = [o for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
+        for k, out in enumerate(images):
+            n += 1
+            own = cell.metadata.get("alt")
+            what = own or (figure_description(Path(figures_dir) / saved[k]) if figures_dir and k < len(saved) else "")
+            alt = f"Figure {n}" + (f" ({section})" if section else "") + (f": {what}" if what else "")
+            out.setdefault("metadata", {}).setdefault("image/png", {})["alt"] = alt
+
+
+def merged_notebook(executed: list[Path], figures_dir: Path | None = None):
+    """One notebook of all executed ones in report order, the abstract's discussion cells last; every
+    image with its alt text (add_alt_texts, from the figures saved in figures_dir)."""
     merged = nbformat.v4.new_notebook()
     merged.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     merged.metadata["language_info"] = {"name": "python"}
@@ -100,6 +139,7 @@ def merged_notebook(executed: list[Path]):
             )
         merged.cells.extend(cells)
     merged.cells.extend(tail)
+    add_alt_texts(merged.cells, figures_dir)
     return merged
 
 
@@ -209,6 +249,35 @@ def software_versions() -> dict:
     return out
 
 
+def run_time(results_dir: Path) -> str:
+    """What the build's run time was, in one sentence: the notebooks' execution and, apart, what training
+    the ladder cost (its trainings counted seed by seed, as the build trains them; the fan-out trains
+    them beside the notebooks, so the two times overlap rather than add up)."""
+    timings_file = results_dir / "timings.json"
+    if not timings_file.exists():
+        return "not recorded"
+    t = json.loads(timings_file.read_text())
+    total = sum((n.get("seconds") or 0) for n in t.get("notebooks", {}).values())
+    text = f"The notebooks ran for {total / 60:.1f} min in all (each notebook's latest run)"
+    fan = t.get("fanout") or {}
+    if fan.get("fits_trained"):
+        text += (
+            f"; in the latest run the fan-out trained {display.count(fan['fits_trained'], 'model')} "
+            f"in {fan.get('wall_s', 0) / 60:.1f} min beside them"
+        )
+    ladder_file = results_dir / "ladder.json"
+    if ladder_file.exists():
+        entries = [e for phases in json.loads(ladder_file.read_text()).values() for e in phases.values()]
+        n_fits = sum(len(e.get("seeds") or [0]) for e in entries)
+        train = sum((e.get("train_s") or 0) * len(e.get("seeds") or [0]) for e in entries)
+        text += (
+            f"; training the ladder's {display.count(len(entries), 'model')} "
+            f"({display.count(n_fits, 'training')}, counting each seed) took {train / 60:.1f} min"
+            "; a rebuild loads every trained model whose configuration is unchanged from the cache"
+        )
+    return text + "."
+
+
 def header_html(profile: str, results_dir: Path) -> str:
     """The block under the title: profile, its description, date, commit, versions, devices, time."""
     try:
@@ -217,26 +286,13 @@ def header_html(profile: str, results_dir: Path) -> str:
         description = ""
     versions = ", ".join(f"{k} {v}" for k, v in software_versions().items())
     devices = summary.devices(summary.load_results(profile, results_dir))
-    timings_file = Path(results_dir) / "timings.json"
-    build_time = ""
-    if timings_file.exists():
-        t = json.loads(timings_file.read_text())
-        total = sum((n.get("seconds") or 0) for n in t.get("notebooks", {}).values())
-        build_time = f"{total / 60:.1f} min of notebook execution in the latest run of each notebook"
-        ladder_file = Path(results_dir) / "ladder.json"
-        if ladder_file.exists():  # trained models are cached, so say what training cost
-            entries = [e for phases in json.loads(ladder_file.read_text()).values() for e in phases.values()]
-            train = sum(e.get("train_s") or 0 for e in entries)
-            build_time += (
-                f" (trained models are loaded from the cache when their configuration is unchanged; "
-                f"training the ladder's {len(entries)} models took {train / 60:.1f} min)"
-            )
+    rows_time = run_time(Path(results_dir))
     rows = [
         ("Profile", f"<b>{html.escape(profile)}</b>: {html.escape(description)}"),
         ("Built", f"{dt.date.today().isoformat()} from commit <code>{html.escape(git_commit())}</code>"),
         ("Software", html.escape(versions)),
         ("Devices", html.escape(", ".join(devices) if devices else "not recorded in the results")),
-        ("Run time", html.escape(build_time or "not recorded")),
+        ("Run time", html.escape(rows_time)),
     ]
     return '<table class="meta">' + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows) + "</table>"
 
@@ -265,7 +321,7 @@ def assemble(
 ) -> Path:
     """Writes the standalone HTML report of a profile and returns its path."""
     results_dir = paths.RESULTS / profile
-    merged = merged_notebook(executed_notebooks(profile, build_dir, notebooks_dir))
+    merged = merged_notebook(executed_notebooks(profile, build_dir, notebooks_dir), paths.REPORT / profile / "figures")
     merged.cells.append(methods_cell(methods))
     title, body, toc = body_and_toc(merged)
     page = (TEMPLATES / "report.html").read_text()

@@ -10,7 +10,7 @@ import json
 import math
 from pathlib import Path
 
-from . import metrics, paths
+from . import display, metrics, paths
 from .config import PHASE_LABELS
 from .store import horizon_key
 
@@ -52,10 +52,8 @@ def pct(x, spec: str = ".0f") -> str:
 
 
 def pct_interval(ci, spec: str = ".0f") -> str:
-    """An interval of fractions as 'lo to hi %', or 'n/a' where there is none (fewer than 2 test runs)."""
-    if ci is None or any(v is None or not math.isfinite(v) for v in ci):
-        return "n/a"
-    return f"{format(100 * ci[0], spec)} to {format(100 * ci[1], spec)} %"
+    """An interval of fractions in prose, '95 % CI 81 to 86 %', or 'no interval: fewer than 2 test runs'."""
+    return display.ci_words(ci, spec, scale=100, unit="%") or "no interval: fewer than 2 test runs"
 
 
 def baseline_r2(baselines, protocol: str, name: str, horizon_ms=1):
@@ -175,12 +173,12 @@ def ladder_comparisons(ladder: dict, baselines: dict) -> dict:
     out = {
         "leak_effect": compare(ladder["original"][p4], clean[p4], False, "CNN-LSTM, original", "CNN-LSTM, clean"),
         "cnn_lstm_vs_persistence": compare(clean[p4], base("persistence"), True, "CNN-LSTM", "persistence"),
-        "cnn_lstm_vs_best_baseline": compare(clean[p4], base(best), True, "CNN-LSTM", best),
-        "cnn_lstm_vs_ar_ridge": compare(clean[p4], base("ar_ridge"), True, "CNN-LSTM", "ar_ridge"),
+        "cnn_lstm_vs_best_baseline": compare(clean[p4], base(best), True, "CNN-LSTM", display.name(best)),
+        "cnn_lstm_vs_ar_ridge": compare(clean[p4], base("ar_ridge"), True, "CNN-LSTM", display.name("ar_ridge")),
     }
     phases = [p for p in PHASE_LABELS if p in clean]
     for prev, cur in zip(phases, phases[1:]):
-        out[f"{cur}_vs_{prev}"] = compare(clean[cur], clean[prev], True, PHASE_LABELS[cur], PHASE_LABELS[prev])
+        out[f"{cur}_vs_{prev}"] = compare(clean[cur], clean[prev], True, display.name(cur), display.name(prev))
     return out
 
 
@@ -189,32 +187,39 @@ def _finite(ci) -> bool:
 
 
 def say(cmp: dict | None, higher: str = "higher", lower: str = "lower", spec: str = ".3f") -> str:
-    """A difference in words its interval allows: '0.041 higher (95 % CI 0.030 to 0.052)', or 'not
-    distinguishable at this budget (difference -0.001, 95 % CI -0.012 to 0.010)'; MISSING if absent."""
+    """A difference in words its interval allows: '0.041 higher (95 % CI 0.030 to 0.052)'; a lower one
+    with its interval as magnitudes, '0.122 lower (95 % CI 0.119 to 0.126)', never a double negative;
+    else 'not distinguishable at this budget (difference -0.001, 95 % CI -0.012 to 0.010)'; MISSING if absent."""
     if cmp is None:
         return MISSING
     d, ci = cmp["difference"], cmp["ci"]
     if not _finite(ci):
-        return f"not distinguishable at this budget (difference {format(d, '+' + spec)}; no interval: fewer than 2 test runs)"
-    interval = f"95 % CI {format(ci[0], spec)} to {format(ci[1], spec)}"
+        return f"not distinguishable at this budget (difference {display.signed(d, spec)}; no interval: fewer than 2 test runs)"
     word = metrics.verdict(ci, higher, lower)
-    if word in (higher, lower):
-        return f"{format(abs(d), spec)} {word} ({interval})"
-    return f"{word} (difference {format(d, '+' + spec)}, {interval})"
+    if word == higher:
+        return f"{display.number(d, spec)} {word} ({display.ci_words(ci, spec)})"
+    if word == lower:
+        return f"{display.number(-d, spec)} {word} ({display.ci_words((-ci[1], -ci[0]), spec)})"
+    return f"{word} (difference {display.signed(d, spec)}, {display.ci_words(ci, spec)})"
 
 
-def comparison_table(comparisons: dict):
-    """The comparisons of `ladder_comparisons` (or any such dict) as a table: what minus what, the
-    difference, its interval and the verdict."""
+def comparison_table(comparisons: dict, by_key: bool = False):
+    """The comparisons of `ladder_comparisons` (or any such dict) as a table for the report: one row per
+    difference, named "a minus b" from its labels (by_key: by display.name of its key, which is how
+    the leak's row is always named), with the difference, its 95 % interval and the verdict."""
     import pandas as pd
 
+    def label(key, c):
+        if by_key or key in display.COMPARISON_NAMES or not (c["a"] and c["b"]):
+            return display.name(key)
+        return f"{c['a']} minus {c['b']}"
+
     rows = {
-        name: {
-            "difference": f"{c['a']} - {c['b']}",
-            "R^2 difference": round(c["difference"], 3),
-            "95 % CI": metrics.format_interval(c["ci"]),
+        label(key, c): {
+            "R² difference": display.signed(c["difference"]),
+            "95 % CI": display.interval(c["ci"]),
             "verdict": c["verdict"],
         }
-        for name, c in comparisons.items()
+        for key, c in comparisons.items()
     }
     return pd.DataFrame.from_dict(rows, orient="index")
