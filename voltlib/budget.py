@@ -319,11 +319,12 @@ def load_archive(profile_name: str = "quick") -> dict:
     A task whose recorded configuration differs from the code's current plan is listed as stale (the
     report says so) and left out of the curves; a task of the plan with no file is listed as missing.
     """
-    from .store import read_json, verify
+    from .store import read_json, record_read, sha256_of, verify
 
     manifest_file = manifest_path(profile_name)
     if not manifest_file.exists():
         return {"tasks": {}, "missing": [t.id for t in plan(get_profile(profile_name))], "stale": [], "manifest": None}
+    record_read(manifest_file)
     manifest = read_json(manifest_file)
     if manifest.get("schema") != SCHEMA:
         raise ArchiveError(
@@ -333,12 +334,13 @@ def load_archive(profile_name: str = "quick") -> dict:
     tasks, stale = {}, []
     for task_id, digest in manifest["tasks"].items():
         path = folder(profile_name) / "tasks" / f"{task_id}.json"
-        problem = verify(path, digest) if path.exists() else "is missing"
+        problem = verify(path) or (None if sha256_of(path) == digest else "differs from the manifest's sha256")
         if problem:
             raise ArchiveError(
                 f"{path} {problem} (the manifest records sha256 {digest[:12]}...): the archive cannot be trusted. "
                 "Restore it from git (git checkout -- results/archive) or rerun `make budget`."
             )
+        record_read(path)
         record = json.loads(path.read_text())
         if task_id not in current or current[task_id].configs() != record["config"]:
             stale.append(task_id)
@@ -484,6 +486,212 @@ def leak_by_budget(curve: dict) -> dict:
         d = independent_difference(curve["original"][budget]["run_stats"], curve["clean"][budget]["run_stats"])
         out[budget] = {"difference": d["difference"], "ci": d["ci"]}
     return out
+
+
+MODEL = "cnn_lstm"  # the model whose verdicts the paper states
+REFERENCES = ("persistence", "ar_ridge", "own_lags_boosting")  # clean-protocol baselines drawn as lines
+
+
+def _baseline(baselines: dict, name: str) -> dict:
+    from .store import horizon_key
+
+    return baselines["clean"][name][horizon_key(1)]
+
+
+def comparisons(archive: dict, baselines: dict) -> dict:
+    """{budget: {name: summary.compare}} of the CNN-LSTM at each measured budget.
+
+    On the clean test runs (paired, same windows): against each reference baseline, against the LSTM
+    with the residual head at the same budget (what the CNN adds), and the source's width against the
+    quick width; the leak (original minus clean) is resampled apart.
+    """
+    from .summary import compare
+
+    cur = curves(archive)
+    mine = cur.get(MODEL, {})
+    out: dict = {}
+    for budget, point in sorted(mine.get("clean", {}).items()):
+        row = {f"vs_{name}": compare(point, _baseline(baselines, name), True, "CNN-LSTM", name) for name in REFERENCES}
+        other = cur.get("lstm_res", {}).get("clean", {}).get(budget)
+        if other is not None:
+            row["vs_lstm_res"] = compare(point, other, True, "CNN-LSTM", "LSTM + residual head")
+        wide = cur.get("cnn_lstm_384", {}).get("clean", {}).get(budget)
+        if wide is not None:
+            row["width_384_vs_quick"] = compare(wide, point, True, "CNN-LSTM width 384", "CNN-LSTM quick width")
+        orig = mine.get("original", {}).get(budget)
+        if orig is not None:
+            row["leak"] = compare(orig, point, False, "CNN-LSTM, original", "CNN-LSTM, clean")
+        out[budget] = row
+    return out
+
+
+def verdict_over_budgets(by_budget: dict, name: str) -> dict | None:
+    """How one comparison's verdict runs over the budgets: the largest budget's and whether it ever changed."""
+    seen = [(b, row[name]) for b, row in sorted(by_budget.items()) if name in row]
+    if not seen:
+        return None
+    words = [c["verdict"] for _, c in seen]
+    largest, last = seen[-1]
+    return {
+        "largest_budget": largest,
+        "verdict": last["verdict"],
+        "difference": last["difference"],
+        "ci": last["ci"],
+        "by_budget": {b: c["verdict"] for b, c in seen},
+        "stable": len(set(words)) == 1,
+    }
+
+
+def against_extrapolation(ext: dict | None, reference_r2: float, reference_ci) -> str:
+    """What the extrapolated R^2 at the source's budget says against a reference: its interval decides or not."""
+    if ext is None or not all(map(math.isfinite, ext["r2_at_ci"])):
+        return "not decided (no extrapolation)"
+    lo, hi = ext["r2_at_ci"]
+    ref_lo, ref_hi = reference_ci if reference_ci is not None else (reference_r2, reference_r2)
+    if lo > ref_hi:
+        return "higher"
+    if hi < ref_lo:
+        return "lower"
+    return "not decided"
+
+
+NAMES = {
+    "persistence": "persistence",
+    "ar_ridge": "the per-neuron AR",
+    "own_lags_boosting": "the boosted trees",
+    "lstm_res": "the LSTM with the residual head",
+}
+
+
+def headline(archive: dict, baselines: dict) -> dict | None:
+    """The study's findings on the CNN-LSTM (clean protocol unless said): None while nothing is archived.
+
+    smallest / largest: the measured budgets; r2 and r2_ci at each; verdicts: for every comparison of
+    `comparisons`, its verdict at the largest budget and whether it held at every budget; extrapolated:
+    the saturating curve's R^2 at the source's budget with its interval, per protocol, and what that
+    interval says against each reference baseline.
+    """
+    cur = curves(archive).get(MODEL, {})
+    clean = cur.get("clean", {})
+    if not clean:
+        return None
+    by_budget = comparisons(archive, baselines)
+    names = sorted({k for row in by_budget.values() for k in row})
+    ext = {p: extrapolate(cur[p]) for p in cur if len(cur[p]) >= 3}
+    refs = {n: _baseline(baselines, n) for n in REFERENCES}
+    return {
+        "smallest": min(clean),
+        "largest": max(clean),
+        "points": {b: {"r2": p["r2"], "r2_ci": p["r2_ci"], "seeds": len(p["seeds"])} for b, p in clean.items()},
+        "verdicts": {n: verdict_over_budgets(by_budget, n) for n in names},
+        "extrapolated": ext,
+        "extrapolated_vs": {
+            n: against_extrapolation(ext.get("clean"), refs[n]["r2"], refs[n].get("r2_ci")) for n in REFERENCES
+        },
+    }
+
+
+def _ci(ci) -> str:
+    from .metrics import format_interval
+
+    return f"95 % CI {format_interval(ci)}"
+
+
+def sentences(h: dict | None) -> list[str]:
+    """The study's findings in words, each naming its budget; the interval rule decides every word."""
+    if h is None:
+        return ["The training-budget study has no archived result yet (`make budget`)."]
+    big, small = h["largest"], h["smallest"]
+    p = h["points"][big]
+    out = [
+        f"Trained for {big:,} window-passes ({100 * big / SOURCE_WINDOW_PASSES:.1f} % of the source's "
+        f"{SOURCE_WINDOW_PASSES:,}) with its learning rate decayed to that budget, the quick-width CNN-LSTM reaches "
+        f"R² = {p['r2']:.3f} ({_ci(p['r2_ci'])}) on the clean test runs, against "
+        f"{h['points'][small]['r2']:.3f} at {small:,}."
+    ]
+    for name, what in (
+        ("vs_ar_ridge", NAMES["ar_ridge"]),
+        ("vs_own_lags_boosting", NAMES["own_lags_boosting"]),
+        ("vs_persistence", NAMES["persistence"]),
+        ("vs_lstm_res", NAMES["lstm_res"] + " at the same budget"),
+    ):
+        v = h["verdicts"].get(name)
+        if v is None:
+            continue
+        word = v["verdict"]
+        diff = f"{v['difference']:+.3f}, {_ci(v['ci'])}"
+        head = f"Against {what}, at {v['largest_budget']:,} window-passes the CNN-LSTM is "
+        if word == "not distinguishable at this budget":
+            text = head + f"not distinguishable ({diff})"
+        else:
+            text = head + f"{word} ({diff})"
+        if v["stable"]:
+            text += ", as at every budget measured."
+        else:
+            runs = "; ".join(f"{b:,}: {w.replace(' at this budget', '')}" for b, w in v["by_budget"].items())
+            text += f"; the verdict changes with the budget ({runs})."
+        out.append(text)
+    leak = h["verdicts"].get("leak")
+    if leak is not None:
+        runs = "; ".join(f"{b:,}: {w.replace(' at this budget', '')}" for b, w in leak["by_budget"].items())
+        word = {"higher": "the leaky split scores higher", "lower": "the leaky split scores lower"}
+        out.append(
+            f"The leak (original minus clean) at {leak['largest_budget']:,} window-passes is {leak['difference']:+.3f} "
+            f"({_ci(leak['ci'])}): {word.get(leak['verdict'], leak['verdict'])} (by budget: {runs})."
+        )
+    ext = h["extrapolated"].get("clean")
+    if ext is not None:
+        place = {"higher": "above {}", "lower": "below {}"}
+        against = [
+            place.get(w, "not distinguishable from {}").format(NAMES[n]) for n, w in h["extrapolated_vs"].items()
+        ]
+        out.append(
+            f"Extrapolated by a saturating curve through {ext['n_points']} budgets (an extrapolation beyond "
+            f"{big:,}, not a measurement), its R² at the source's budget is {ext['r2_at']:.3f} "
+            f"({_ci(ext['r2_at_ci'])}): " + ", ".join(against) + "."
+        )
+    return out
+
+
+def describe(archive: dict) -> str:
+    """Where the archive came from, in one paragraph: tasks done and missing, commits, machines, dates, load."""
+    recs = list(archive["tasks"].values())
+    n_plan = len(recs) + len(archive["missing"]) + len(archive["stale"])
+    if not recs:
+        text = f"No task of the training-budget study is usable yet ({n_plan} planned). "
+    else:
+        prov = [r["provenance"] for r in recs]
+        commits = sorted(
+            {p["commit"][:10] + (" (with uncommitted changes)" if p.get("commit_dirty") else "") for p in prov}
+        )
+        machines = sorted({f"{p['machine']} ({p['cpu']}, {p['cores']} cores, {p['device']})" for p in prov})
+        threads = sorted({p["threads"] for p in prov})
+        dates = sorted(p["date"][:10] for p in prov)
+        pk = prov[0]["packages"]
+        notes = sorted({p.get("note") for p in prov if p.get("note")})
+        load = max(max(p["load_average_start"][0], p["load_average_end"][0]) for p in prov)
+        hours = sum(r["wall_s"] for r in recs) / 3600
+        text = (
+            f"{len(recs)} of {n_plan} tasks of the study are archived, trained at commit {', '.join(commits)} on "
+            f"{'; '.join(machines)}, {' or '.join(map(str, threads))} thread{'s' * (threads != [1])} per task, "
+            f"Python {pk['python']}, torch {pk['torch']}, between {dates[0]} and {dates[-1]}; "
+            f"{hours:.1f} task-hours in all. The 1-minute load average reached {load:.1f}: "
+            + (
+                "the seconds come from a shared machine and overstate the cost of a task. "
+                if load > prov[0]["cores"]
+                else "the machine was not oversubscribed. "
+            )
+        )
+        if notes:
+            text += "Recorded with the runs: " + "; ".join(notes) + ". "
+    if archive["missing"]:
+        text += f"Not yet trained: {', '.join(archive['missing'])} (`make budget` trains them). "
+    if archive["stale"]:
+        text += (
+            f"Made with configurations other than the code's and left out: {', '.join(archive['stale'])} "
+            "(`make budget` retrains them). "
+        )
+    return text.strip()
 
 
 def summary_table(archive: dict):
