@@ -308,6 +308,10 @@ def run_task(task: Task, sim, library: str | None = None, checkpoint_root: str |
     }
 
 
+class BudgetTasksFailed(RuntimeError):
+    """One or more tasks of the study raised on their workers; the message names each."""
+
+
 class ArchiveError(RuntimeError):
     """The archive is damaged, of another schema, or was made with other configurations than the code's."""
 
@@ -653,6 +657,75 @@ def sentences(h: dict | None) -> list[str]:
     return out
 
 
+def _verdict_phrase(v: dict | None, what: str) -> str:
+    if v is None:
+        return ""
+    word = v["verdict"]
+    if word == "not distinguishable at this budget":
+        return f"not distinguishable from {what}"
+    return f"{word} than {what} ({v['difference']:+.3f}, {_ci(v['ci'])})"
+
+
+def ladder_budget(profile: Profile) -> int:
+    """Window-passes the profile's ladder trains its CNN-LSTM for (at most: early stopping may end it sooner)."""
+    t = profile.phases["phase4_cnn_lstm"][1]
+    return t.max_epochs * (t.max_train_windows or 0)
+
+
+def abstract_sentence(h: dict | None, quick_r2: float | None, budget: int) -> str:
+    """The abstract's sentence on the budget: the CNN-LSTM at the largest measured budget beside the ladder's.
+
+    budget: the window-passes the ladder trained it for (ladder_budget) at the R^2 quick_r2."""
+    quick = f"R² = {quick_r2:.3f}" if quick_r2 is not None else "its R²"
+    if h is None:
+        return (
+            f"All the ladder's numbers above come from one training budget ({budget:,} window-passes; {quick} for "
+            "the CNN-LSTM); the training-budget study that measures them at larger budgets is not archived yet."
+        )
+    big = h["largest"]
+    p = h["points"][big]
+    against = [
+        x
+        for x in (
+            _verdict_phrase(h["verdicts"].get("vs_ar_ridge"), NAMES["ar_ridge"]),
+            _verdict_phrase(h["verdicts"].get("vs_own_lags_boosting"), NAMES["own_lags_boosting"]),
+        )
+        if x
+    ]
+    text = (
+        f"Those verdicts hold at the ladder's training budget ({budget:,} window-passes, "
+        f"{100 * budget / SOURCE_WINDOW_PASSES:.1f} % of the source's; {quick}). "
+        f"Trained for {big:,} window-passes ({100 * big / SOURCE_WINDOW_PASSES:.1f} % of the source's) with its "
+        f"learning rate decayed to that budget, the CNN-LSTM reaches **R² = {p['r2']:.3f}** ({_ci(p['r2_ci'])}) on "
+        "the clean test runs"
+    )
+    text += ", " + " and ".join(against) + "." if against else "."
+    ext = h["extrapolated"].get("clean")
+    if ext is not None:
+        text += (
+            f" A saturating curve through the measured budgets, extrapolated to the source's budget, gives "
+            f"{ext['r2_at']:.3f} ({_ci(ext['r2_at_ci'])}): an extrapolation, not a measurement."
+        )
+    return text
+
+
+def limitation_sentence(h: dict | None) -> str:
+    """The Limitations' line on the training budget: the measured curve, or that it is not measured yet."""
+    if h is None:
+        return (
+            "its models are trained for a fraction of the source's budget, and the training-budget study that "
+            "measures the CNN-LSTM at larger budgets is not archived yet, so the ladder's R² values are those of "
+            "that budget only."
+        )
+    big = h["largest"]
+    return (
+        f"its models are trained for a fraction of the source's budget; the training-budget study (notebook 05) "
+        f"measured the CNN-LSTM from {h['smallest']:,} to {big:,} window-passes ({100 * big / SOURCE_WINDOW_PASSES:.1f} "
+        f"% of the source's), R² {h['points'][h['smallest']]['r2']:.3f} to {h['points'][big]['r2']:.3f}, and beyond "
+        "that only an extrapolation speaks."
+    )
+
+
 def describe(archive: dict) -> str:
     """Where the archive came from, in one paragraph: tasks done and missing, commits, machines, dates, load."""
     recs = list(archive["tasks"].values())
@@ -774,21 +847,33 @@ def run(
             ): t
             for t in todo
         }
-        done_cost, left_cost, rate = 0.0, sum(cost(t) for t in todo), None
+        done_cost, left_cost, failed = 0.0, sum(cost(t) for t in todo), []
         for i, fut in enumerate(as_completed(futures), 1):
             task = futures[fut]
-            rec = fut.result()
-            write_json(task_path(profile_name, task), rec)
-            write_manifest(profile_name)
             done_cost += cost(task)
             left_cost -= cost(task)
             elapsed = time.perf_counter() - t_start
-            rate = elapsed / done_cost  # seconds of wall per cost unit at this many workers
-            eta = left_cost * rate
+            eta = left_cost * elapsed / done_cost  # wall seconds per cost unit so far, at this many workers
+            left = f"; about {_clock(eta)} left" if left_cost > 0 else ""
+            try:
+                rec = fut.result()
+            except Exception as err:  # noqa: BLE001 -- one failed task must not lose the others
+                failed.append(f"{task.label}: {type(err).__name__}: {err}")
+                say(
+                    f"  budget {i}/{len(todo)} [{_clock(elapsed)}] {task.label} FAILED: {type(err).__name__}: {err}{left}"
+                )
+                continue
+            write_json(task_path(profile_name, task), rec)
+            write_manifest(profile_name)
             say(
                 f"  budget {i}/{len(todo)} [{_clock(elapsed)}] {task.label}: test R^2 {rec['test']['r2']:.3f} "
-                f"in {rec['wall_s']:.0f} s" + (f"; about {_clock(eta)} left" if left_cost > 0 else "")
+                f"in {rec['wall_s']:.0f} s{left}"
             )
+    if failed:
+        raise BudgetTasksFailed(
+            f"{len(failed)} task(s) of the study failed (the others are archived; a rerun trains only what is "
+            "missing):\n" + "\n".join(failed)
+        )
     return write_manifest(profile_name)
 
 
