@@ -14,7 +14,7 @@ export MPLBACKEND := Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help env lint test test-lab test-scheduler nbval golden report bench lab clean clean-cache nwb forecast
+.PHONY: help env lint test test-lab test-scheduler nbval golden report budget bench lab clean clean-cache nwb forecast
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -101,6 +101,12 @@ forecast: $(STAMP) ## Forecast any recording: FILE=x.nwb (or .npz/.npy) -> R^2 b
 	$(PY) -m voltlib.forecast_recording "$(FILE)" $(if $(OUT),--out "$(OUT)") $(if $(RATE),--rate-hz $(RATE)) \
 		$(if $(UNIT),--unit $(UNIT)) --profile $(or $(FORECAST_PROFILE),quick)
 
+# The study is archived under results/archive/ and committed; make report reads it and never retrains it.
+# UP_TO=320000 trains only the budgets up to that many window-passes; NOTE="..." goes into the provenance.
+budget: $(STAMP) ## The training-budget study (hours on 2 cores; resumable): trains what results/archive/PROFILE/budget lacks
+	$(PY) -m voltlib.budget --profile $(PROFILE) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) \
+		$(if $(WORKERS),--workers $(WORKERS)) $(if $(UP_TO),--up-to $(UP_TO)) $(if $(NOTE),--note "$(NOTE)")
+
 bench: $(STAMP) ## Training and inference benchmarks -> results/bench.json
 	$(PY) -m voltlib.bench
 
@@ -116,8 +122,9 @@ test-lab: $(STAMP) ## Headless Chromium: `make lab` (every notebook opens, runs,
 	$(PY) tests/lab/drive_lab.py --all
 	$(PY) tests/lab/check_report.py
 
-clean: ## Remove build outputs and reports (keeps the simulation and training caches)
-	rm -rf build report/*/ results
+# results/archive/ holds the committed long studies: never removed by a clean
+clean: ## Remove build outputs and reports (keeps the simulation and training caches and results/archive)
+	rm -rf build report/*/ $(filter-out results/archive,$(wildcard results/*))
 
 clean-cache: ## Remove the cached simulations and trained models as well
-	rm -rf data build report/*/ results
+	rm -rf data build report/*/ $(filter-out results/archive,$(wildcard results/*))

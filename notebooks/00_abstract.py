@@ -26,7 +26,7 @@ profile = "smoke"
 import pandas as pd
 from IPython.display import Markdown
 
-from voltlib import display
+from voltlib import budget, display
 from voltlib import summary as S
 from voltlib.config import PHASE_LABELS, PHASES, SOURCE_R2, notebook_profile
 from voltlib.inputs import require_inputs
@@ -98,6 +98,10 @@ Markdown(
 )
 
 # %%
+budget_findings = budget.headline(budget.load_archive(profile), base)
+Markdown(budget.abstract_sentence(budget_findings, clean_r2, budget.ladder_budget(cfg)))
+
+# %%
 entry = lambda *keys: S.dig(*keys) or {}  # noqa: E731
 cell = lambda e: display.with_interval(e.get("r2"), e.get("r2_ci"))  # noqa: E731
 rows = {f"phase {PHASE_LABELS[p]}": [display.number(SOURCE_R2[p]), cell(entry(ladder, "original", p)),
@@ -146,9 +150,9 @@ Markdown(
 
 # %% [markdown]
 # The Methods chapter at the end of this report (the repository's `METHODS.md`) states each method
-# in full, in eleven numbered sections that the notebooks and the code cite: the network, the
+# in full, in twelve numbered sections that the notebooks and the code cite: the network, the
 # simulation, the task, both protocols, the models, training, the baselines, the metrics, the
-# ceiling, the profiles and the forecasters that go beyond the source.
+# ceiling, the profiles, the forecasters that go beyond the source and the training-budget study.
 
 # %% [markdown] tags=["discussion"]
 # # Discussion
@@ -210,8 +214,7 @@ devs = S.devices(R)
 limits = [
     f"This build is the *{profile}* profile ({cfg.description}); "
     + ("its models and schedules are the source's." if profile == "paper" else
-       "its models are narrower and its training shorter than the source's, so the ladder's absolute R² values "
-       "are lower bounds for what the architectures can do."),
+       "its models are narrower than the source's, and " + budget.limitation_sentence(budget_findings)),
     f"The CNN-LSTM and the shuffled-order control are trained from {n_seeds} seeds each, the other phases and "
     "models from one; their intervals cover test runs only, not the spread between trainings.",
     f"The ceiling is estimated from {cfg.ceiling.n_replicas} replicas at {cfg.ceiling.n_start_times} start times in "

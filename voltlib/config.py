@@ -216,6 +216,7 @@ class DataConfig:
 
 
 MODEL_KINDS = ("lstm", "lstm_res", "cnn_lstm")
+LR_SCHEDULES = ("plateau", "cosine")
 
 
 @dataclass(frozen=True)
@@ -255,9 +256,14 @@ class TrainConfig:
     seed: int = 0
     max_train_windows: int | None = None  # quick profile: a seeded subsample per epoch
     max_eval_windows: int | None = None  # cap on validation windows (smoke/quick speed)
+    # "plateau": ReduceLROnPlateau after warm-up (the source's); "cosine": the rate decays from lr to
+    # min_lr over the whole schedule (max_epochs), so a training ends at its budget with a decayed rate
+    # (the training-budget study). Left out of config_hash at its default: existing caches keep their keys.
+    lr_schedule: str = field(default="plateau", metadata={"hash_omit_default": True})
 
     def __post_init__(self):
         _check_types(self)
+        _check(self.lr_schedule in LR_SCHEDULES, "train.lr_schedule", self.lr_schedule, f"one of {LR_SCHEDULES}")
         # a window cap of 0 would read as "no cap" in train.py, so a cap is None or >= 1; a clip norm
         # of 0 zeroes every gradient. Zero is meaningful for the rest: no decay, no warm-up, no lr
         # floor (torch's default), a cut at the first epoch without improvement (patience 0).
@@ -532,12 +538,19 @@ def notebook_profile(profile, device=None) -> Profile:
     return get_profile(profile)
 
 
-def to_dict(cfg) -> dict:
-    """A JSON-ready dict of a (nested) config dataclass, tuples as lists."""
+def _omitted(cfg, f: dataclasses.Field) -> bool:
+    """True for a field that config_hash leaves out: one added later, at the default that keeps old keys."""
+    return bool(f.metadata.get("hash_omit_default")) and getattr(cfg, f.name) == f.default
+
+
+def to_dict(cfg, for_hash: bool = False) -> dict:
+    """A JSON-ready dict of a (nested) config dataclass, tuples as lists; for_hash: without _omitted fields."""
 
     def conv(x):
         if dataclasses.is_dataclass(x):
-            return {f.name: conv(getattr(x, f.name)) for f in dataclasses.fields(x)}
+            return {
+                f.name: conv(getattr(x, f.name)) for f in dataclasses.fields(x) if not (for_hash and _omitted(x, f))
+            }
         if isinstance(x, dict):
             return {str(k): conv(v) for k, v in x.items()}
         if isinstance(x, (list, tuple)):
@@ -549,5 +562,5 @@ def to_dict(cfg) -> dict:
 
 def config_hash(*cfgs, length: int = 12) -> str:
     """A stable hex hash of one or more configs (and plain JSON values): names cached artifacts."""
-    blob = json.dumps([to_dict(c) for c in cfgs], sort_keys=True, separators=(",", ":"))
+    blob = json.dumps([to_dict(c, for_hash=True) for c in cfgs], sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()[:length]

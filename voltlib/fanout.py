@@ -130,6 +130,17 @@ def light_simulation(sim):
     return dataclasses.replace(sim, spike_i=[], spike_t_ms=[], syn_i=[], syn_j=[])
 
 
+def check_library(library: str | None) -> None:
+    """On a worker: WrongLibrary if its voltlib is not the client's (library: the client's hash; None: no check)."""
+    if library is not None:
+        mine = library_hash()
+        if mine != library:
+            raise WrongLibrary(
+                f"worker {socket.gethostname()} runs voltlib {mine[:12]} but the client runs {library[:12]}: "
+                "install the same checkout on every worker (pip install -e . of the same commit) and restart them."
+            )
+
+
 def train_on_worker(spec: FitSpec, sim, library: str | None = None, checkpoint_root: str | None = None) -> dict:
     """Runs on a worker: cuts the spec's dataset, trains it, returns {weights (bytes), info, worker, seconds}.
 
@@ -142,13 +153,7 @@ def train_on_worker(spec: FitSpec, sim, library: str | None = None, checkpoint_r
     from .store import remove
     from .train import fit, weights_bytes
 
-    if library is not None:
-        mine = library_hash()
-        if mine != library:
-            raise WrongLibrary(
-                f"worker {socket.gethostname()} runs voltlib {mine[:12]} but the client runs {library[:12]}: "
-                "install the same checkout on every worker (pip install -e . of the same commit) and restart them."
-            )
+    check_library(library)
     try:
         from distributed import get_worker
 
@@ -283,6 +288,11 @@ class FanOut:
                 preload=[__name__],  # dask_setup, in each worker
             )
         self.client = Client(self.cluster)
+
+    def connect(self):
+        """The Dask client: connects to the scheduler, or starts the embedded cluster, if not done yet."""
+        self._connect()
+        return self.client
 
     def start(self, sim, specs: list[FitSpec] | None = None) -> int:
         """Submits every missing fit (or `specs`); returns how many. Nothing to train starts no cluster."""

@@ -705,3 +705,58 @@ def _joined(names: list) -> str:
     while all(len(w) > shared + 1 and w[shared] == words[0][shared] for w in words):
         shared += 1
     return " = ".join([names[0]] + [" ".join(w[shared:]) for w in words[1:]])
+
+
+# ---------------------------------------------------------------- the training-budget study (notebook 05)
+
+
+def budget_curves(curves: dict, labels: dict, references: dict, extrapolations: dict, source_budget: float):
+    """Test R^2 against training window-passes (log), per model and protocol, with 95 % intervals.
+
+    curves: {model: {protocol: {budget: {"r2", "r2_ci"}}}}; references: {label: R^2} drawn as lines;
+    extrapolations: {(model, protocol): budget.extrapolate(...)} drawn dashed up to the source's budget,
+    which is marked; the fitted part right of the largest measured budget is an extrapolation.
+    """
+    from .budget import saturating
+
+    fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.8), sharey=True)
+    colors = dict(zip(curves, ("C0", "C1", "C2", "C3")))
+    for ax, protocol in zip(axes, ("clean", "original")):
+        for model, by_protocol in curves.items():
+            points = by_protocol.get(protocol, {})
+            if not points:
+                continue
+            b = np.array(sorted(points), float)
+            r2 = np.array([points[k]["r2"] for k in sorted(points)])
+            ci = np.array([points[k]["r2_ci"] for k in sorted(points)], float).T
+            ax.errorbar(
+                b, r2, yerr=np.abs(ci - r2), marker="o", ms=4, capsize=2, color=colors[model], label=labels[model]
+            )
+            ext = extrapolations.get((model, protocol))
+            if ext is not None:
+                xs = np.geomspace(b.min(), source_budget, 60)
+                ax.plot(xs, saturating(xs, ext["r2_inf"], ext["a"], ext["b"]), ls="--", lw=1, color=colors[model])
+        if protocol == "clean":
+            for (label, value), ls in zip(references.items(), (":", "-.", (0, (5, 1)))):
+                ax.axhline(value, color="0.4", ls=ls, lw=1)
+                ax.annotate(
+                    label, (0.01, value), xycoords=("axes fraction", "data"), va="bottom", fontsize=7, color="0.35"
+                )
+        ax.axvline(source_budget, color="0.6", lw=0.8)
+        ax.annotate(
+            "source's budget",
+            (source_budget, 0.02),
+            xycoords=("data", "axes fraction"),
+            rotation=90,
+            ha="right",
+            va="bottom",
+            fontsize=7,
+            color="0.45",
+        )
+        ax.set_xscale("log")
+        ax.set_xlabel("training window-passes")
+        ax.set_title(f"{protocol} protocol", fontsize=10)
+    axes[0].set_ylabel("test R^2 (1 ms ahead)")
+    axes[1].legend(frameon=False, fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return fig

@@ -197,6 +197,12 @@ def _log(env: str, line: str) -> None:
             fh.write(line + "\n")
 
 
+def record_read(path: Path) -> None:
+    """Logs a file a notebook read outside load_checked (e.g. the committed archive): the build then
+    records it with its sha256, so a changed file reruns that notebook."""
+    _log(FILE_LOG_ENV, str(Path(path).resolve()))
+
+
 def announce(path: Path, problem: str, action: str) -> str:
     """Prints (and returns) the one line 'cache: <path> <problem>; <action>', logged for the build too."""
     line = f"cache: {shown(path)} {problem}; {action}"

@@ -2,6 +2,8 @@
 
 One epoch: (warm-up sets the lr) -> shuffled mini-batches: MSE, backward, clip grad norm, Adam step
 -> validation MSE -> ReduceLROnPlateau (after warm-up) -> early-stopping bookkeeping -> checkpoint.
+With TrainConfig.lr_schedule "cosine" the rate instead follows cosine_lr step by step to min_lr at
+the schedule's end (the training-budget study), and the plateau rule is off.
 At the end the best-validation weights are restored.
 
 Randomness: the model's initial weights come from `TrainConfig.seed`; every epoch reseeds torch and
@@ -60,6 +62,16 @@ def warmup_lr(cfg: TrainConfig, epoch: int) -> float | None:
     if epoch == cfg.warmup_epochs:
         return cfg.lr
     return None
+
+
+def cosine_lr(cfg: TrainConfig, step: int, total_steps: int) -> float:
+    """The lr of optimiser step `step` (0-based, counted from the end of warm-up) of a cosine schedule.
+
+    From cfg.lr at step 0 down to cfg.min_lr at step total_steps (the schedule's last step ends there),
+    so that a training of any length ends with its rate decayed: a budget is trained to its end.
+    """
+    frac = min(max(step / max(total_steps, 1), 0.0), 1.0)
+    return cfg.min_lr + (cfg.lr - cfg.min_lr) * 0.5 * (1.0 + math.cos(math.pi * frac))
 
 
 @dataclass
@@ -197,6 +209,9 @@ def train(
         )
 
     val_idx = eval_windows(cfg, len(val_split))
+    cosine = cfg.lr_schedule == "cosine"
+    steps_per_epoch = -(-len(epoch_windows(cfg, len(train_split), 0)) // cfg.batch_size)
+    cosine_steps = (cfg.max_epochs - cfg.warmup_epochs) * steps_per_epoch
     epoch = start
     while not done and epoch < cfg.max_epochs:
         t0 = time.perf_counter()
@@ -205,6 +220,8 @@ def train(
             for group in opt.param_groups:
                 group["lr"] = lr
         lr_used = opt.param_groups[0]["lr"]
+        if cosine and epoch >= cfg.warmup_epochs:  # the rate its first step takes
+            lr_used = cosine_lr(cfg, (epoch - cfg.warmup_epochs) * steps_per_epoch, cosine_steps)
         torch.manual_seed(cfg.seed * 1_000_003 + epoch)  # dropout masks depend on (seed, epoch) only
 
         model.train()
@@ -214,7 +231,10 @@ def train(
             batches, desc=f"epoch {epoch + 1}/{cfg.max_epochs}", leave=False, disable=None if progress else True
         )  # None: no bar when not a terminal
         total = torch.zeros((), dtype=torch.float64, device=device)
-        for b in bar:
+        for step, b in enumerate(bar):
+            if cosine and epoch >= cfg.warmup_epochs:
+                for group in opt.param_groups:
+                    group["lr"] = cosine_lr(cfg, (epoch - cfg.warmup_epochs) * steps_per_epoch + step, cosine_steps)
             x, y = train_split.get_batch(idx[b : b + cfg.batch_size])
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             opt.zero_grad(set_to_none=True)
@@ -227,7 +247,7 @@ def train(
         train_loss = total.item() / len(idx)
         val_loss = mse(model, val_split, val_idx, device)
 
-        if epoch >= cfg.warmup_epochs:  # the plateau schedule starts after warm-up
+        if epoch >= cfg.warmup_epochs and not cosine:  # the plateau schedule starts after warm-up
             plateau.step(val_loss)
         if stopper.step(val_loss, epoch):
             best_state = _cpu_copy(model.state_dict())

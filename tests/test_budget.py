@@ -1,0 +1,201 @@
+"""The training-budget study: schedules that end at their budget, the plan, the archive, the extrapolation."""
+
+import dataclasses
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from test_fanout import SIM
+from test_train import MODEL, WINDOW, N, StandInDataset
+
+from voltlib import budget, paths, store
+from voltlib import train as tr
+from voltlib.config import ConfigError, TrainConfig, config_hash, get_profile
+from voltlib.models import build_model
+
+
+def test_the_cosine_rate_starts_at_lr_halves_midway_and_ends_at_the_floor():
+    cfg = TrainConfig(lr=1e-3, min_lr=1e-5, lr_schedule="cosine")
+    assert tr.cosine_lr(cfg, 0, 100) == pytest.approx(1e-3)
+    assert tr.cosine_lr(cfg, 50, 100) == pytest.approx((1e-3 + 1e-5) / 2)
+    assert tr.cosine_lr(cfg, 100, 100) == pytest.approx(1e-5)
+    rates = [tr.cosine_lr(cfg, s, 100) for s in range(101)]
+    assert all(a >= b for a, b in zip(rates, rates[1:]))
+
+
+def test_a_cosine_training_decays_its_rate_to_the_end_and_ignores_the_plateau_rule():
+    ds = StandInDataset()
+    cfg = TrainConfig(
+        lr=3e-3,
+        min_lr=1e-5,
+        batch_size=32,
+        warmup_epochs=0,
+        max_epochs=4,
+        early_stop=4,
+        max_train_windows=120,
+        seed=3,
+        lr_schedule="cosine",
+        plateau_patience=0,
+    )
+    torch.manual_seed(cfg.seed)
+    model = build_model(MODEL, WINDOW, N)
+    out = tr.train(model, cfg, ds.train, ds.val, torch.device("cpu"))
+    lrs = [h["lr"] for h in out["history"]]
+    steps = -(-120 // 32)
+    assert lrs[0] == pytest.approx(3e-3)
+    assert lrs == pytest.approx([tr.cosine_lr(cfg, e * steps, 4 * steps) for e in range(4)])
+    assert len(lrs) == 4  # early_stop = max_epochs: the budget is trained to its end
+
+
+def test_the_schedule_field_keeps_every_old_cache_key_and_is_validated():
+    base = TrainConfig()
+    assert config_hash(base) == config_hash(dataclasses.replace(base, lr_schedule="plateau"))
+    assert config_hash(base) != config_hash(dataclasses.replace(base, lr_schedule="cosine"))
+    with pytest.raises(ConfigError, match="train.lr_schedule='linear' is invalid: expected one of"):
+        TrainConfig(lr_schedule="linear")
+
+
+def test_the_quick_plan_has_the_budgets_seeds_and_schedules_the_study_states():
+    quick = get_profile("quick")
+    tasks = budget.plan(quick)
+    by = {}
+    for t in tasks:
+        by.setdefault((t.model, t.budget, t.protocol), []).append(t.seed)
+    cnn = sorted({b for m, b, _ in by if m == "cnn_lstm"})
+    assert cnn == [4_000, 20_000, 80_000, 320_000, 1_280_000]
+    assert all(b2 / b1 >= 4 for b1, b2 in zip(cnn, cnn[1:])) and cnn[-2] >= 320_000
+    assert sorted({b for m, b, _ in by if m == "cnn_lstm_384"}) == [20_000, 80_000]
+    assert len({b for m, b, _ in by if m == "lstm_res"}) >= 3
+    for (model, b, protocol), seeds in by.items():
+        if model in ("cnn_lstm", "lstm_res") and b <= 80_000:
+            assert seeds == [0, 1], (model, b, protocol)
+    assert {p for _, _, p in by} == {"clean", "original"}
+    p4_model, p4_train = quick.phases["phase4_cnn_lstm"]
+    for t in tasks:
+        cfg = t.spec.train_cfg
+        assert cfg.max_epochs * cfg.max_train_windows == t.budget  # exactly the budget, in whole epochs
+        assert cfg.lr_schedule == "cosine" and cfg.early_stop == cfg.max_epochs
+        if t.model == "cnn_lstm":  # the quick model and its optimiser settings, only the schedule differs
+            assert t.spec.model_cfg == p4_model
+            assert (cfg.lr, cfg.weight_decay, cfg.batch_size) == (
+                p4_train.lr,
+                p4_train.weight_decay,
+                p4_train.batch_size,
+            )
+        if t.model == "cnn_lstm_384":
+            assert t.spec.model_cfg.hidden == 384
+    assert [budget.cost(t) for t in tasks] == sorted(budget.cost(t) for t in tasks)
+    assert len({t.id for t in tasks}) == len(tasks)
+    with pytest.raises(ValueError, match="not a whole number of epochs"):
+        budget.train_config(p4_train, 10_000, 4000, 0)
+
+
+@pytest.fixture
+def archive_root(monkeypatch, tmp_path):
+    monkeypatch.setattr(budget, "ARCHIVE", tmp_path / "archive")
+    monkeypatch.setattr(paths, "MODELS", tmp_path / "models")
+    return tmp_path / "archive"
+
+
+def _tiny_task():
+    """The smallest smoke task, on the tiny AR(1) simulation of the fan-out tests."""
+    task = budget.plan(get_profile("smoke"))[0]
+    spec = dataclasses.replace(task.spec, sim_cfg=SIM.sim)
+    return dataclasses.replace(task, spec=spec)
+
+
+def test_a_task_trains_scores_and_records_its_provenance(archive_root):
+    task = _tiny_task()
+    rec = budget.run_task(task, SIM, note="a test")
+    assert rec["id"] == task.id and rec["config"] == task.configs()
+    assert math.isfinite(rec["test"]["r2"]) and len(rec["test"]["r2_ci"]) == 2  # NaN bounds: one test run here
+    assert rec["epochs"] == task.spec.train_cfg.max_epochs
+    assert rec["window_passes"] > 0
+    prov = rec["provenance"]
+    assert prov["threads"] == 1 and prov["note"] == "a test" and prov["packages"]["torch"] == torch.__version__
+    assert len(prov["commit"]) in (40, 7) or prov["commit"] == "unknown"
+    # the same task again: the same bits (one thread, seeded), so a rerun anywhere archives the same numbers
+    again = budget.run_task(task, SIM)
+    assert again["test"]["run_stats"] == rec["test"]["run_stats"]
+
+
+def test_the_archive_is_checked_against_its_manifest_and_the_code(archive_root, monkeypatch):
+    task = _tiny_task()
+    monkeypatch.setattr(budget, "plan", lambda profile: [task])
+    rec = budget.run_task(task, SIM)
+    store.write_json(budget.task_path("smoke", task), rec)
+    manifest = budget.write_manifest("smoke")
+    assert manifest["complete"] and manifest["done"] == 1
+    assert budget.archived("smoke", task)
+    loaded = budget.load_archive("smoke")
+    assert list(loaded["tasks"]) == [task.id] and not loaded["missing"] and not loaded["stale"]
+    # a configuration the code no longer has: stale, left out, and said
+    changed = dataclasses.replace(
+        task, spec=dataclasses.replace(task.spec, train_cfg=dataclasses.replace(task.spec.train_cfg, lr=1e-3))
+    )
+    monkeypatch.setattr(budget, "plan", lambda profile: [changed])
+    loaded = budget.load_archive("smoke")
+    assert loaded["stale"] == [task.id] and not loaded["tasks"]
+    assert "left out" in budget.describe(loaded) and not budget.archived("smoke", changed)
+    # a damaged task file: refused, naming the file and what to do
+    path = budget.task_path("smoke", task)
+    path.write_text(path.read_text().replace('"schema": 1', '"schema": 1 '))
+    with pytest.raises(budget.ArchiveError, match=f"{task.id}.json .*git checkout -- results/archive"):
+        budget.load_archive("smoke")
+
+
+def _point(r2, half=0.004, n_runs=8, seed=0):
+    """A budget point with run_stats whose pooled R^2 is r2 (8 equal test runs, small spread)."""
+    rng = np.random.default_rng(seed)
+    n = np.full(n_runs, 1000.0)
+    s = np.zeros(n_runs)
+    q = np.full(n_runs, 1000.0)  # SST 1000 per run
+    sse = (1 - r2) * 1000 * (1 + 0.01 * rng.standard_normal(n_runs))
+    stats = {
+        "runs": list(range(n_runs)),
+        "n": n.tolist(),
+        "sum": s.tolist(),
+        "sumsq": q.tolist(),
+        "sse": [sse.tolist()],
+    }
+    return {"r2": r2, "r2_ci": (r2 - half, r2 + half), "run_stats": stats}
+
+
+def test_the_extrapolation_recovers_a_known_saturating_curve():
+    truth = (0.80, 0.15, 0.5)
+    points = {b: _point(float(budget.saturating(b, *truth))) for b in (4_000, 20_000, 80_000, 320_000)}
+    ext = budget.extrapolate(points, n_boot=100)
+    assert ext["r2_inf"] == pytest.approx(0.80, abs=0.01)
+    assert ext["r2_at"] == pytest.approx(float(budget.saturating(budget.SOURCE_WINDOW_PASSES, *truth)), abs=0.01)
+    assert ext["r2_at_ci"][0] <= ext["r2_at"] <= ext["r2_at_ci"][1]
+    assert budget.extrapolate({b: points[b] for b in (4_000, 20_000)}) is None  # 2 points cannot fix 3 parameters
+
+
+def test_the_words_follow_the_largest_budget_and_say_when_they_changed():
+    by_budget = {
+        20_000: {"vs_ar_ridge": {"verdict": "lower", "difference": -0.02, "ci": [-0.03, -0.01]}},
+        320_000: {"vs_ar_ridge": {"verdict": "higher", "difference": 0.03, "ci": [0.02, 0.04]}},
+    }
+    v = budget.verdict_over_budgets(by_budget, "vs_ar_ridge")
+    assert v["verdict"] == "higher" and v["largest_budget"] == 320_000 and not v["stable"]
+    ext = {"r2_at": 0.72, "r2_at_ci": (0.70, 0.74)}
+    assert budget.against_extrapolation(ext, 0.76, (0.75, 0.77)) == "lower"
+    assert budget.against_extrapolation(ext, 0.66, (0.65, 0.67)) == "higher"
+    assert budget.against_extrapolation(ext, 0.73, (0.72, 0.74)) == "not decided"
+
+
+def test_the_committed_quick_archive_matches_its_checksums_and_the_code():
+    """The archive the report reads: intact, of this schema, made with the code's current configurations."""
+    if not budget.manifest_path("quick").exists():
+        pytest.fail(f"{budget.manifest_path('quick')} is missing: the study's archive must be committed (make budget)")
+    archive = budget.load_archive("quick")
+    assert not archive["stale"], f"stale archive entries (configs changed since they were trained): {archive['stale']}"
+    assert len(archive["tasks"]) >= 20
+    for rec in archive["tasks"].values():
+        assert rec["window_passes"] == rec["budget"]  # quick's training runs hold more than an epoch's windows
+        assert rec["provenance"]["threads"] == 1
+        assert -1 < rec["test"]["r2"] < 1
+    manifest = json.loads(budget.manifest_path("quick").read_text())
+    assert set(manifest["tasks"]) >= set(archive["tasks"])

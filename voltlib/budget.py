@@ -1,0 +1,909 @@
+"""The training-budget study: test R^2 of the source's models against training compute, archived.
+
+The quick profile trains its CNN-LSTM for 20,000 window-passes (5 epochs of 4,000 windows), about
+0.7 % of the source's 2.77 million. A verdict on the source's architecture at one budget says little
+about it at another, so this study trains each model at budgets spaced 4x apart, each with a cosine
+schedule that decays the learning rate to min_lr exactly at its budget (budgeted training: a budget
+read from the checkpoints of one long run would be judged with its rate still high, which favours
+the long run's end), on both protocols, and scores each on its protocol's test windows with the
+run-level statistics every interval of the paper is drawn from.
+
+Each (model, budget, protocol, seed) is one task of the fan-out (voltlib.fanout's cluster: embedded by
+default, SCHEDULER= for a real one). A task trains with one thread (its bits do not depend on where it
+ran), checkpoints every epoch where the workers share this disk (a stopped study resumes there), and
+returns its scores, training record and provenance; the client writes one archive file per task
+under results/archive/<profile>/budget/, atomically with its checksum, and after every task a manifest
+with every file's sha256. The archive is committed: `make report` reads it and never retrains it, and
+`make budget` with every task archived does nothing.
+
+    make budget                         # or: python -m voltlib.budget --profile quick [--workers N]
+    make budget SCHEDULER=tcp://host:8786
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import paths
+from .config import Profile, TrainConfig, config_hash, get_profile, to_dict
+from .metrics import bootstrap_stats, independent_difference, interval, r2_from_stats
+
+ARCHIVE = paths.ROOT / "results" / "archive"
+SOURCE_WINDOW_PASSES = 129 * 21_459  # the source's CNN-LSTM: 129 epochs of 21,459 training windows
+SCHEMA = 1
+
+
+@dataclass(frozen=True)
+class StudyModel:
+    """One model of the study: a phase of the profile's ladder, at its width or another one."""
+
+    name: str  # the study's name for it (archive file names, tables)
+    label: str  # what the paper calls it
+    phase: str  # the ladder phase whose architecture and optimiser settings it takes
+    hidden: int | None  # None: the profile's width of that phase
+    budgets: tuple  # window-passes
+    seeds_up_to: int  # budgets up to this many window-passes train 2 seeds, larger ones 1
+
+
+# The budgets are 4-5x apart around quick's 20,000 (one epoch of 4,000 windows below it). The source's exact model (width 384, 2.19 M parameters)
+# costs about 3x the quick width per window, so it gets the two smaller budgets; the LSTM with the
+# residual head (the ladder's step without the CNN) three, so "what the CNN adds" is read per budget.
+STUDY = (
+    StudyModel(
+        "cnn_lstm",
+        "CNN-LSTM (quick width)",
+        "phase4_cnn_lstm",
+        None,
+        (4_000, 20_000, 80_000, 320_000, 1_280_000),
+        80_000,
+    ),
+    StudyModel("cnn_lstm_384", "CNN-LSTM (source width 384)", "phase4_cnn_lstm", 384, (20_000, 80_000), 0),
+    StudyModel(
+        "lstm_res",
+        "LSTM + residual head (quick width)",
+        "phase3_lstm_res",
+        None,
+        (4_000, 20_000, 80_000, 320_000),
+        80_000,
+    ),
+)
+PROTOCOL_ORDER = ("clean", "original")
+STUDY_PROFILES = ("smoke", "quick")  # smoke: a tiny version of the same study for the tests
+
+
+@dataclass(frozen=True)
+class Task:
+    """One training of the study and where its result is archived."""
+
+    model: str
+    budget: int  # window-passes
+    protocol: str
+    seed: int
+    spec: object  # fits.FitSpec
+
+    @property
+    def id(self) -> str:
+        return f"{self.model}-{self.budget}-{self.protocol}-seed{self.seed}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.model} {self.budget:,} window-passes ({self.protocol}, seed {self.seed})"
+
+    def configs(self) -> dict:
+        """What the archive records of this task's configuration (compared with the code's on reading)."""
+        s = self.spec
+        return {
+            "model": to_dict(s.model_cfg),
+            "train": to_dict(s.train_cfg),
+            "data": to_dict(s.data_cfg),
+            "sim": to_dict(s.sim_cfg),
+            "horizon": s.horizon,
+            "hash": config_hash(s.model_cfg, s.train_cfg, s.data_cfg, s.sim_cfg, {"horizon": s.horizon}),
+        }
+
+
+def windows_per_epoch(profile: Profile) -> int:
+    """Windows one epoch of the study draws: the profile's ladder cap (quick: 4,000)."""
+    return profile.phases["phase4_cnn_lstm"][1].max_train_windows or 4000
+
+
+def scaled_budgets(profile: Profile, budgets: tuple) -> tuple:
+    """The study's budgets at a profile: quick's as listed; smoke's divided so each is 1, 4, ... epochs."""
+    if profile.name == "quick":
+        return budgets
+    per_epoch = windows_per_epoch(profile)
+    return tuple(per_epoch * 4**k for k in range(min(len(budgets), 2)))  # smoke: 1 and 4 epochs
+
+
+def train_config(base: TrainConfig, budget: int, per_epoch: int, seed: int) -> TrainConfig:
+    """The phase's optimiser settings, trained for exactly `budget` window-passes to a decayed rate."""
+    epochs = budget // per_epoch
+    if epochs * per_epoch != budget or epochs < 1:
+        raise ValueError(
+            f"a budget of {budget:,} window-passes is not a whole number of epochs of {per_epoch:,} windows; "
+            "choose budgets that are multiples of the epoch."
+        )
+    return dataclasses.replace(
+        base,
+        max_epochs=epochs,
+        max_train_windows=per_epoch,
+        early_stop=epochs,  # every budget is trained to its end; the best-validation weights are kept
+        warmup_epochs=0,
+        lr_schedule="cosine",
+        seed=seed,
+    )
+
+
+def plan(profile: Profile) -> list[Task]:
+    """Every task of the study at a profile, cheapest first (so the curves fill from the left)."""
+    from .fits import FitSpec
+
+    if profile.name not in STUDY_PROFILES:
+        raise ValueError(
+            f"the training-budget study is defined at {STUDY_PROFILES}, not at {profile.name!r}; a paper-scale "
+            "study belongs to the GPU archive."
+        )
+    per_epoch = windows_per_epoch(profile)
+    out = []
+    for m in STUDY:
+        model_cfg, base = profile.phases[m.phase]
+        if m.hidden is not None:
+            model_cfg = dataclasses.replace(
+                model_cfg, hidden=m.hidden if profile.name == "quick" else model_cfg.hidden * 2
+            )
+        for i, budget in enumerate(scaled_budgets(profile, m.budgets)):
+            n_seeds = 2 if m.budgets[i] <= m.seeds_up_to else 1
+            for protocol in PROTOCOL_ORDER:
+                for k in range(n_seeds):
+                    seed = base.seed + k
+                    spec = FitSpec(
+                        f"budget_{m.name}_{budget}",
+                        model_cfg,
+                        train_config(base, budget, per_epoch, seed),
+                        profile.sim,
+                        profile.data,
+                        protocol,
+                        profile.data.horizon,
+                        "05_cnn_lstm",
+                    )
+                    out.append(Task(m.name, budget, protocol, seed, spec))
+    return sorted(out, key=lambda t: (cost(t), t.id))
+
+
+# relative cost of one window-pass (a single-threaded worker, quick widths; measured, see run())
+_COST = {"lstm_res": 0.8, "cnn_lstm": 1.0, "cnn_lstm_384": 3.2}
+
+
+def cost(task: Task) -> float:
+    """Relative compute of a task (window-passes times the model's cost per pass): its priority and ETA."""
+    return task.budget * _COST.get(task.model, 1.0)
+
+
+# ---------------------------------------------------------------- the archive
+
+
+def folder(profile_name: str) -> Path:
+    return ARCHIVE / profile_name / "budget"
+
+
+def task_path(profile_name: str, task: Task) -> Path:
+    return folder(profile_name) / "tasks" / f"{task.id}.json"
+
+
+def manifest_path(profile_name: str) -> Path:
+    return folder(profile_name) / "manifest.json"
+
+
+def _git(*args: str) -> str:
+    try:
+        out = subprocess.run(
+            ["git", *args], cwd=paths.PACKAGE_DIR.parent, capture_output=True, text=True, timeout=10, check=True
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return out.stdout.strip()
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def provenance() -> dict:
+    """Where and with what a task ran: commit, machine, CPU, packages, date (recorded by the worker)."""
+    from importlib.metadata import version
+
+    import torch
+
+    dirty = _git("status", "--porcelain", "--", "voltlib", "requirements.txt")
+    return {
+        "commit": _git("rev-parse", "HEAD"),
+        "commit_dirty": bool(dirty) if dirty != "unknown" else None,
+        "machine": platform.node(),
+        "platform": platform.platform(),
+        "cpu": _cpu_model(),
+        "cores": os.cpu_count(),
+        "device": "cuda" if torch.cuda.is_available() else "cpu",
+        "threads": torch.get_num_threads(),
+        "packages": {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "numpy": np.__version__,
+            "brian2": version("brian2"),  # not imported: Brian2 sets a signal handler, which a worker thread may not
+        },
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+
+
+def run_task(task: Task, sim, library: str | None = None, checkpoint_root: str | None = None, note: str = "") -> dict:
+    """On a worker: trains one task with one thread, scores it on its test windows; returns the archive record."""
+    import torch
+
+    from .fanout import check_library
+    from .ladder import score_predictions
+    from .store import remove
+    from .train import epoch_windows, fit, predict
+
+    check_library(library)
+    torch.set_num_threads(1)  # the same bits wherever the task runs
+    load0 = os.getloadavg()
+    t0 = time.perf_counter()
+    spec = task.spec
+    dataset = spec.dataset(sim)
+    root = Path(checkpoint_root) if checkpoint_root else Path(tempfile.gettempdir()) / "voltlib-checkpoints"
+    checkpoint = root / f"budget-{task.id}-{task.configs()['hash']}" / "checkpoint.pt"
+    device = torch.device("cpu")
+    model, _, info = fit(spec.name, spec.model_cfg, spec.train_cfg, dataset, device, spec.folder(), None, checkpoint)
+    metrics = score_predictions(predict(model, dataset.test, device), dataset)
+    remove(checkpoint)
+    wall = time.perf_counter() - t0
+    history = info["history"]
+    return {
+        "schema": SCHEMA,
+        "id": task.id,
+        "model": task.model,
+        "budget": task.budget,
+        "protocol": task.protocol,
+        "seed": task.seed,
+        "config": task.configs(),
+        "params": info["params"],
+        "epochs": info["epochs"],
+        "best_epoch": info["best_epoch"],
+        "window_passes": len(epoch_windows(spec.train_cfg, len(dataset.train), 0)) * len(history),
+        "train_s": info["train_s"],
+        "wall_s": wall,
+        "history": history,
+        "test": {
+            "r2": metrics["r2"],
+            "r2_ci": metrics["r2_ci"],
+            "skill_vs_persistence": metrics["skill_vs_persistence"],
+            "rmse_mv": metrics["rmse_mv"],
+            "run_stats": metrics["run_stats"],
+        },
+        "provenance": {
+            **provenance(),
+            "load_average_start": load0,
+            "load_average_end": os.getloadavg(),
+            "note": note,
+        },
+    }
+
+
+class BudgetTasksFailed(RuntimeError):
+    """One or more tasks of the study raised on their workers; the message names each."""
+
+
+class ArchiveError(RuntimeError):
+    """The archive is damaged, of another schema, or was made with other configurations than the code's."""
+
+
+def load_archive(profile_name: str = "quick") -> dict:
+    """Reads the study's archive: {"tasks": {id: record}, "missing": [ids], "stale": [ids], "manifest": ...}.
+
+    Every task file is checked against its checksum and the manifest; a damaged one raises ArchiveError.
+    A task whose recorded configuration differs from the code's current plan is listed as stale (the
+    report says so) and left out of the curves; a task of the plan with no file is listed as missing.
+    """
+    from .store import read_json, record_read, sha256_of, verify
+
+    manifest_file = manifest_path(profile_name)
+    if not manifest_file.exists():
+        return {"tasks": {}, "missing": [t.id for t in plan(get_profile(profile_name))], "stale": [], "manifest": None}
+    record_read(manifest_file)
+    manifest = read_json(manifest_file)
+    if manifest.get("schema") != SCHEMA:
+        raise ArchiveError(
+            f"{manifest_file} has schema {manifest.get('schema')}, expected {SCHEMA}: rerun `make budget`."
+        )
+    current = {t.id: t for t in plan(get_profile(profile_name))}
+    tasks, stale = {}, []
+    for task_id, digest in manifest["tasks"].items():
+        path = folder(profile_name) / "tasks" / f"{task_id}.json"
+        problem = verify(path) or (None if sha256_of(path) == digest else "differs from the manifest's sha256")
+        if problem:
+            raise ArchiveError(
+                f"{path} {problem} (the manifest records sha256 {digest[:12]}...): the archive cannot be trusted. "
+                "Restore it from git (git checkout -- results/archive) or rerun `make budget`."
+            )
+        record_read(path)
+        record = json.loads(path.read_text())
+        if task_id not in current or current[task_id].configs() != record["config"]:
+            stale.append(task_id)
+            continue
+        tasks[task_id] = record
+    missing = [i for i in current if i not in tasks and i not in stale]
+    return {"tasks": tasks, "missing": missing, "stale": stale, "manifest": manifest}
+
+
+def write_manifest(profile_name: str) -> dict:
+    """Rewrites the manifest from the task files on disk: each file's sha256, the plan's size, what is done."""
+    from .store import sha256_of, verify, write_json
+
+    files = sorted((folder(profile_name) / "tasks").glob("*.json"))
+    tasks = {}
+    for f in files:
+        if verify(f) is None:
+            tasks[f.stem] = sha256_of(f)
+    todo = [t.id for t in plan(get_profile(profile_name))]
+    manifest = {
+        "schema": SCHEMA,
+        "profile": profile_name,
+        "study": [to_dict(m) for m in STUDY],
+        "planned": len(todo),
+        "done": sum(i in tasks for i in todo),
+        "complete": all(i in tasks for i in todo),
+        "written": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "tasks": tasks,
+    }
+    write_json(manifest_path(profile_name), manifest)
+    return manifest
+
+
+def archived(profile_name: str, task: Task) -> bool:
+    """True if the task's archive file is intact and holds this task's current configuration."""
+    from .store import verify
+
+    path = task_path(profile_name, task)
+    if not path.exists() or verify(path) is not None:
+        return False
+    return json.loads(path.read_text()).get("config") == task.configs()
+
+
+# ---------------------------------------------------------------- the analysis the report draws
+
+
+def point_stats(records: list[dict]) -> dict:
+    """One budget point from its seeds' records: the seeds' run_stats stacked, R^2 (seed mean) and interval."""
+    first = records[0]["test"]["run_stats"]
+    stats = {
+        **{k: first[k] for k in ("runs", "n", "sum", "sumsq")},
+        "sse": [r["test"]["run_stats"]["sse"][0] for r in records],
+    }
+    r2 = r2_from_stats(stats)
+    boot = bootstrap_stats({"m": stats})["m"]
+    return {
+        "r2": r2,
+        "r2_ci": interval(boot, r2, len(stats["runs"])),
+        "seeds": [r["seed"] for r in records],
+        "r2_seeds": [r["test"]["r2"] for r in records],
+        "run_stats": stats,
+        "train_s": float(np.mean([r["train_s"] for r in records])),
+        "params": records[0]["params"],
+    }
+
+
+def curves(archive: dict) -> dict:
+    """{model: {protocol: {budget: point_stats}}} of every archived (non-stale) task."""
+    groups: dict = {}
+    for rec in archive["tasks"].values():
+        groups.setdefault((rec["model"], rec["protocol"], rec["budget"]), []).append(rec)
+    out: dict = {}
+    for (model, protocol, budget), recs in sorted(groups.items()):
+        recs = sorted(recs, key=lambda r: r["seed"])
+        out.setdefault(model, {}).setdefault(protocol, {})[budget] = point_stats(recs)
+    return out
+
+
+def saturating(n, r2_inf, a, b):
+    """R^2(n) = R^2_inf - a n^-b, n in window-passes (fitted on n / 10^4 for conditioning)."""
+    return r2_inf - a * np.power(np.asarray(n, dtype=np.float64) / 1e4, -b)
+
+
+def fit_saturating(budgets, r2s) -> tuple | None:
+    """Least-squares (R^2_inf, a, b) of the saturating curve with a, b >= 0; None with fewer than 3 points."""
+    from scipy.optimize import curve_fit
+
+    x, y = np.asarray(budgets, np.float64), np.asarray(r2s, np.float64)
+    if len(x) < 3:
+        return None
+    try:
+        p, _ = curve_fit(
+            saturating,
+            x,
+            y,
+            p0=(y.max() + 0.02, max(y.max() - y.min(), 1e-3), 0.5),
+            bounds=([-1.0, 0.0, 0.0], [1.0, 10.0, 3.0]),
+            maxfev=20_000,
+        )
+    except (RuntimeError, ValueError):
+        return None
+    return tuple(float(v) for v in p)
+
+
+def extrapolate(points: dict, at: float = SOURCE_WINDOW_PASSES, n_boot: int = 500, seed: int = 0) -> dict | None:
+    """The saturating curve through one model's budget points and its value at `at`, with bootstrap intervals.
+
+    Each bootstrap draw redraws every point's R^2 from the normal its 95 % interval describes and refits.
+    EXTRAPOLATION: with 3-4 points and 3 parameters the curve is barely determined; the intervals say how
+    little the measured points constrain it beyond the largest budget.
+    """
+    budgets = sorted(points)
+    r2 = [points[b]["r2"] for b in budgets]
+    params = fit_saturating(budgets, r2)
+    if params is None:
+        return None
+    sds = [max((points[b]["r2_ci"][1] - points[b]["r2_ci"][0]) / (2 * 1.959964), 1e-6) for b in budgets]
+    rng = np.random.default_rng(seed)
+    inf_s, at_s = [], []
+    for _ in range(n_boot):
+        p = fit_saturating(budgets, np.asarray(r2) + rng.standard_normal(len(r2)) * sds)
+        if p is not None:
+            inf_s.append(p[0])
+            at_s.append(float(saturating(at, *p)))
+    q = lambda s: tuple(float(v) for v in np.quantile(s, [0.025, 0.975])) if len(s) > 10 else (math.nan, math.nan)  # noqa: E731
+    return {
+        "r2_inf": params[0],
+        "a": params[1],
+        "b": params[2],
+        "r2_inf_ci": q(inf_s),
+        "at": at,
+        "r2_at": float(saturating(at, *params)),
+        "r2_at_ci": q(at_s),
+        "n_points": len(budgets),
+        "fits_kept": len(inf_s),
+    }
+
+
+def leak_by_budget(curve: dict) -> dict:
+    """{budget: original minus clean R^2 with its interval (the two test sets resampled independently)}."""
+    out = {}
+    for budget in sorted(set(curve.get("clean", {})) & set(curve.get("original", {}))):
+        d = independent_difference(curve["original"][budget]["run_stats"], curve["clean"][budget]["run_stats"])
+        out[budget] = {"difference": d["difference"], "ci": d["ci"]}
+    return out
+
+
+MODEL = "cnn_lstm"  # the model whose verdicts the paper states
+REFERENCES = ("persistence", "ar_ridge", "own_lags_boosting")  # clean-protocol baselines drawn as lines
+
+
+def _baseline(baselines: dict, name: str) -> dict:
+    from .store import horizon_key
+
+    return baselines["clean"][name][horizon_key(1)]
+
+
+def comparisons(archive: dict, baselines: dict) -> dict:
+    """{budget: {name: summary.compare}} of the CNN-LSTM at each measured budget.
+
+    On the clean test runs (paired, same windows): against each reference baseline, against the LSTM
+    with the residual head at the same budget (what the CNN adds), and the source's width against the
+    quick width; the leak (original minus clean) is resampled apart.
+    """
+    from .summary import compare
+
+    cur = curves(archive)
+    mine = cur.get(MODEL, {})
+    out: dict = {}
+    for budget, point in sorted(mine.get("clean", {}).items()):
+        row = {f"vs_{name}": compare(point, _baseline(baselines, name), True, "CNN-LSTM", name) for name in REFERENCES}
+        other = cur.get("lstm_res", {}).get("clean", {}).get(budget)
+        if other is not None:
+            row["vs_lstm_res"] = compare(point, other, True, "CNN-LSTM", "LSTM + residual head")
+        wide = cur.get("cnn_lstm_384", {}).get("clean", {}).get(budget)
+        if wide is not None:
+            row["width_384_vs_quick"] = compare(wide, point, True, "CNN-LSTM width 384", "CNN-LSTM quick width")
+        orig = mine.get("original", {}).get(budget)
+        if orig is not None:
+            row["leak"] = compare(orig, point, False, "CNN-LSTM, original", "CNN-LSTM, clean")
+        out[budget] = row
+    return out
+
+
+def verdict_over_budgets(by_budget: dict, name: str) -> dict | None:
+    """How one comparison's verdict runs over the budgets: the largest budget's and whether it ever changed."""
+    seen = [(b, row[name]) for b, row in sorted(by_budget.items()) if name in row]
+    if not seen:
+        return None
+    words = [c["verdict"] for _, c in seen]
+    largest, last = seen[-1]
+    return {
+        "largest_budget": largest,
+        "verdict": last["verdict"],
+        "difference": last["difference"],
+        "ci": last["ci"],
+        "by_budget": {b: c["verdict"] for b, c in seen},
+        "stable": len(set(words)) == 1,
+    }
+
+
+def against_extrapolation(ext: dict | None, reference_r2: float, reference_ci) -> str:
+    """What the extrapolated R^2 at the source's budget says against a reference: its interval decides or not."""
+    if ext is None or not all(map(math.isfinite, ext["r2_at_ci"])):
+        return "not decided (no extrapolation)"
+    lo, hi = ext["r2_at_ci"]
+    ref_lo, ref_hi = reference_ci if reference_ci is not None else (reference_r2, reference_r2)
+    if lo > ref_hi:
+        return "higher"
+    if hi < ref_lo:
+        return "lower"
+    return "not decided"
+
+
+NAMES = {
+    "persistence": "persistence",
+    "ar_ridge": "the per-neuron AR",
+    "own_lags_boosting": "the boosted trees",
+    "lstm_res": "the LSTM with the residual head",
+}
+
+
+def headline(archive: dict, baselines: dict) -> dict | None:
+    """The study's findings on the CNN-LSTM (clean protocol unless said): None while nothing is archived.
+
+    smallest / largest: the measured budgets; r2 and r2_ci at each; verdicts: for every comparison of
+    `comparisons`, its verdict at the largest budget and whether it held at every budget; extrapolated:
+    the saturating curve's R^2 at the source's budget with its interval, per protocol, and what that
+    interval says against each reference baseline.
+    """
+    cur = curves(archive).get(MODEL, {})
+    clean = cur.get("clean", {})
+    if not clean:
+        return None
+    by_budget = comparisons(archive, baselines)
+    names = sorted({k for row in by_budget.values() for k in row})
+    ext = {p: extrapolate(cur[p]) for p in cur if len(cur[p]) >= 3}
+    refs = {n: _baseline(baselines, n) for n in REFERENCES}
+    return {
+        "smallest": min(clean),
+        "largest": max(clean),
+        "points": {b: {"r2": p["r2"], "r2_ci": p["r2_ci"], "seeds": len(p["seeds"])} for b, p in clean.items()},
+        "verdicts": {n: verdict_over_budgets(by_budget, n) for n in names},
+        "extrapolated": ext,
+        "extrapolated_vs": {
+            n: against_extrapolation(ext.get("clean"), refs[n]["r2"], refs[n].get("r2_ci")) for n in REFERENCES
+        },
+    }
+
+
+def _ci(ci) -> str:
+    from .metrics import format_interval
+
+    return f"95 % CI {format_interval(ci)}"
+
+
+def sentences(h: dict | None) -> list[str]:
+    """The study's findings in words, each naming its budget; the interval rule decides every word."""
+    if h is None:
+        return ["The training-budget study has no archived result yet (`make budget`)."]
+    big, small = h["largest"], h["smallest"]
+    p = h["points"][big]
+    out = [
+        f"Trained for {big:,} window-passes ({100 * big / SOURCE_WINDOW_PASSES:.1f} % of the source's "
+        f"{SOURCE_WINDOW_PASSES:,}) with its learning rate decayed to that budget, the quick-width CNN-LSTM reaches "
+        f"R² = {p['r2']:.3f} ({_ci(p['r2_ci'])}) on the clean test runs, against "
+        f"{h['points'][small]['r2']:.3f} at {small:,}."
+    ]
+    for name, what in (
+        ("vs_ar_ridge", NAMES["ar_ridge"]),
+        ("vs_own_lags_boosting", NAMES["own_lags_boosting"]),
+        ("vs_persistence", NAMES["persistence"]),
+        ("vs_lstm_res", NAMES["lstm_res"] + " at the same budget"),
+    ):
+        v = h["verdicts"].get(name)
+        if v is None:
+            continue
+        word = v["verdict"]
+        diff = f"{v['difference']:+.3f}, {_ci(v['ci'])}"
+        head = f"Against {what}, at {v['largest_budget']:,} window-passes the CNN-LSTM is "
+        if word == "not distinguishable at this budget":
+            text = head + f"not distinguishable ({diff})"
+        else:
+            text = head + f"{word} ({diff})"
+        if v["stable"]:
+            text += ", as at every budget measured."
+        else:
+            runs = "; ".join(f"{b:,}: {w.replace(' at this budget', '')}" for b, w in v["by_budget"].items())
+            text += f"; the verdict changes with the budget ({runs})."
+        out.append(text)
+    leak = h["verdicts"].get("leak")
+    if leak is not None:
+        runs = "; ".join(f"{b:,}: {w.replace(' at this budget', '')}" for b, w in leak["by_budget"].items())
+        word = {"higher": "the leaky split scores higher", "lower": "the leaky split scores lower"}
+        out.append(
+            f"The leak (original minus clean) at {leak['largest_budget']:,} window-passes is {leak['difference']:+.3f} "
+            f"({_ci(leak['ci'])}): {word.get(leak['verdict'], leak['verdict'])} (by budget: {runs})."
+        )
+    ext = h["extrapolated"].get("clean")
+    if ext is not None:
+        place = {"higher": "above {}", "lower": "below {}"}
+        against = [
+            place.get(w, "not distinguishable from {}").format(NAMES[n]) for n, w in h["extrapolated_vs"].items()
+        ]
+        out.append(
+            f"Extrapolated by a saturating curve through {ext['n_points']} budgets (an extrapolation beyond "
+            f"{big:,}, not a measurement), its R² at the source's budget is {ext['r2_at']:.3f} "
+            f"({_ci(ext['r2_at_ci'])}): " + ", ".join(against) + "."
+        )
+    return out
+
+
+def _verdict_phrase(v: dict | None, what: str) -> str:
+    if v is None:
+        return ""
+    word = v["verdict"]
+    if word == "not distinguishable at this budget":
+        return f"not distinguishable from {what}"
+    return f"{word} than {what} ({v['difference']:+.3f}, {_ci(v['ci'])})"
+
+
+def ladder_budget(profile: Profile) -> int:
+    """Window-passes the profile's ladder trains its CNN-LSTM for (at most: early stopping may end it sooner)."""
+    t = profile.phases["phase4_cnn_lstm"][1]
+    return t.max_epochs * (t.max_train_windows or 0)
+
+
+def abstract_sentence(h: dict | None, quick_r2: float | None, budget: int) -> str:
+    """The abstract's sentence on the budget: the CNN-LSTM at the largest measured budget beside the ladder's.
+
+    budget: the window-passes the ladder trained it for (ladder_budget) at the R^2 quick_r2."""
+    quick = f"R² = {quick_r2:.3f}" if quick_r2 is not None else "its R²"
+    if h is None:
+        return (
+            f"All the ladder's numbers above come from one training budget ({budget:,} window-passes; {quick} for "
+            "the CNN-LSTM); the training-budget study that measures them at larger budgets is not archived yet."
+        )
+    big = h["largest"]
+    p = h["points"][big]
+    against = [
+        x
+        for x in (
+            _verdict_phrase(h["verdicts"].get("vs_ar_ridge"), NAMES["ar_ridge"]),
+            _verdict_phrase(h["verdicts"].get("vs_own_lags_boosting"), NAMES["own_lags_boosting"]),
+        )
+        if x
+    ]
+    text = (
+        f"Those verdicts hold at the ladder's training budget ({budget:,} window-passes, "
+        f"{100 * budget / SOURCE_WINDOW_PASSES:.1f} % of the source's; {quick}). "
+        f"Trained for {big:,} window-passes ({100 * big / SOURCE_WINDOW_PASSES:.1f} % of the source's) with its "
+        f"learning rate decayed to that budget, the CNN-LSTM reaches **R² = {p['r2']:.3f}** ({_ci(p['r2_ci'])}) on "
+        "the clean test runs"
+    )
+    text += ", " + " and ".join(against) + "." if against else "."
+    ext = h["extrapolated"].get("clean")
+    if ext is not None:
+        text += (
+            f" A saturating curve through the measured budgets, extrapolated to the source's budget, gives "
+            f"{ext['r2_at']:.3f} ({_ci(ext['r2_at_ci'])}): an extrapolation, not a measurement."
+        )
+    return text
+
+
+def limitation_sentence(h: dict | None) -> str:
+    """The Limitations' line on the training budget: the measured curve, or that it is not measured yet."""
+    if h is None:
+        return (
+            "its models are trained for a fraction of the source's budget, and the training-budget study that "
+            "measures the CNN-LSTM at larger budgets is not archived yet, so the ladder's R² values are those of "
+            "that budget only."
+        )
+    big = h["largest"]
+    return (
+        f"its models are trained for a fraction of the source's budget; the training-budget study (notebook 05) "
+        f"measured the CNN-LSTM from {h['smallest']:,} to {big:,} window-passes ({100 * big / SOURCE_WINDOW_PASSES:.1f} "
+        f"% of the source's), R² {h['points'][h['smallest']]['r2']:.3f} to {h['points'][big]['r2']:.3f}, and beyond "
+        "that only an extrapolation speaks."
+    )
+
+
+def describe(archive: dict) -> str:
+    """Where the archive came from, in one paragraph: tasks done and missing, commits, machines, dates, load."""
+    recs = list(archive["tasks"].values())
+    n_plan = len(recs) + len(archive["missing"]) + len(archive["stale"])
+    if not recs:
+        text = f"No task of the training-budget study is usable yet ({n_plan} planned). "
+    else:
+        prov = [r["provenance"] for r in recs]
+        commits = sorted(
+            {p["commit"][:10] + (" (with uncommitted changes)" if p.get("commit_dirty") else "") for p in prov}
+        )
+        machines = sorted({f"{p['machine']} ({p['cpu']}, {p['cores']} cores, {p['device']})" for p in prov})
+        threads = sorted({p["threads"] for p in prov})
+        dates = sorted(p["date"][:10] for p in prov)
+        pk = prov[0]["packages"]
+        notes = sorted({p.get("note") for p in prov if p.get("note")})
+        load = max(max(p["load_average_start"][0], p["load_average_end"][0]) for p in prov)
+        hours = sum(r["wall_s"] for r in recs) / 3600
+        text = (
+            f"{len(recs)} of {n_plan} tasks of the study are archived, trained at commit {', '.join(commits)} on "
+            f"{'; '.join(machines)}, {' or '.join(map(str, threads))} thread{'s' * (threads != [1])} per task, "
+            f"Python {pk['python']}, torch {pk['torch']}, between {dates[0]} and {dates[-1]}; "
+            f"{hours:.1f} task-hours in all. The 1-minute load average reached {load:.1f}: "
+            + (
+                "the seconds come from a shared machine and overstate the cost of a task. "
+                if load > prov[0]["cores"]
+                else "the machine was not oversubscribed. "
+            )
+        )
+        if notes:
+            text += "Recorded with the runs: " + "; ".join(notes) + ". "
+    if archive["missing"]:
+        text += f"Not yet trained: {', '.join(archive['missing'])} (`make budget` trains them). "
+    if archive["stale"]:
+        text += (
+            f"Made with configurations other than the code's and left out: {', '.join(archive['stale'])} "
+            "(`make budget` retrains them). "
+        )
+    return text.strip()
+
+
+def summary_table(archive: dict):
+    """The study as a table: model, protocol, budget, seeds, R^2 with interval, seconds a training took."""
+    import pandas as pd
+
+    from .metrics import format_interval
+
+    labels = {m.name: m.label for m in STUDY}
+    rows = []
+    for model, by_protocol in curves(archive).items():
+        for protocol, points in by_protocol.items():
+            for budget, p in points.items():
+                rows.append(
+                    {
+                        "model": labels.get(model, model),
+                        "protocol": protocol,
+                        "window-passes": f"{budget:,}",
+                        "% of source": f"{100 * budget / SOURCE_WINDOW_PASSES:.1f}",
+                        "seeds": len(p["seeds"]),
+                        "R^2": round(p["r2"], 3),
+                        "95 % CI": format_interval(p["r2_ci"]),
+                        "train s": round(p["train_s"]),
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------- running it
+
+
+def run(
+    profile_name: str = "quick",
+    options=None,
+    say=print,
+    only: str | None = None,
+    up_to: int | None = None,
+    note: str = "",
+) -> dict:
+    """Trains every task of the study not yet archived on the fan-out's cluster; returns the manifest."""
+    from distributed import as_completed
+
+    from .fanout import FanOut, Options, light_simulation
+    from .paths import library_hash
+    from .simulate import simulate
+    from .store import write_json
+
+    profile = get_profile(profile_name)
+    tasks = [t for t in plan(profile) if (only is None or only in t.id) and (up_to is None or t.budget <= up_to)]
+    todo = [t for t in tasks if not archived(profile_name, t)]
+    if not todo:
+        say(
+            f"budget: all {len(tasks)} tasks of the {profile_name} study are archived in {folder(profile_name)}; nothing to do"
+        )
+        return write_manifest(profile_name)
+    options = options or Options()
+    if options.in_process:
+        options = dataclasses.replace(options, workers=1)  # the study always runs on a cluster (of one)
+    say(
+        f"budget: {len(todo)} of {len(tasks)} tasks to train ({sum(cost(t) for t in todo) / 1e6:.2f} M cost-weighted window-passes)"
+    )
+    sim = simulate(profile.sim, progress=True)
+    t_start = time.perf_counter()
+    with FanOut(profile, options, say=say, library=library_hash()) as fan:
+        client = fan.connect()
+        local = fan.cluster is not None
+        sim_future = client.scatter(light_simulation(sim), broadcast=True, hash=False)
+        ck_root = str(paths.DATA / "budget-checkpoints") if local else None
+        futures = {
+            client.submit(
+                run_task,
+                t,
+                sim_future,
+                library_hash(),
+                ck_root,
+                note,
+                key=f"budget-{t.id}",
+                priority=-int(cost(t)),
+                pure=False,
+            ): t
+            for t in todo
+        }
+        done_cost, left_cost, failed = 0.0, sum(cost(t) for t in todo), []
+        for i, fut in enumerate(as_completed(futures), 1):
+            task = futures[fut]
+            done_cost += cost(task)
+            left_cost -= cost(task)
+            elapsed = time.perf_counter() - t_start
+            eta = left_cost * elapsed / done_cost  # wall seconds per cost unit so far, at this many workers
+            left = f"; about {_clock(eta)} left" if left_cost > 0 else ""
+            try:
+                rec = fut.result()
+            except Exception as err:  # noqa: BLE001 -- one failed task must not lose the others
+                failed.append(f"{task.label}: {type(err).__name__}: {err}")
+                say(
+                    f"  budget {i}/{len(todo)} [{_clock(elapsed)}] {task.label} FAILED: {type(err).__name__}: {err}{left}"
+                )
+                continue
+            write_json(task_path(profile_name, task), rec)
+            write_manifest(profile_name)
+            say(
+                f"  budget {i}/{len(todo)} [{_clock(elapsed)}] {task.label}: test R^2 {rec['test']['r2']:.3f} "
+                f"in {rec['wall_s']:.0f} s{left}"
+            )
+    if failed:
+        raise BudgetTasksFailed(
+            f"{len(failed)} task(s) of the study failed (the others are archived; a rerun trains only what is "
+            "missing):\n" + "\n".join(failed)
+        )
+    return write_manifest(profile_name)
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def main(argv=None) -> int:
+    from .fanout import Options
+
+    ap = argparse.ArgumentParser(prog="python -m voltlib.budget", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--profile", default="quick", choices=STUDY_PROFILES)
+    ap.add_argument("--scheduler", default=None, help="an existing Dask scheduler's address (else a local cluster)")
+    ap.add_argument("--workers", default=None, help="workers of the local cluster (default: one per core)")
+    ap.add_argument("--only", default=None, help="train only the tasks whose id contains this text")
+    ap.add_argument("--up-to", type=int, default=None, help="train only the budgets up to this many window-passes")
+    ap.add_argument("--note", default="", help="a statement kept in every task's provenance (e.g. a shared machine)")
+    args = ap.parse_args(argv)
+    try:
+        options = Options.from_env(args.scheduler, args.workers)
+        manifest = run(args.profile, options, only=args.only, up_to=args.up_to, note=args.note)
+    except KeyboardInterrupt:
+        print(
+            "budget: stopped; the archived tasks are kept and a rerun continues from the checkpoints", file=sys.stderr
+        )
+        return 130
+    print(f"budget: {manifest['done']}/{manifest['planned']} tasks archived in {folder(args.profile)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
