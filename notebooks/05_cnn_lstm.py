@@ -129,7 +129,7 @@ budget.summary_table(archive)
 budget_curves = budget.curves(archive)
 extrapolations = {(m, p): budget.extrapolate(pts) for m, by_p in budget_curves.items() for p, pts in by_p.items()
                   if len(pts) >= 3}
-references = {budget.NAMES[n]: summary.baseline_r2(base, "clean", n) for n in budget.REFERENCES}
+references = {display.name(n): summary.baseline_r2(base, "clean", n) for n in budget.REFERENCES}
 if budget_curves:
     fig = plots.budget_curves(budget_curves, {m.name: m.label for m in budget.STUDY}, references, extrapolations,
                               budget.SOURCE_WINDOW_PASSES)

@@ -199,3 +199,19 @@ def test_the_committed_quick_archive_matches_its_checksums_and_the_code():
         assert -1 < rec["test"]["r2"] < 1
     manifest = json.loads(budget.manifest_path("quick").read_text())
     assert set(manifest["tasks"]) >= set(archive["tasks"])
+
+
+def test_a_rerun_with_every_task_archived_trains_nothing(archive_root, monkeypatch):
+    task = _tiny_task()
+    monkeypatch.setattr(budget, "plan", lambda profile: [task])
+    store.write_json(budget.task_path("smoke", task), budget.run_task(task, SIM))
+    said = []
+
+    def no_simulation(*args, **kwargs):
+        raise AssertionError("a study with every task archived must not simulate or start a cluster")
+
+    monkeypatch.setattr("voltlib.simulate.simulate", no_simulation)
+    manifest = budget.run("smoke", say=said.append)
+    assert manifest["complete"] and said == [
+        f"budget: all 1 tasks of the smoke study are archived in {budget.folder('smoke')}; nothing to do"
+    ]

@@ -559,12 +559,14 @@ def against_extrapolation(ext: dict | None, reference_r2: float, reference_ci) -
     return "not decided"
 
 
-NAMES = {
-    "persistence": "persistence",
-    "ar_ridge": "the per-neuron AR",
-    "own_lags_boosting": "the boosted trees",
-    "lstm_res": "the LSTM with the residual head",
-}
+def _the(key: str) -> str:
+    """A baseline or model as the prose names it: 'persistence', 'the boosted trees', 'the AR per neuron'."""
+    from .display import name
+
+    return "persistence" if key == "persistence" else f"the {name(key)}"
+
+
+NAMES = {k: _the(k) for k in REFERENCES} | {"lstm_res": "the LSTM with the residual head"}
 
 
 def headline(archive: dict, baselines: dict) -> dict | None:
@@ -596,9 +598,9 @@ def headline(archive: dict, baselines: dict) -> dict | None:
 
 
 def _ci(ci) -> str:
-    from .metrics import format_interval
+    from .display import MISSING, ci_words
 
-    return f"95 % CI {format_interval(ci)}"
+    return ci_words(ci) or f"no interval {MISSING} one test run"
 
 
 def sentences(h: dict | None) -> list[str]:
@@ -771,7 +773,7 @@ def summary_table(archive: dict):
     """The study as a table: model, protocol, budget, seeds, R^2 with interval, seconds a training took."""
     import pandas as pd
 
-    from .metrics import format_interval
+    from .display import with_interval
 
     labels = {m.name: m.label for m in STUDY}
     rows = []
@@ -785,8 +787,7 @@ def summary_table(archive: dict):
                         "window-passes": f"{budget:,}",
                         "% of source": f"{100 * budget / SOURCE_WINDOW_PASSES:.1f}",
                         "seeds": len(p["seeds"]),
-                        "R^2": round(p["r2"], 3),
-                        "95 % CI": format_interval(p["r2_ci"]),
+                        "R²": with_interval(p["r2"], p["r2_ci"]),
                         "train s": round(p["train_s"]),
                     }
                 )

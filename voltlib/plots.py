@@ -756,7 +756,7 @@ def budget_curves(curves: dict, labels: dict, references: dict, extrapolations: 
         ax.set_xscale("log")
         ax.set_xlabel("training window-passes")
         ax.set_title(f"{protocol} protocol", fontsize=10)
-    axes[0].set_ylabel("test R^2 (1 ms ahead)")
-    axes[1].legend(frameon=False, fontsize=7, loc="lower right")
+    axes[0].set_ylabel("test R² (1 ms ahead)")
+    axes[1].legend(frameon=False, fontsize=7, loc="best")
     fig.tight_layout()
     return fig
