@@ -192,7 +192,7 @@ def test_the_committed_quick_archive_matches_its_checksums_and_the_code():
         pytest.fail(f"{budget.manifest_path('quick')} is missing: the study's archive must be committed (make budget)")
     archive = budget.load_archive("quick")
     assert not archive["stale"], f"stale archive entries (configs changed since they were trained): {archive['stale']}"
-    assert len(archive["tasks"]) >= 20
+    assert archive["tasks"], "the archive holds no task"
     for rec in archive["tasks"].values():
         assert rec["window_passes"] == rec["budget"]  # quick's training runs hold more than an epoch's windows
         assert rec["provenance"]["threads"] == 1
