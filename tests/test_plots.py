@@ -56,3 +56,26 @@ def test_the_window_is_the_chosen_one_and_the_legend_is_off_the_traces():
 def test_joined_names_drop_the_shared_words():
     assert plots._joined(["CNN-LSTM direct", "CNN-LSTM rollout"]) == "CNN-LSTM direct = rollout"
     assert plots._joined(["ridge", "boosting"]) == "ridge = boosting"
+
+
+def test_the_staircase_fits_the_column_and_its_legend_covers_no_panel():
+    import matplotlib.pyplot as plt
+
+    from voltlib import plots
+
+    h = [1, 2, 5]
+    labels = ["1 own", "2 clock", "3 wiring", "4 oracle"]
+    curves = {k: ([0.6, 0.4, 0.1], style) for k, style in zip(labels, plots.STAIRCASE_STYLES)}
+    shares = {k: [0.2, 0.3, -0.2] for k in labels}
+    cis = {k: [(0.1, 0.3)] * 3 for k in labels}
+    colors = {k: s["color"] for k, s in zip(labels, plots.STAIRCASE_STYLES)}
+    fig = plots.staircase(h, curves, shares, cis, [0.75, 0.6, 0.3], [(0.7, 0.8)] * 3, colors)
+    assert fig.get_size_inches()[0] <= 8.5  # shown at about its own size in the 50rem column
+    assert [ax.get_legend() for ax in fig.axes] == [None, None] and len(fig.legends) == 1
+    fig.canvas.draw()
+    legend = fig.legends[0].get_window_extent()
+    assert all(legend.y1 <= ax.get_window_extent().y0 for ax in fig.axes)  # below both panels
+    assert len({s["color"] for s in plots.STAIRCASE_STYLES} | {plots.CEILING_COLOR}) == 5
+    assert len({s["marker"] for s in plots.STAIRCASE_STYLES}) == 4
+    assert "test R² (clean protocol)" in plots.describe(fig)
+    plt.close(fig)

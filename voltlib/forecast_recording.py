@@ -39,7 +39,7 @@ from .baselines import run_baselines
 from .config import get_profile, ms_to_samples
 from .data import array_simulation, make_datasets, split_sizes
 from .ladder import score_predictions, seed_summary
-from .metrics import format_interval
+from .display import with_interval
 from .store import atomic_path, horizon_key, read_json, write_json
 
 # the unit a file states (lower case, as NWB and users write it) -> millivolts per unit
@@ -414,7 +414,7 @@ def write(result: dict, out: Path) -> tuple[Path, Path]:
     head = "".join(f"<th>{h:g} ms</th>" for h in result["horizons_ms"])
     rows = "".join(
         f"<tr><th>{html.escape(name)}</th>"
-        + "".join(f"<td>{by_h[k]['r2']:.3f} [{format_interval(by_h[k]['r2_ci'])}]</td>" for k in hk)
+        + "".join(f"<td>{with_interval(by_h[k]['r2'], by_h[k]['r2_ci'])}</td>" for k in hk)
         + "</tr>"
         for name, by_h in result["r2"].items()
     )
@@ -466,7 +466,7 @@ def main(argv=None) -> int:
         return 2
     hk = horizon_key(result["horizons_ms"][0])
     for name, by_h in result["r2"].items():
-        print(f"  {name:55s} R^2 at {hk} ms {by_h[hk]['r2']:.3f} [{format_interval(by_h[hk]['r2_ci'])}]")
+        print(f"  {name:55s} R^2 at {hk} ms {with_interval(by_h[hk]['r2'], by_h[hk]['r2_ci'])}")
     print(f"[forecast] wrote {out}/forecast.html and forecast.json in {result['wall_s']:.0f} s")
     return 0
 

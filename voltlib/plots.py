@@ -384,9 +384,9 @@ def gain_share_bars(horizons_ms, shares: dict, ax=None, colors: dict | None = No
     return fig
 
 
-# the staircase's members: colours and markers that tell them apart also in grey print
+# the staircase's members: colours apart from the ceiling's and markers that tell them apart also in grey print
 STAIRCASE_STYLES = (
-    {"color": "#1b9e77", "marker": "s"},
+    {"color": "#1f78b4", "marker": "s"},
     {"color": "#7570b3", "marker": "^"},
     {"color": "#d95f02", "marker": "o"},
     {"color": "#e7298a", "marker": "D"},
@@ -409,7 +409,7 @@ def staircase(horizons_ms, curves: dict, shares: dict, share_cis: dict, ceiling,
         ax.get_legend().remove()
     handles, labels = left.get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=2, frameon=False, fontsize=8)
-    fig.tight_layout(rect=(0, 0.05 + 0.045 * ((len(labels) + 1) // 2), 1, 1))
+    fig.tight_layout(rect=(0, 0.02 + 0.04 * ((len(labels) + 1) // 2), 1, 1))
     return fig
 
 
