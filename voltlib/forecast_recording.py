@@ -38,8 +38,8 @@ from . import beyond, paths, spikes, wiring
 from .baselines import run_baselines
 from .config import get_profile, ms_to_samples
 from .data import array_simulation, make_datasets, split_sizes
-from .ladder import score_predictions, seed_summary
 from .display import with_interval
+from .ladder import score_predictions, seed_summary
 from .store import atomic_path, horizon_key, read_json, write_json
 
 # the unit a file states (lower case, as NWB and users write it) -> millivolts per unit
