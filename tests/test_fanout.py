@@ -264,3 +264,14 @@ def test_a_full_disk_on_the_client_is_one_error_not_one_failure_per_fit(cache, m
             fan.wait_for(None)
     assert str(err.value) == full  # not FitsFailed, with a traceback per fit and "the other fits were cached"
     assert not any(s.is_cached() for s in specs)
+
+
+def test_the_embedded_clusters_workers_are_born_with_ctrl_c_held_back_and_the_build_gets_it_after():
+    import signal
+
+    with fanout.FanOut(PROFILE, fanout.Options(workers=1, dashboard=":0"), say=lambda t: None) as fan:
+        fan._connect()
+        held = fan.client.run(lambda: sorted(int(s) for s in __import__("signal").pthread_sigmask(0, [])))
+        assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == set()  # the build's own mask is given back
+    (mask,) = held.values()
+    assert {int(signal.SIGINT), int(signal.SIGTERM)} <= set(mask)
