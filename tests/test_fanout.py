@@ -88,7 +88,7 @@ def test_a_fit_trains_on_its_fixed_thread_count_whatever_the_caller_runs_on(cach
     assert all(torch.equal(on_two[k], on_one[k]) for k in on_one)  # a notebook's 2 threads = a worker's 1
     assert torch.get_num_threads() == before  # the caller's count is given back
     _, info = spec.fit_or_load(spec.dataset(SIM), "cpu")
-    assert info["device"] == f"cpu ({train.FIT_THREADS} threads)"
+    assert info["device"] == f"cpu ({train.FIT_THREADS} thread{'s' * (train.FIT_THREADS != 1)})"
     monkeypatch.setattr(train, "FIT_THREADS", train.FIT_THREADS + 1)
     assert spec.folder().name != info["key"]  # another thread count is another cache entry
 
@@ -264,3 +264,14 @@ def test_a_full_disk_on_the_client_is_one_error_not_one_failure_per_fit(cache, m
             fan.wait_for(None)
     assert str(err.value) == full  # not FitsFailed, with a traceback per fit and "the other fits were cached"
     assert not any(s.is_cached() for s in specs)
+
+
+def test_the_embedded_clusters_workers_are_born_with_ctrl_c_held_back_and_the_build_gets_it_after():
+    import signal
+
+    with fanout.FanOut(PROFILE, fanout.Options(workers=1, dashboard=":0"), say=lambda t: None) as fan:
+        fan._connect()
+        held = fan.client.run(lambda: sorted(int(s) for s in __import__("signal").pthread_sigmask(0, [])))
+        assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == set()  # the build's own mask is given back
+    (mask,) = held.values()
+    assert {int(signal.SIGINT), int(signal.SIGTERM)} <= set(mask)

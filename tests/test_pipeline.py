@@ -533,3 +533,14 @@ def test_a_full_disk_named_by_the_store_is_its_one_line(capsys):
     assert capsys.readouterr().err.splitlines() == [
         "error: the disk holding data/models/x is full (no space left on device): free space"
     ]
+
+
+def test_a_stop_while_the_command_still_loads_its_modules_is_one_line(tmp_path):
+    # torch, numpy and Dask take seconds to import, before run_cli's handler is in place
+    proc = _cli("--profile", "smoke", "--no-report", env={"VOLTLIB_ROOT": str(tmp_path)})
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGINT, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("stopped by Ctrl-C (SIGINT)") and "Traceback" not in err, err

@@ -5,4 +5,11 @@ first import, which is the only moment PyTorch reads it (Apple MPS then falls ba
 an operation it lacks instead of raising).
 """
 
-from . import device as _device  # noqa: F401  (must run before anything imports torch)
+import sys as _sys
+
+if _sys.argv[:1] == ["-m"]:  # `python -m voltlib.<command>`, before torch loads: see voltlib._loading
+    from ._loading import stop_quietly_while_loading
+
+    stop_quietly_while_loading()
+
+from . import device as _device  # noqa: E402, F401  (must run before anything imports torch)

@@ -28,6 +28,7 @@ import dataclasses
 import logging
 import os
 import re
+import signal
 import socket
 import tempfile
 import threading
@@ -221,6 +222,26 @@ def _environment_kept():
         os.environ.update(saved)
 
 
+@contextlib.contextmanager
+def _stops_held():
+    """Holds SIGINT and SIGTERM back while the embedded cluster starts; one that came is delivered after.
+
+    The worker processes started meanwhile inherit the blocked mask, so a terminal's Ctrl-C reaches
+    the build and not each worker importing torch (their KeyboardInterrupt tracebacks); and the
+    cluster is never left half-started, which Dask's exit hook then failed to close ("AssertionError:
+    Status.init"). A stop waits at most the seconds the workers take to start.
+    """
+    stops = {signal.SIGINT, signal.SIGTERM}
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, stops)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
 def _free_port(port: int) -> bool:
     with socket.socket() as s:
         try:
@@ -277,7 +298,7 @@ class FanOut:
         port = o.dashboard
         if port.startswith(":") and port[1:].isdigit() and not _free_port(int(port[1:])):
             port = ":0"
-        with _environment_kept():
+        with _environment_kept(), _stops_held():
             self.cluster = LocalCluster(
                 n_workers=o.workers or available_cores(),
                 threads_per_worker=o.threads_per_worker,

@@ -60,6 +60,10 @@ from .store import (
 )
 
 KERNEL = "voltlib"
+# A kernel logs only what is critical to the build's terminal. A stop shuts it down while it may still
+# answer a request, and it logged that at ERROR ("Exception in message handler ... ZMQError: Socket
+# operation on non-socket", 22 lines); a cell's own error reaches the build through the notebook.
+KERNEL_ARGS = ["--IPKernelApp.log_level=CRITICAL"]
 
 # Kernels inherit these: notebooks and voltlib stay quiet (no progress bars) when headless, and
 # figures display inline even if the caller (the Makefile) chose Agg for plain Python.
@@ -265,7 +269,7 @@ def execute(
             progress_bar=False,
             log_output=False,
             report_mode=False,
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            extra_arguments=KERNEL_ARGS,
             kernel_manager_class=quiet_kernel_manager(),
         )
     except PapermillExecutionError as err:

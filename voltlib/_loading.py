@@ -1,0 +1,27 @@
+"""A stop while a command's modules load: one line, not a traceback from inside torch's import.
+
+`python -m voltlib.pipeline` (or bench, golden) spends seconds importing torch, numpy and Dask before
+its main installs the build's own stop handler (pipeline.run_cli); a Ctrl-C or SIGTERM in that time
+printed a 20-line KeyboardInterrupt traceback. Until then, nothing has been written, so the process
+just says so and exits with the signal's code.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+
+def stop_quietly_while_loading() -> None:
+    """Installs the loading-time handler for SIGINT and SIGTERM (a signal that is ignored stays ignored)."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(sig) is not signal.SIG_IGN:  # a background job (`make report &`)
+            signal.signal(sig, _stopped)
+
+
+def _stopped(signum, frame) -> None:
+    name = "Ctrl-C (SIGINT)" if signum == signal.SIGINT else signal.Signals(signum).name
+    sys.stderr.write(f"\nstopped by {name} while starting: nothing had been done. Run the same command again.\n")
+    sys.stderr.flush()
+    os._exit(128 + signum)
