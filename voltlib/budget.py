@@ -42,7 +42,9 @@ from . import paths
 from .config import Profile, TrainConfig, config_hash, get_profile, to_dict
 from .metrics import bootstrap_stats, independent_difference, interval, r2_from_stats
 
-ARCHIVE = paths.ROOT / "results" / "archive"
+# the committed archive belongs to the checkout, like its code: a build in a scratch root (VOLTLIB_ROOT; the
+# stored notebooks, make test-scheduler) reads the same archive as one in the checkout
+ARCHIVE = paths.PACKAGE_DIR.parent / "results" / "archive"
 SOURCE_WINDOW_PASSES = 129 * 21_459  # the source's CNN-LSTM: 129 epochs of 21,459 training windows
 SCHEMA = 1
 
@@ -611,7 +613,7 @@ def sentences(h: dict | None) -> list[str]:
     p = h["points"][big]
     out = [
         f"Trained for {big:,} window-passes ({100 * big / SOURCE_WINDOW_PASSES:.1f} % of the source's "
-        f"{SOURCE_WINDOW_PASSES:,}) with its learning rate decayed to that budget, the quick-width CNN-LSTM reaches "
+        f"{SOURCE_WINDOW_PASSES:,}) with its learning rate decayed to that budget, the CNN-LSTM at the ladder's width reaches "
         f"R² = {p['r2']:.3f} ({_ci(p['r2_ci'])}) on the clean test runs, against "
         f"{h['points'][small]['r2']:.3f} at {small:,}."
     ]
@@ -715,13 +717,13 @@ def limitation_sentence(h: dict | None) -> str:
     """The Limitations' line on the training budget: the measured curve, or that it is not measured yet."""
     if h is None:
         return (
-            "its models are trained for a fraction of the source's budget, and the training-budget study that "
+            "they are trained for a fraction of the source's budget, and the training-budget study that "
             "measures the CNN-LSTM at larger budgets is not archived yet, so the ladder's R² values are those of "
             "that budget only."
         )
     big = h["largest"]
     return (
-        f"its models are trained for a fraction of the source's budget; the training-budget study (notebook 05) "
+        f"they are trained for a fraction of the source's budget: the training-budget study (notebook 05) "
         f"measured the CNN-LSTM from {h['smallest']:,} to {big:,} window-passes ({100 * big / SOURCE_WINDOW_PASSES:.1f} "
         f"% of the source's), R² {h['points'][h['smallest']]['r2']:.3f} to {h['points'][big]['r2']:.3f}, and beyond "
         "that only an extrapolation speaks."
