@@ -544,3 +544,22 @@ def test_a_stop_while_the_command_still_loads_its_modules_is_one_line(tmp_path):
     assert proc.returncode == 128 + signal.SIGINT, err
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("stopped by Ctrl-C (SIGINT)") and "Traceback" not in err, err
+
+
+def test_a_process_multiprocessing_starts_leaves_ctrl_c_to_its_parent():
+    """A worker spawned while voltlib loads ignores SIGINT (the build stops it), and the parent keeps its own."""
+    import multiprocessing
+    import signal
+
+    from voltlib import _loading
+
+    before = signal.getsignal(signal.SIGINT)
+    ctx = multiprocessing.get_context("spawn")  # as the embedded cluster starts its workers
+    queue = ctx.Queue()
+    child = ctx.Process(target=_loading.sigint_disposition, args=(queue,))  # unpickling it imports voltlib
+    child.start()
+    try:
+        assert queue.get(timeout=120) == "ignored"
+    finally:
+        child.join(timeout=60)
+    assert _loading.sigint_disposition() != "ignored" and signal.getsignal(signal.SIGINT) is before

@@ -5,9 +5,14 @@ first import, which is the only moment PyTorch reads it (Apple MPS then falls ba
 an operation it lacks instead of raising).
 """
 
+import multiprocessing as _mp
 import sys as _sys
 
-if _sys.argv[:1] == ["-m"]:  # `python -m voltlib.<command>`, before torch loads: see voltlib._loading
+if getattr(_mp.current_process(), "_inheriting", False):  # a process multiprocessing is starting: see _loading
+    from ._loading import leave_ctrl_c_to_the_parent
+
+    leave_ctrl_c_to_the_parent()
+elif _sys.argv[:1] == ["-m"]:  # `python -m voltlib.<command>`, before torch loads: see voltlib._loading
     from ._loading import stop_quietly_while_loading
 
     stop_quietly_while_loading()

@@ -20,6 +20,26 @@ def stop_quietly_while_loading() -> None:
             signal.signal(sig, _stopped)
 
 
+def leave_ctrl_c_to_the_parent() -> None:
+    """In a process that multiprocessing is starting (a worker of the embedded Dask cluster): ignore SIGINT.
+
+    A terminal's Ctrl-C goes to its whole process group, and a worker that was still importing torch
+    printed an 80-line KeyboardInterrupt traceback (make test-scheduler's storm). The build that started
+    the worker owns Ctrl-C and stops its workers itself; SIGTERM still ends a worker at once.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def sigint_disposition(queue=None) -> str:
+    """This process's SIGINT handler, named, and put on `queue` if given (a spawned process's target in the
+    test that a worker leaves Ctrl-C to its parent)."""
+    handler = signal.getsignal(signal.SIGINT)
+    name = {signal.SIG_IGN: "ignored", signal.SIG_DFL: "default"}.get(handler, "handled")
+    if queue is not None:
+        queue.put(name)
+    return name
+
+
 def _stopped(signum, frame) -> None:
     name = "Ctrl-C (SIGINT)" if signum == signal.SIGINT else signal.Signals(signum).name
     sys.stderr.write(f"\nstopped by {name} while starting: nothing had been done. Run the same command again.\n")
