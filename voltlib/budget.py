@@ -40,7 +40,7 @@ import numpy as np
 
 from . import paths
 from .config import Profile, TrainConfig, config_hash, get_profile, to_dict
-from .metrics import bootstrap_stats, independent_difference, interval, r2_from_stats
+from .metrics import bootstrap_stats, interval, r2_from_stats
 
 # the committed archive belongs to the checkout, like its code: a build in a scratch root (VOLTLIB_ROOT; the
 # stored notebooks, make test-scheduler) reads the same archive as one in the checkout
@@ -483,15 +483,6 @@ def extrapolate(points: dict, at: float = SOURCE_WINDOW_PASSES, n_boot: int = 50
         "n_points": len(budgets),
         "fits_kept": len(inf_s),
     }
-
-
-def leak_by_budget(curve: dict) -> dict:
-    """{budget: original minus clean R^2 with its interval (the two test sets resampled independently)}."""
-    out = {}
-    for budget in sorted(set(curve.get("clean", {})) & set(curve.get("original", {}))):
-        d = independent_difference(curve["original"][budget]["run_stats"], curve["clean"][budget]["run_stats"])
-        out[budget] = {"difference": d["difference"], "ci": d["ci"]}
-    return out
 
 
 MODEL = "cnn_lstm"  # the model whose verdicts the paper states
