@@ -275,3 +275,37 @@ def test_the_embedded_clusters_workers_are_born_with_ctrl_c_held_back_and_the_bu
         assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == set()  # the build's own mask is given back
     (mask,) = held.values()
     assert {int(signal.SIGINT), int(signal.SIGTERM)} <= set(mask)
+
+
+def test_an_embedded_worker_keeps_quiet_about_its_scheduler_going_but_not_about_other_errors():
+    # as in a worker process: distributed's own logging set up, then the preload hook
+    script = """
+import logging, sys
+import distributed
+from tornado.iostream import StreamClosedError
+from distributed.comm.core import CommClosedError
+from voltlib.fanout import dask_setup
+dask_setup(None)
+log = logging.getLogger("distributed.worker")
+for exc in (StreamClosedError(), CommClosedError("in <TCP (closed) ConnectionPool.heartbeat_worker>")):
+    try:
+        raise exc
+    except OSError:
+        log.exception("Failed to communicate with scheduler during heartbeat.")
+log.error("Unable to connect to scheduler: timed out")
+try:
+    raise ValueError("a real worker error")
+except ValueError:
+    log.exception("Unexpected exception during heartbeat. Closing worker.")
+logging.getLogger("distributed.core").error("odd message %s", "x")
+"""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    err = done.stderr
+    assert "heartbeat." not in err.replace("during heartbeat. Closing", "")  # the two lost-scheduler records
+    assert "StreamClosedError" not in err and "CommClosedError" not in err and "Unable to connect" not in err
+    assert "Unexpected exception during heartbeat" in err and "ValueError: a real worker error" in err
+    assert "odd message x" in err

@@ -187,6 +187,34 @@ def dask_setup(worker) -> None:
     """
     with contextlib.suppress(OSError):
         os.setpgrp()
+    lost = SchedulerLost()
+    for name in LOST_SCHEDULER_LOGGERS:
+        logging.getLogger(name).addFilter(lost)
+
+
+# the loggers through which a worker reports a broken connection (distributed 2026.x)
+LOST_SCHEDULER_LOGGERS = ("distributed.worker", "distributed.core", "distributed.batched", "distributed.comm.tcp")
+
+
+class SchedulerLost(logging.Filter):
+    """Drops an embedded worker's reports that its scheduler went away.
+
+    The embedded cluster's scheduler lives in the build's own process: a worker loses it only when the
+    build stops the cluster (a Ctrl-C, a failed notebook, the end) or dies, and the build says so in one
+    line of its own. A worker whose heartbeat was in flight as the scheduler closed printed a 57-line
+    'Failed to communicate with scheduler during heartbeat ... StreamClosedError' (1 of 5 random Ctrl-Cs
+    in CI's make test-scheduler). A broken connection reaches distributed's loggers as an OSError
+    (CommClosedError, StreamClosedError, ConnectionRefusedError); a task's own error reaches the build
+    through its future, never through these records, so nothing the build reports is lost.
+    """
+
+    MESSAGES = ("Unable to connect to scheduler", "Scheduler was unaware of this worker")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, OSError):
+            return False
+        return not any(record.getMessage().startswith(m) for m in self.MESSAGES)
 
 
 # ---------------------------------------------------------------- on the client
