@@ -165,7 +165,8 @@ if leak is not None:
         ("**The source's split leaks, and here it shows.** " if resolved else
          "**The source's split leaks, but here the leak does not move the CNN-LSTM measurably.** ")
         + "With windows overlapping by 90 % and shuffled before the split, near-copies of test windows are in the "
-        f"training set. The same CNN-LSTM scores {orig_r2:.3f} with the leak and {clean_r2:.3f} on unseen runs; "
+        f"training set. Trained for {budget.budget_words(budget.ladder_budget(cfg))}, the same CNN-LSTM scores "
+        f"{orig_r2:.3f} with the leak and {clean_r2:.3f} on unseen runs; "
         f"original minus clean: {S.say(leak)}.")
 else:
     points.append(f"**The source's split leaks** (overlapping windows shuffled across the split); the size of the "
@@ -195,6 +196,7 @@ points.append(
     "and 15 ms), a unidirectional LSTM, and two sequential convolutions whose output is added to the input, with "
     "the 150 time steps as channels and the neuron index as the convolved axis, an axis with no spatial order "
     "in a random network.")
+points.append(budget.discussion_point(budget_findings, budget.ladder_budget(cfg)))
 Markdown("\n\n".join(f"{k}. {p}" for k, p in enumerate(points, 1)))
 
 # %% tags=["discussion"]

@@ -31,7 +31,7 @@ device = None
 # %%
 from IPython.display import Markdown
 
-from voltlib import display, ladder, paths, plots, summary
+from voltlib import budget, display, ladder, paths, plots, summary
 from voltlib.config import PHASE_LABELS, SOURCE_R2, notebook_profile, paper_phases
 from voltlib.device import pick_device
 from voltlib.inputs import require_inputs
@@ -96,7 +96,8 @@ summary.comparison_table(cmp)
 # %%
 o, c = lad["original"]["phase4_cnn_lstm"], lad["clean"]["phase4_cnn_lstm"]
 best_phase, best_phase_r2 = summary.best_phase(lad, "clean")
-Markdown(f"The CNN-LSTM ({len(c['seeds'])} training seeds) reaches R² = {o['r2']:.3f} on the source's leaky random "
+Markdown(f"Trained for {budget.budget_words(budget.ladder_budget(cfg))}, the CNN-LSTM ({len(c['seeds'])} training "
+         f"seeds) reaches R² = {o['r2']:.3f} on the source's leaky random "
          f"split and {c['r2']:.3f} on unseen network runs (the source: 0.755). The leak's effect, original minus "
          f"clean: {summary.say(cmp['leak_effect'])}. On the clean test runs, against persistence: "
          f"{summary.say(cmp['cnn_lstm_vs_persistence'])}; against the best naive baseline, {best_clean} "
@@ -117,8 +118,6 @@ Markdown(f"The CNN-LSTM ({len(c['seeds'])} training seeds) reaches R² = {o['r2'
 # provenance under `results/archive/` and read here, never retrained by the build.
 
 # %%
-from voltlib import budget
-
 archive = budget.load_archive(profile)
 Markdown(budget.describe(archive))
 

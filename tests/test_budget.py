@@ -186,6 +186,37 @@ def test_the_words_follow_the_largest_budget_and_say_when_they_changed():
     assert budget.against_extrapolation(ext, 0.73, (0.72, 0.74)) == "not decided"
 
 
+def test_the_discussion_names_the_budget_of_each_verdict_and_the_one_it_changed_at():
+    def v(by, diff, ci):
+        return {
+            "largest_budget": max(by),
+            "verdict": by[max(by)],
+            "difference": diff,
+            "ci": ci,
+            "by_budget": by,
+            "stable": len(set(by.values())) == 1,
+        }
+
+    h = {
+        "largest": 320_000,
+        "verdicts": {
+            "vs_ar_ridge": v({20_000: "lower", 320_000: "higher"}, 0.031, (0.02, 0.04)),
+            "vs_own_lags_boosting": v({20_000: "lower", 320_000: "lower"}, -0.05, (-0.06, -0.04)),
+            "leak": v({20_000: "not distinguishable at this budget", 320_000: "higher"}, 0.012, (0.004, 0.02)),
+        },
+    }
+    text = budget.discussion_point(h, 20_000)
+    assert "measured at 20,000 window-passes (0.7 % of the source's)" in text
+    assert "320,000 window-passes (11.6 % of the source's)" in text
+    assert "the AR per neuron the CNN-LSTM is higher (+0.031" in text and "(at 20,000: lower)" in text
+    assert "boosted trees the CNN-LSTM is lower (-0.050" in text and text.count("(at 20,000") == 1
+    assert "the leak raises the R² (+0.012" in text and "change with the budget" in text
+    for k in h["verdicts"]:
+        h["verdicts"][k]["stable"] = True
+    assert "the same at every budget measured" in budget.discussion_point(h, 20_000)
+    assert "not archived yet" in budget.discussion_point(None, 20_000)
+
+
 def test_the_committed_quick_archive_matches_its_checksums_and_the_code():
     """The archive the report reads: intact, of this schema, made with the code's current configurations."""
     if not budget.manifest_path("quick").exists():

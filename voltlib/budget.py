@@ -670,6 +670,64 @@ def ladder_budget(profile: Profile) -> int:
     return t.max_epochs * (t.max_train_windows or 0)
 
 
+def budget_words(n: int) -> str:
+    """A training budget as the prose names it: '20,000 window-passes (0.7 % of the source's)'."""
+    return f"{n:,} window-passes ({100 * n / SOURCE_WINDOW_PASSES:.1f} % of the source's)"
+
+
+def discussion_point(h: dict | None, budget: int) -> str:
+    """The Discussion's point on the budget: which of the ladder's verdicts the largest measured budget keeps.
+
+    budget: the window-passes the ladder trained the CNN-LSTM for (ladder_budget)."""
+    head = (
+        f"**Every verdict on the source's models is a budget's.** The ladder's are measured at {budget_words(budget)}"
+    )
+    if h is None:
+        return (
+            head + "; the training-budget study that would say whether they hold at larger budgets is not archived yet."
+        )
+    big = h["largest"]
+    said = []
+    for name, what in (
+        ("vs_ar_ridge", NAMES["ar_ridge"]),
+        ("vs_own_lags_boosting", NAMES["own_lags_boosting"]),
+        ("leak", "the leak"),
+    ):
+        v = h["verdicts"].get(name)
+        if v is None:
+            continue
+        at_ladder = v["by_budget"].get(budget)
+        now = v["verdict"].replace(" at this budget", "")
+        if name == "leak":
+            now = {"higher": "raises the R²", "lower": "lowers the R²"}.get(
+                v["verdict"], "does not move the R² measurably"
+            )
+            said.append(f"the leak {now} ({v['difference']:+.3f}, {_ci(v['ci'])})")
+            continue
+        was = (
+            f" (at {budget:,}: {at_ladder.replace(' at this budget', '')})"
+            if at_ladder and at_ladder != v["verdict"]
+            else ""
+        )
+        said.append(f"against {what} the CNN-LSTM is {now} ({v['difference']:+.3f}, {_ci(v['ci'])}){was}")
+    text = head + f". At the largest budget measured, {budget_words(big)}, " + "; ".join(said) + ". "
+    changed = [
+        n
+        for n in ("vs_ar_ridge", "vs_own_lags_boosting", "leak")
+        if n in h["verdicts"] and not h["verdicts"][n]["stable"]
+    ]
+    text += (
+        "These verdicts change with the budget, so the paper states each with the budget it was measured at; "
+        if changed
+        else "These verdicts are the same at every budget measured; "
+    )
+    text += (
+        "what holds at the source's budget is said only where the extrapolation's interval decides it "
+        "(notebook 05), never read off the ladder's budget."
+    )
+    return text
+
+
 def abstract_sentence(h: dict | None, quick_r2: float | None, budget: int) -> str:
     """The abstract's sentence on the budget: the CNN-LSTM at the largest measured budget beside the ladder's.
 
