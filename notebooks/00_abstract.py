@@ -150,9 +150,10 @@ Markdown(
 
 # %% [markdown]
 # The Methods chapter at the end of this report (the repository's `METHODS.md`) states each method
-# in full, in twelve numbered sections that the notebooks and the code cite: the network, the
+# in full, in thirteen numbered sections that the notebooks and the code cite: the network, the
 # simulation, the task, both protocols, the models, training, the baselines, the metrics, the
-# ceiling, the profiles, the forecasters that go beyond the source and the training-budget study.
+# ceiling, the profiles, the forecasters that go beyond the source, the runs as NWB files and the
+# training-budget study.
 
 # %% [markdown] tags=["discussion"]
 # # Discussion
