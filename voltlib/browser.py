@@ -138,4 +138,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from .pipeline import run_cli  # a stop is one line, and the work under way is shut down
+
+    sys.exit(run_cli(main))

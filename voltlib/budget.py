@@ -948,17 +948,13 @@ def main(argv=None) -> int:
     ap.add_argument("--up-to", type=int, default=None, help="train only the budgets up to this many window-passes")
     ap.add_argument("--note", default="", help="a statement kept in every task's provenance (e.g. a shared machine)")
     args = ap.parse_args(argv)
-    try:
-        options = Options.from_env(args.scheduler, args.workers)
-        manifest = run(args.profile, options, only=args.only, up_to=args.up_to, note=args.note)
-    except KeyboardInterrupt:
-        print(
-            "budget: stopped; the archived tasks are kept and a rerun continues from the checkpoints", file=sys.stderr
-        )
-        return 130
+    options = Options.from_env(args.scheduler, args.workers)
+    manifest = run(args.profile, options, only=args.only, up_to=args.up_to, note=args.note)  # a stop: run_cli's line
     print(f"budget: {manifest['done']}/{manifest['planned']} tasks archived in {folder(args.profile)}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from .pipeline import run_cli  # a stop is one line, and the work under way is shut down
+
+    sys.exit(run_cli(main))
