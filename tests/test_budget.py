@@ -217,6 +217,19 @@ def test_the_discussion_names_the_budget_of_each_verdict_and_the_one_it_changed_
     assert "not archived yet" in budget.discussion_point(None, 20_000)
 
 
+def test_the_study_from_nothing_packs_the_measured_tasks_cheapest_first_onto_the_workers():
+    recs = [
+        {"model": "cnn_lstm", "budget": 4_000, "wall_s": 100.0, "train_s": 90.0},
+        {"model": "cnn_lstm", "budget": 4_000, "wall_s": 100.0, "train_s": 90.0},
+        {"model": "lstm_res", "budget": 20_000, "wall_s": 300.0, "train_s": 500.0},  # resumed: its training counts
+        {"model": "cnn_lstm_384", "budget": 20_000, "wall_s": 900.0, "train_s": 880.0},
+    ]
+    assert budget.task_seconds(recs[2]) == 500.0
+    # two workers: 100 | 100, then the LSTM (cost 16,000) on worker 1 -> 600, the 384 (64,000) on worker 2 -> 1,000
+    assert budget.wall_on(recs, 2) == 1000.0
+    assert budget.wall_on(recs, 1) == 1600.0
+
+
 def test_the_committed_quick_archive_matches_its_checksums_and_the_code():
     """The archive the report reads: intact, of this schema, made with the code's current configurations."""
     if not budget.manifest_path("quick").exists():

@@ -115,6 +115,15 @@ def test_read_json_refuses_a_damaged_results_file_naming_it_and_the_command(tmp_
         store.read_json(path)
 
 
+def test_a_damaged_archive_file_says_to_restore_it_from_git_not_to_rebuild_a_profile(tmp_path):
+    path = store.write_json(tmp_path / "results" / "archive" / "quick" / "budget" / "manifest.json", {"n": 1})
+    path.write_text(path.read_text().replace("1", "2"))
+    with pytest.raises(store.DamagedFileError) as err:
+        store.read_json(path)
+    assert f"git checkout -- {path}" in str(err.value) and "make budget" in str(err.value)
+    assert "PROFILE=budget" not in str(err.value)
+
+
 def test_update_json_starts_a_damaged_file_afresh_and_says_so(tmp_path, capsys):
     path = tmp_path / "ladder.json"
     store.update_json(path, "clean", "p1", value=1)

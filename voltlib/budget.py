@@ -782,6 +782,22 @@ def limitation_sentence(h: dict | None) -> str:
     )
 
 
+def task_seconds(rec: dict) -> float:
+    """A task's measured seconds: its wall time, or its training time where a resumed task's wall is one segment."""
+    return max(rec["wall_s"], rec["train_s"])
+
+
+def wall_on(records: list[dict], workers: int) -> float:
+    """Seconds the tasks take on `workers` single-threaded workers in make budget's order (cheapest first),
+    each starting on the first worker free: the archived tasks' measured times packed as the study runs them."""
+    order = sorted(records, key=lambda r: r["budget"] * _COST.get(r["model"], 1.0))
+    free = [0.0] * workers
+    for rec in order:
+        k = free.index(min(free))
+        free[k] += task_seconds(rec)
+    return max(free)
+
+
 def describe(archive: dict) -> str:
     """Where the archive came from, in one paragraph: tasks done and missing, commits, machines, dates, load."""
     recs = list(archive["tasks"].values())
@@ -799,12 +815,15 @@ def describe(archive: dict) -> str:
         pk = prov[0]["packages"]
         notes = sorted({p.get("note") for p in prov if p.get("note")})
         load = max(max(p["load_average_start"][0], p["load_average_end"][0]) for p in prov)
-        hours = sum(r["wall_s"] for r in recs) / 3600
+        hours = sum(map(task_seconds, recs)) / 3600
+        packed = wall_on(recs, prov[0]["cores"]) / 3600
         text = (
             f"{len(recs)} of {n_plan} tasks of the study are archived, trained at commit {', '.join(commits)} on "
             f"{'; '.join(machines)}, {' or '.join(map(str, threads))} thread{'s' * (threads != [1])} per task, "
             f"Python {pk['python']}, torch {pk['torch']}, between {dates[0]} and {dates[-1]}; "
-            f"{hours:.1f} task-hours in all. The 1-minute load average reached {load:.1f}: "
+            f"{hours:.1f} task-hours in all, which on {prov[0]['cores']} single-threaded workers in the order "
+            f"`make budget` runs them come to {packed:.1f} hours of wall time (the measured tasks packed, not one "
+            f"uninterrupted run; add the simulation's minutes). The 1-minute load average reached {load:.1f}: "
             + (
                 "the seconds come from a shared machine and overstate the cost of a task. "
                 if load > prov[0]["cores"]

@@ -283,6 +283,8 @@ def read_json(path: Path) -> dict:
     """Reads a results JSON that matches its checksum; a missing or damaged one raises, saying what to run."""
     path = Path(path)
     command = f"Run `make report PROFILE={path.parent.name}`, which reruns the notebook that writes it."
+    if "archive" in path.parts:  # a committed study: restored from git, or retrained by its own target
+        command = f"Restore it with `git checkout -- {path}`, or retrain what it records with `make budget`."
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist: it is written by an earlier notebook. {command}")
     problem = verify(path)
