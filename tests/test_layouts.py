@@ -126,8 +126,9 @@ def test_ctrl_c_at_random_moments_stops_at_once_and_the_rebuild_has_the_same_num
         took = time.perf_counter() - t0
         assert proc.returncode == 128 + signal.SIGINT, (k, out[-2000:], err[-2000:])
         lines = [ln for ln in err.splitlines() if ln.strip()]
-        assert len(lines) <= 3 and lines[-1].startswith("stopped by Ctrl-C (SIGINT)"), (k, err[-3000:])
-        assert "Traceback" not in err and "Exception ignored" not in err, (k, err[-3000:])
+        quiet = len(lines) <= 3 and lines[-1].startswith("stopped by Ctrl-C (SIGINT)")
+        if not quiet or "Traceback" in err or "Exception ignored" in err:  # the whole of it, not a repr cut short
+            pytest.fail(f"stop {k} after {took:.1f} s printed {len(lines)} lines:\n{err}", pytrace=False)
         assert took < 30, f"stop {k}: {took:.0f} s to stop"
     _finish(_start(root, "--no-report"))
     assert _assert_same(_results(root), _results(reference), "after the stops") > 1000

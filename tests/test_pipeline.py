@@ -590,3 +590,38 @@ def test_every_command_hands_its_stops_to_run_cli_once_it_works(tmp_path):
     assert proc.returncode == 128 + signal.SIGINT, err
     assert "while starting" not in err and "Traceback" not in err, err
     assert err.strip().splitlines()[-1].startswith("stopped by Ctrl-C (SIGINT): what was running was shut down"), err
+
+
+def test_what_a_stop_tears_down_does_not_report_it_beside_the_builds_line():
+    """Stopped mid-cell, nbclient logged 'Kernel died while waiting for execute reply' as papermill shut the
+    kernel down, and asyncio 'Task exception was never retrieved' for the abandoned execute task at exit
+    (make test-scheduler's storm, 8 lines); both come after the stop, so they are the build's to say."""
+    script = """
+import asyncio, logging, os, signal, sys, time
+from voltlib.pipeline import run_cli
+
+def main(argv):
+    global loop, task
+    loop = asyncio.new_event_loop()
+    async def execute_cell():
+        raise RuntimeError("Kernel died")
+    task = loop.create_task(execute_cell())
+    loop.run_until_complete(asyncio.sleep(0.05))  # the task ended with an error nobody retrieves
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(10)
+    finally:  # the engine's cleanup, as the stop unwinds through it
+        logging.getLogger("papermill").error("Kernel died while waiting for execute reply.")
+    return 0
+
+code = run_cli(main)
+del task, loop  # at exit asyncio reports the task's unretrieved error
+import gc; gc.collect()
+logging.getLogger("voltlib").error("a voltlib error after the stop is still said")
+sys.exit(code)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 128 + signal.SIGINT, done.stderr
+    lines = [ln for ln in done.stderr.splitlines() if ln.strip()]
+    assert lines[0].startswith("stopped by Ctrl-C (SIGINT): what was running was shut down"), done.stderr
+    assert lines[1:] == ["a voltlib error after the stop is still said"], done.stderr

@@ -32,6 +32,7 @@ import fcntl
 import functools
 import hashlib
 import json
+import logging
 import os
 import signal
 import sys
@@ -611,7 +612,21 @@ def _stop(signum, frame) -> None:
     cuts it short (the temporaries it would have removed are cleared by the next build).
     """
     _received.append(signum)
+    quiet_the_teardown()
     raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+# What a stop tears down reports it through these loggers: the notebook engine that shuts its kernel
+# down mid-cell ('Kernel died while waiting for execute reply', logged by nbclient through papermill's
+# logger), and asyncio, which logs the engine's abandoned task ('Task exception was never retrieved ...
+# DeadKernelError') as the build exits. The build says in one line that it stopped.
+TEARDOWN_LOGGERS = ("papermill", "nbclient", "traitlets", "jupyter_client", "asyncio")
+
+
+def quiet_the_teardown() -> None:
+    """From a stop on, the loggers of the notebook machinery say nothing below CRITICAL."""
+    for name in TEARDOWN_LOGGERS:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 def _redeliver_swallowed_stops(default_hook):
