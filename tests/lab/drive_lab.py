@@ -368,7 +368,7 @@ class Reader:
         from selenium.webdriver.common.by import By
 
         ActionChains(self.d).double_click(self._listing_item(name)).perform()
-        wait_for(f"a tab for {name}", lambda: self._current_tab_title() == name, 60, 0.5)
+        wait_for(f"a tab for {name}", lambda: self._current_tab_title() == name, 300, 0.5)
         editors = self.d.find_elements(By.CSS_SELECTOR, ".jp-FileEditor:not(.lm-mod-hidden)")
         check(
             not editors and self.d.find_elements(By.CSS_SELECTOR, PANEL),
@@ -382,8 +382,8 @@ class Reader:
             total = self._cell_total()
             return total if total and len(self.d.execute_script(JS_CELLS)) == total else 0
 
-        wait_for(f"all cells of {name} (as many in the page as the status bar counts)", all_cells, 60, 0.5)
-        wait_for(f"{name}'s kernel to be idle", lambda: self.d.execute_script(JS_STATUS) == "idle", 120)
+        wait_for(f"all cells of {name} (as many in the page as the status bar counts)", all_cells, 300, 0.5)
+        wait_for(f"{name}'s kernel to be idle", lambda: self.d.execute_script(JS_STATUS) == "idle", 600)
 
     def _current_tab_title(self) -> str:
         from selenium.webdriver.common.by import By
@@ -509,7 +509,7 @@ def explore(reader: Reader) -> None:
     reader.run_and_wait(
         "the explorer",
         lambda: ActionChains(d).key_down(Keys.SHIFT).send_keys(Keys.ENTER).key_up(Keys.SHIFT).perform(),
-        300,
+        900,
         cells=k + 1,
     )
     cell = d.execute_script(JS_CELLS)[k]
@@ -554,7 +554,7 @@ def explore(reader: Reader) -> None:
             20,
             0.2,
         )
-        new = wait_for(f"a new plot image for neuron {step}", new_image, 180, 0.5)
+        new = wait_for(f"a new plot image for neuron {step}", new_image, 600, 0.5)
         seen.append(new)
         keep(new, f"neuron-{step}")
         log(f"neuron {step}: a new plot image ({len(new):,} characters of base64)")
@@ -565,12 +565,12 @@ def explore(reader: Reader) -> None:
         if s.find_element(By.CSS_SELECTOR, ".widget-label").text == "ahead (ms)"
     )
     Select(horizon.find_element(By.TAG_NAME, "select")).select_by_value("5")
-    new = wait_for("a new plot image 5 ms ahead", new_image, 180, 0.5)
+    new = wait_for("a new plot image 5 ms ahead", new_image, 600, 0.5)
     seen.append(new)
     keep(new, "neuron-3-5ms-ahead")
     check(len(set(seen)) == 5, "the explorer showed the same image twice")
     Select(horizon.find_element(By.TAG_NAME, "select")).select_by_value("1")
-    seen.append(wait_for("a new plot image 1 ms ahead", new_image, 180, 0.5))
+    seen.append(wait_for("a new plot image 1 ms ahead", new_image, 600, 0.5))
     show_the_best(reader, cell, seen, new_image, keep)
     # the open notebook's kernel outlives the idle limit: only a closed notebook's kernel is shut down
     kernel = reader.lab.kernel_of(name)
@@ -619,8 +619,8 @@ def show_the_best(reader: Reader, cell, seen: list, new_image, keep) -> None:
         r2 = dict((m.group(2), m.group(1)) for m in re.finditer(r"^ +(-?\d+\.\d{3}) +(.+)$", text, re.M))
         return text if set(r2) == set(wanted) else ""
 
-    text = wait_for(f"the explorer to show {wanted} with their R² on the span", shown, 300, 1)
-    src = wait_for("a new plot image of the chosen forecasters", new_image, 30, 0.5)
+    text = wait_for(f"the explorer to show {wanted} with their R² on the span", shown, 900, 1)
+    src = wait_for("a new plot image of the chosen forecasters", new_image, 60, 0.5)
     seen.append(src)
     keep(src, "1ms-boosted-trees-best-member-oracle")
     log("the explorer shows, R² on the span: " + "; ".join(line.strip() for line in text.splitlines() if line.strip()))
