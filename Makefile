@@ -113,10 +113,17 @@ bench: $(STAMP) ## Training and inference benchmarks -> results/bench.json
 # Agg in the lab would leave every figure cell empty and the explorer blank. The lab serves the
 # notebooks of the project root voltlib uses (VOLTLIB_ROOT if set); lab/ holds its default settings.
 # LAB_ARGS passes further options, e.g. LAB_ARGS="--no-browser --port=8899".
+# A kernel whose notebook tab was closed (no browser connected) is shut down once it has been idle
+# LAB_KERNEL_IDLE_S seconds (a closed notebook's kernel holds 0.5-0.8 GB); one still running a cell
+# is left to finish. The lab's own "shut down kernel on close" setting does not reach notebooks that
+# jupytext opens, so the server does it; `make test-lab` checks it.
+LAB_KERNEL_IDLE_S ?= 60
 lab: export MPLBACKEND := module://matplotlib_inline.backend_inline
 lab: $(STAMP) ## Open JupyterLab with the project's kernel (notebooks/*.py open as notebooks on a double-click)
 	$(VENV)/bin/jupyter lab --notebook-dir="$(or $(VOLTLIB_ROOT),$(CURDIR))/notebooks" \
-		--LabApp.app_settings_dir="$(CURDIR)/lab" $(LAB_ARGS)
+		--LabApp.app_settings_dir="$(CURDIR)/lab" \
+		--MappingKernelManager.cull_idle_timeout=$(LAB_KERNEL_IDLE_S) --MappingKernelManager.cull_interval=10 \
+		--MappingKernelManager.cull_connected=False --MappingKernelManager.cull_busy=False $(LAB_ARGS)
 
 test-lab: $(STAMP) ## Headless Chromium: `make lab` (every notebook opens, runs, saves unchanged; 06 explores), the smoke report and its PDF
 	$(PY) tests/lab/drive_lab.py --all

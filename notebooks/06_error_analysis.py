@@ -192,24 +192,28 @@ Markdown(f"Rolled out, the 1-ms model reaches R² {multi[h_last]['rollout']['r2'
 
 # %% [markdown] tags=["interactive"]
 # ## Explorer (JupyterLab only)
-# Pick a test run, a neuron, a time window, a model and a horizon. The headless build skips this cell.
+# Pick a test run, a neuron, a time window, a horizon and any of the paper's forecasters: the
+# baselines, the ladder (phases 1-3 at 1 ms, the CNN-LSTM at every horizon, direct and rolled out),
+# the staircase of notebook 08 and the oracle, whose band is the spread of the simulator restarted
+# from its true state with fresh noise. Each one's R² on the shown span is in the legend and below
+# the plot; one that cannot be shown says why (`voltlib.explorer`). The headless build skips this cell.
 
 # %% tags=["interactive"]
 if not os.environ.get("VOLTLIB_HEADLESS"):
     import ipywidgets as widgets
 
-    def show(run, neuron, t0_ms, span_ms, model, horizon_ms):
-        hs = ms_to_samples(horizon_ms, dt_ms)
-        chosen = {"CNN-LSTM direct": (direct[horizon_ms], "direct"), "CNN-LSTM rollout": (direct[horizons_ms[0]], "rollout")}
-        models = chosen if model == "all" else {model: chosen[model]}
-        k, traces = analysis.explorer_traces(models, datasets[max(h_samples)].test, kept, run, neuron,
-                                             ms_to_samples(t0_ms, dt_ms) - discard, ms_to_samples(span_ms, dt_ms), hs,
-                                             ds1.std_mv, ds1.mean_mv)
+    from voltlib.explorer import BAND_LABEL, Explorer
+
+    ex = Explorer(S)
+
+    def show(run, neuron, t0_ms, span_ms, horizon_ms, shown):
+        v = ex.view(run, neuron, ms_to_samples(t0_ms, dt_ms) - discard, ms_to_samples(span_ms, dt_ms), horizon_ms, shown)
         n_runs = len(ds1.runs["test"])
-        plots.explorer((k + discard) * dt_ms, traces, neuron, horizon_ms,
-                       f"test run {run} (the {profile} profile has {n_runs} clean test run{'s' * (n_runs != 1)}), "
-                       f"{horizon_ms:g} ms ahead")
+        plots.explorer(v.t_samples * dt_ms, {"truth": v.truth, **v.traces}, neuron, horizon_ms,
+                       f"test run {run} (the {profile} profile has {display.count(n_runs, 'clean test run')}), "
+                       f"{horizon_ms:g} ms ahead", r2=v.r2, bands=v.bands, band_label=BAND_LABEL)
         plt.show()
+        print(v.summary())
 
     # the first target with a full window before it at every horizon, in ms from the run's start
     first_ms = int(np.ceil((discard + ds1.test.window - 1 + max(h_samples)) * dt_ms / 10) * 10)
@@ -217,8 +221,10 @@ if not os.environ.get("VOLTLIB_HEADLESS"):
                      neuron=widgets.IntSlider(0, 0, n - 1), t0_ms=widgets.IntSlider(first_ms, first_ms,
                      int(cfg.sim.duration_s * 1000) - 300, 10, description="from (ms)"),
                      span_ms=widgets.IntSlider(200, 50, 1000, 50, description="span (ms)"),
-                     model=widgets.Dropdown(options=["all", "CNN-LSTM direct", "CNN-LSTM rollout"]),
-                     horizon_ms=widgets.Dropdown(options=horizons_ms, description="ahead (ms)"))
+                     horizon_ms=widgets.Dropdown(options=horizons_ms, description="ahead (ms)"),
+                     shown=widgets.SelectMultiple(options=ex.options(), value=("phase4_cnn_lstm", "own_lags_boosting"),
+                                                  rows=len(ex.options()), description="forecasters",
+                                                  layout=widgets.Layout(width="34em")))
 
 # %% [markdown]
 # ## How much is predictable?

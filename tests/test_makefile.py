@@ -159,3 +159,14 @@ def test_make_lab_passes_a_path_with_a_space_as_one_argument(tmp_path):
     line = next(ln for ln in res.stdout.replace("\\\n", " ").splitlines() if "jupyter lab" in ln)
     args = shlex.split(line)
     assert f"--notebook-dir={root}/notebooks" in args and f"--LabApp.app_settings_dir={root}/lab" in args
+
+
+@pytest.mark.parametrize("given, idle", [((), "60"), (("LAB_KERNEL_IDLE_S=600",), "600")])
+def test_make_lab_shuts_down_the_kernels_no_tab_is_connected_to(tmp_path, given, idle):
+    shutil.copy(paths.ROOT / "Makefile", tmp_path / "Makefile")
+    res = _make(tmp_path, "-n", "lab", "-o", ".venv/.voltlib-installed", *given)
+    line = next(ln for ln in res.stdout.replace("\\\n", " ").splitlines() if "jupyter lab" in ln)
+    args = shlex.split(line)
+    # idle kernels without a connection are culled; connected or busy ones never (test-lab checks it in the lab)
+    assert f"--MappingKernelManager.cull_idle_timeout={idle}" in args
+    assert "--MappingKernelManager.cull_connected=False" in args and "--MappingKernelManager.cull_busy=False" in args

@@ -5,6 +5,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 from voltlib import plots  # noqa: E402
 
@@ -79,3 +80,25 @@ def test_the_staircase_fits_the_column_and_its_legend_covers_no_panel():
     assert len({s["marker"] for s in plots.STAIRCASE_STYLES}) == 4
     assert "test R² (clean protocol)" in plots.describe(fig)
     plt.close(fig)
+
+
+def test_r2_goes_into_the_legend_and_a_band_is_drawn_in_its_forecasts_colour():
+    t, traces = _traces(rollout_offset=0.5)
+    lo, hi = traces["CNN-LSTM direct"] - 1, traces["CNN-LSTM direct"] + 1
+    fig = plots.explorer(
+        t,
+        traces,
+        neuron=3,
+        horizon_ms=5,
+        r2={"CNN-LSTM direct": 0.8123},
+        bands={"CNN-LSTM direct": (lo, hi)},
+        band_label="±2 SD",
+    )
+    legend, ax = _legend_and_axes(fig)
+    labels = [x.get_text() for x in legend.get_texts()]
+    assert "CNN-LSTM direct (R² 0.812)" in labels and "CNN-LSTM direct: ±2 SD" in labels
+    (band,) = ax.collections
+    line = next(ln for ln in ax.get_lines() if ln.get_label() == "CNN-LSTM direct (R² 0.812)")
+    assert matplotlib.colors.same_color(band.get_facecolor()[0][:3], line.get_color())
+    ys = band.get_paths()[0].vertices[:, 1]
+    assert ys.min() == pytest.approx(lo.min()) and ys.max() == pytest.approx(hi.max())

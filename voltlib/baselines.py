@@ -17,8 +17,10 @@ Forecasts are direct: a separate fit per horizon, never an iterated one-step mod
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import time
+from collections.abc import Callable
 
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingRegressor
@@ -111,9 +113,26 @@ def _own_lag_features(sp: Split, n_lags: int, neurons: np.ndarray) -> np.ndarray
     return col[:, rows]
 
 
+@dataclasses.dataclass(frozen=True)
+class Fitted:
+    """A baseline fitted on a dataset's training windows with the settings validation chose.
+
+    predict(split) forecasts any windows of that dataset's series (its test windows, or the dense
+    windows of 06's explorer), z [windows, n], with the very arithmetic the paper's scores use.
+    """
+
+    name: str
+    settings: dict
+    forecast: Callable[[Split], np.ndarray]
+
+    def predict(self, split: Split) -> np.ndarray:
+        with threadpool_limits(limits=BASELINE_THREADS):
+            return self.forecast(split)
+
+
 @_one_thread
-def ar_ridge(ds: Dataset, chunk: int = 25) -> tuple[np.ndarray, dict]:
-    """Returns per-neuron ridge AR test forecasts [n_test, n] z and the chosen {lags, alpha}."""
+def fit_ar_ridge(ds: Dataset, chunk: int = 25) -> Fitted:
+    """The per-neuron ridge AR fitted on ds's training windows, lags and penalty chosen on its validation windows."""
     pmax, n = max(AR_LAGS), ds.train.series.shape[1]
     y_tr_all = ds.train.targets().T.astype(np.float64)  # [n, N]
     y_va_all = ds.val.targets().T.astype(np.float64)
@@ -130,9 +149,14 @@ def ar_ridge(ds: Dataset, chunk: int = 25) -> tuple[np.ndarray, dict]:
         )
     mom = {k: (np.concatenate([m[k] for m in parts]) if k != "n_val" else parts[0][k]) for k in parts[0]}
     p, a, w, xm, ym = _fit_select(mom, AR_LAGS, 1, ALPHAS)
-    x_te = _own_lag_features(ds.test, p, np.arange(n))
-    pred = ((x_te - xm) @ w + ym)[..., 0].T
-    return pred, {"lags": p, "alpha": a}
+    forecast = lambda sp: ((_own_lag_features(sp, p, np.arange(n)) - xm) @ w + ym)[..., 0].T  # noqa: E731
+    return Fitted("ar_ridge", {"lags": p, "alpha": a}, forecast)
+
+
+def ar_ridge(ds: Dataset, chunk: int = 25) -> tuple[np.ndarray, dict]:
+    """Returns per-neuron ridge AR test forecasts [n_test, n] z and the chosen {lags, alpha}."""
+    fitted = fit_ar_ridge(ds, chunk)
+    return fitted.predict(ds.test), fitted.settings
 
 
 def _population_features(sp: Split, n_lags: int) -> np.ndarray:
@@ -142,16 +166,22 @@ def _population_features(sp: Split, n_lags: int) -> np.ndarray:
 
 
 @_one_thread
-def population_ridge(ds: Dataset) -> tuple[np.ndarray, dict]:
-    """Returns population ridge test forecasts [n_test, n] z and the chosen {lags, alpha}."""
+def fit_population_ridge(ds: Dataset) -> Fitted:
+    """The population ridge fitted on ds's training windows, lags and penalty chosen on its validation windows."""
     n = ds.train.series.shape[1]
     pmax = max(POP_LAGS)
     x_tr, x_va = _population_features(ds.train, pmax), _population_features(ds.val, pmax)
     y_tr, y_va = ds.train.targets().astype(np.float64), ds.val.targets().astype(np.float64)
     # lag-major flattening: the first p * n columns are exactly lags 1..p of every neuron
     p, a, w, xm, ym = _fit_select(_moments(x_tr, y_tr, x_va, y_va), POP_LAGS, n, ALPHAS)
-    pred = (_population_features(ds.test, p) - xm) @ w + ym
-    return pred, {"lags": p, "alpha": a}
+    forecast = lambda sp: (_population_features(sp, p) - xm) @ w + ym  # noqa: E731
+    return Fitted("population_ridge", {"lags": p, "alpha": a}, forecast)
+
+
+def population_ridge(ds: Dataset) -> tuple[np.ndarray, dict]:
+    """Returns population ridge test forecasts [n_test, n] z and the chosen {lags, alpha}."""
+    fitted = fit_population_ridge(ds)
+    return fitted.predict(ds.test), fitted.settings
 
 
 def _boost_rows(sp: Split, ds: Dataset, n_lags: int, rows: np.ndarray | None = None):
@@ -165,8 +195,8 @@ def _boost_rows(sp: Split, ds: Dataset, n_lags: int, rows: np.ndarray | None = N
 
 
 @_one_thread
-def own_lags_boosting(ds: Dataset, seed: int = 0) -> tuple[np.ndarray, dict]:
-    """Returns test forecasts [n_test, n] z of a tree model on each neuron's own lags, and the chosen {lags}."""
+def fit_own_lags_boosting(ds: Dataset, seed: int = 0) -> Fitted:
+    """The boosted trees on each neuron's own lags, fitted on ds's training windows, lags chosen on its validation windows."""
     n = ds.train.series.shape[1]
     rng = np.random.default_rng(seed)
     m_tr = len(ds.train) * n
@@ -184,9 +214,22 @@ def own_lags_boosting(ds: Dataset, seed: int = 0) -> tuple[np.ndarray, dict]:
         if best is None or mse < best[0]:
             best = (mse, k, model)
     _, k, model = best
-    xt, lt, _ = _boost_rows(ds.test, ds, k)
-    pred_mv = (model.predict(xt) + lt).reshape(len(ds.test), n)
-    return ((pred_mv - ds.mean_mv) / ds.std_mv), {"lags": k}
+
+    def forecast(sp: Split) -> np.ndarray:
+        xt, lt, _ = _boost_rows(sp, ds, k)
+        pred_mv = (model.predict(xt) + lt).reshape(len(sp), n)
+        return (pred_mv - ds.mean_mv) / ds.std_mv
+
+    return Fitted("own_lags_boosting", {"lags": k}, forecast)
+
+
+def own_lags_boosting(ds: Dataset, seed: int = 0) -> tuple[np.ndarray, dict]:
+    """Returns test forecasts [n_test, n] z of a tree model on each neuron's own lags, and the chosen {lags}."""
+    fitted = fit_own_lags_boosting(ds, seed)
+    return fitted.predict(ds.test), fitted.settings
+
+
+FIT = {"ar_ridge": fit_ar_ridge, "population_ridge": fit_population_ridge, "own_lags_boosting": fit_own_lags_boosting}
 
 
 @_one_thread

@@ -297,14 +297,33 @@ def member_key(member: MemberConfig, train_cfg: TrainConfig, sim_cfg, data_cfg, 
     )
 
 
+def member_folder(member: MemberConfig, train_cfg: TrainConfig, inp: Inputs, t_lo: int, sim_cfg, data_cfg):
+    """data/models/beyond/<member>-<key>/: where one member's training is cached."""
+    return paths.MODELS / "beyond" / f"{member.name}-{member_key(member, train_cfg, sim_cfg, data_cfg, inp, t_lo)}"
+
+
+def load_member(member: MemberConfig, train_cfg: TrainConfig, inp: Inputs, runs: dict, t_lo: int, sim_cfg, data_cfg):
+    """(model in eval mode, info, scale) of one member from its cache entry; None if it was never trained
+    (notebook 08 trains it) or its files fail their checksums. Trains nothing."""
+    folder = member_folder(member, train_cfg, inp, t_lo, sim_cfg, data_cfg)
+    if not (folder / "info.json").is_file():
+        return None
+    cached = load_entry(folder, lambda: _fresh_member(member, train_cfg, inp))
+    return None if cached is None else (cached[0], cached[1], change_scale(inp, runs["train"], t_lo))
+
+
+def _fresh_member(member: MemberConfig, train_cfg: TrainConfig, inp: Inputs) -> SharedMLP:
+    torch.manual_seed(train_cfg.seed)
+    return SharedMLP(n_features(member), member.hidden, member.depth, len(inp.horizons))
+
+
 def fit_member(member: MemberConfig, train_cfg: TrainConfig, inp: Inputs, runs: dict, t_lo: int, sim_cfg, data_cfg):
     """Trains (or loads from data/models/beyond/) one member; returns (model in eval mode, info, scale)."""
-    folder = paths.MODELS / "beyond" / f"{member.name}-{member_key(member, train_cfg, sim_cfg, data_cfg, inp, t_lo)}"
+    folder = member_folder(member, train_cfg, inp, t_lo, sim_cfg, data_cfg)
     scale = change_scale(inp, runs["train"], t_lo)
 
     def fresh():
-        torch.manual_seed(train_cfg.seed)
-        return SharedMLP(n_features(member), member.hidden, member.depth, len(inp.horizons))
+        return _fresh_member(member, train_cfg, inp)
 
     cached = load_entry(folder, fresh)
     if cached is not None:

@@ -658,13 +658,26 @@ def _r2_bars(ax, r2_by_variant: dict) -> None:
     ax.set_xlim(min(0, min(vals)) - 0.05, max(1, max(vals) + 0.15))
 
 
-def explorer(t_ms: np.ndarray, traces: dict, neuron: int, horizon_ms: float, title: str = "", same_mv: float = 1e-3):
+def explorer(
+    t_ms: np.ndarray,
+    traces: dict,
+    neuron: int,
+    horizon_ms: float,
+    title: str = "",
+    same_mv: float = 1e-3,
+    r2: dict | None = None,
+    bands: dict | None = None,
+    band_label: str = "band",
+):
     """One neuron's voltage and its forecasts over the chosen window (06's explorer); returns the figure.
 
     traces: {name: mV [b]} with "truth" first. Forecasts within same_mv of each other everywhere are one
     line whose label says so ("CNN-LSTM direct = rollout at 1 ms"), so no line hides another unnamed.
+    r2: {name: R^2 on the shown span}, written into the legend; bands: {name: (low, high) mV [b]}, a
+    shaded band around that forecast in its colour (the oracle's spread), named "<name>: <band_label>".
     The legend sits right of the axes, off the traces.
     """
+    r2, bands = r2 or {}, bands or {}
     groups = []  # [names, values]: forecasts that coincide share one entry
     for name, v in traces.items():
         same = next(
@@ -682,6 +695,8 @@ def explorer(t_ms: np.ndarray, traces: dict, neuron: int, horizon_ms: float, tit
     fig, ax = plt.subplots(figsize=(10, 3.4), layout="constrained")
     for k, (names, v) in enumerate(groups):
         label = names[0] if len(names) == 1 else f"{_joined(names)} at {horizon_ms:g} ms"
+        if names[0] in r2:
+            label += f" (R² {r2[names[0]]:.3f})"
         style = (
             {"color": "k", "lw": 2}
             if names[0] == "truth"
@@ -689,7 +704,11 @@ def explorer(t_ms: np.ndarray, traces: dict, neuron: int, horizon_ms: float, tit
             if names[0] == "persistence"
             else {"color": f"C{k}", "lw": 1.2}
         )
-        ax.plot(t_ms, v, label=label, **style)
+        line = ax.plot(t_ms, v, label=label, **style)[0]
+        for name in names:
+            if name in bands:
+                lo, hi = bands[name]
+                ax.fill_between(t_ms, lo, hi, color=line.get_color(), alpha=0.18, lw=0, label=f"{name}: {band_label}")
     ax.set_xlim(t_ms[0], t_ms[-1])
     ax.set_xlabel("time in the run (ms)")
     ax.set_ylabel(f"v of neuron {neuron} (mV)")

@@ -2,18 +2,23 @@
 
 1. A scratch project root, build/test-lab/root (VOLTLIB_ROOT points there, so the developer's data/,
    results/ and notebooks/ are never touched; it is kept, so a second run finds its smoke caches),
-   gets a fresh copy of notebooks/ and notebooks 01-05 are built there at smoke with
-   voltlib.pipeline.build: the inputs of 06.
+   gets a fresh copy of notebooks/ and every notebook is built there at smoke with
+   voltlib.pipeline.build: the inputs of 06 and the models its explorer shows (notebook 08's too).
 2. `make lab` serves that root's notebooks on 127.0.0.1 (a free port, a random token; settings,
    workspaces and runtime files inside the scratch root) with the Makefile's own environment, so a
    lab that draws with Agg fails here.
 3. Chromium (Debian's chromium and chromedriver; selenium is given both paths and downloads nothing)
    double-clicks 06_error_analysis.py in the file browser and must get a notebook, runs every cell
    above the explorer and then the explorer, checks that the figure cells show images, moves the
-   neuron slider three times and checks that each move draws a new image, and saves.
+   neuron slider three times and checks that each move draws a new image, goes 5 ms ahead, then
+   chooses the boosted trees, notebook 08's best staircase member and the oracle and checks that the
+   plot shows them with their R² on the span (screenshot 06-explorer-...-best-member-oracle), waits
+   longer than the lab's kernel idle limit and checks that the open notebook's kernel is still there,
+   and saves. Closing its tab must then shut its kernel down (make lab's LAB_KERNEL_IDLE_S, set to
+   KERNEL_IDLE_S here).
 4. Every notebook is opened by double-click, saved and closed; with --all (`make test-lab` passes
    it) each is first run to its end, in the build's order, as a reader would. Then the address
-   /lab/tree/01_simulate.py must open a notebook too.
+   /lab/tree/01_simulate.py must open a notebook too, and no kernel of a closed notebook may be left.
 5. Every notebook source in the scratch root must be byte-identical to the repository's, and the
    repository's `git status` must be what it was before.
 Screenshots go to build/test-lab/*.png. Every process started here (the lab, its kernels,
@@ -41,6 +46,7 @@ OUT = REPO / "build" / "test-lab"
 ROOT = OUT / "root"
 PROFILE = "smoke"
 EXPLORED = "06_error_analysis"
+KERNEL_IDLE_S = 20  # make lab's LAB_KERNEL_IDLE_S for this test: its default (60 s) would only make it slower
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
 
@@ -96,16 +102,17 @@ def fresh_notebooks() -> Path:
 
 
 def build_inputs(nbs: Path) -> None:
-    """Notebooks 01-05 at smoke in the scratch root (cached steps are skipped), in a child process."""
+    """Every notebook at smoke in the scratch root (cached steps are skipped), in a child process: 06's
+    inputs, and the models its explorer shows (notebook 08 trains the staircase after 06)."""
     code = (
         "from voltlib.pipeline import build; "
         f"build({PROFILE!r}, notebooks_dir={str(nbs)!r}, build_dir={str(ROOT / 'build' / PROFILE)!r}, "
-        f"results_dir={str(ROOT / 'results' / PROFILE)!r}, before={EXPLORED!r})"
+        f"results_dir={str(ROOT / 'results' / PROFILE)!r})"
     )
     t0 = time.perf_counter()
     # a child process: the build sets the headless environment in its own process, never in the lab's
     subprocess.run([sys.executable, "-c", code], env={**os.environ, "VOLTLIB_ROOT": str(ROOT)}, cwd=REPO, check=True)
-    log(f"inputs of {EXPLORED} built in {time.perf_counter() - t0:.0f} s")
+    log(f"the smoke notebooks (the inputs and models of {EXPLORED}) built in {time.perf_counter() - t0:.0f} s")
 
 
 def sources_unchanged(nbs: Path) -> list[str]:
@@ -160,7 +167,15 @@ class Lab:
             "IPYTHONDIR": str(dirs["ipython"]),
         }
         self.proc = subprocess.Popen(
-            ["make", "--no-print-directory", "-C", str(REPO), "lab", "LAB_ARGS=" + " ".join(args)],
+            [
+                "make",
+                "--no-print-directory",
+                "-C",
+                str(REPO),
+                "lab",
+                f"LAB_KERNEL_IDLE_S={KERNEL_IDLE_S}",
+                "LAB_ARGS=" + " ".join(args),
+            ],
             env=lab_env,
             stdout=self.log_file,
             stderr=subprocess.STDOUT,
@@ -186,6 +201,33 @@ class Lab:
                 pass
             time.sleep(1)
         raise LabTestFailed(f"the lab did not answer on {self.url} within {timeout:.0f} s; see {OUT / 'lab.log'}")
+
+    def api(self, what: str):
+        """The server's REST answer for /api/<what> (kernels, sessions), as JSON."""
+        import json
+
+        with urllib.request.urlopen(f"{self.url}/api/{what}?token={self.token}", timeout=10) as r:
+            return json.load(r)
+
+    def kernel_of(self, name: str) -> str:
+        """The id of the kernel of the notebook `name`'s session."""
+        ids = [s["kernel"]["id"] for s in self.api("sessions") if s["path"].endswith(name) and s.get("kernel")]
+        check(len(ids) == 1, f"expected one session with a kernel for {name}, the server has {self.api('sessions')}")
+        return ids[0]
+
+    def kernel_ids(self) -> set:
+        return {k["id"] for k in self.api("kernels")}
+
+    def wait_kernels_gone(self, ids: set, what: str) -> float:
+        """Waits until none of the kernels ids runs any more (the lab shuts down a closed notebook's kernel)."""
+        t0 = time.time()
+        wait_for(
+            f"the kernel of {what} to be shut down after its tab was closed (make lab's "
+            f"LAB_KERNEL_IDLE_S={KERNEL_IDLE_S}; still running: {sorted(ids & self.kernel_ids())})",
+            lambda: not (ids & self.kernel_ids()),
+            KERNEL_IDLE_S + 60,
+        )
+        return time.time() - t0
 
     def remember_children(self) -> None:
         """Records every process below `make lab` (server, kernels) so that stop() can end each by pid."""
@@ -326,7 +368,7 @@ class Reader:
         from selenium.webdriver.common.by import By
 
         ActionChains(self.d).double_click(self._listing_item(name)).perform()
-        wait_for(f"a tab for {name}", lambda: self._current_tab_title() == name, 60, 0.5)
+        wait_for(f"a tab for {name}", lambda: self._current_tab_title() == name, 300, 0.5)
         editors = self.d.find_elements(By.CSS_SELECTOR, ".jp-FileEditor:not(.lm-mod-hidden)")
         check(
             not editors and self.d.find_elements(By.CSS_SELECTOR, PANEL),
@@ -340,8 +382,8 @@ class Reader:
             total = self._cell_total()
             return total if total and len(self.d.execute_script(JS_CELLS)) == total else 0
 
-        wait_for(f"all cells of {name} (as many in the page as the status bar counts)", all_cells, 60, 0.5)
-        wait_for(f"{name}'s kernel to be idle", lambda: self.d.execute_script(JS_STATUS) == "idle", 120)
+        wait_for(f"all cells of {name} (as many in the page as the status bar counts)", all_cells, 300, 0.5)
+        wait_for(f"{name}'s kernel to be idle", lambda: self.d.execute_script(JS_STATUS) == "idle", 600)
 
     def _current_tab_title(self) -> str:
         from selenium.webdriver.common.by import By
@@ -467,7 +509,7 @@ def explore(reader: Reader) -> None:
     reader.run_and_wait(
         "the explorer",
         lambda: ActionChains(d).key_down(Keys.SHIFT).send_keys(Keys.ENTER).key_up(Keys.SHIFT).perform(),
-        300,
+        900,
         cells=k + 1,
     )
     cell = d.execute_script(JS_CELLS)[k]
@@ -512,7 +554,7 @@ def explore(reader: Reader) -> None:
             20,
             0.2,
         )
-        new = wait_for(f"a new plot image for neuron {step}", new_image, 180, 0.5)
+        new = wait_for(f"a new plot image for neuron {step}", new_image, 600, 0.5)
         seen.append(new)
         keep(new, f"neuron-{step}")
         log(f"neuron {step}: a new plot image ({len(new):,} characters of base64)")
@@ -523,13 +565,65 @@ def explore(reader: Reader) -> None:
         if s.find_element(By.CSS_SELECTOR, ".widget-label").text == "ahead (ms)"
     )
     Select(horizon.find_element(By.TAG_NAME, "select")).select_by_value("5")
-    new = wait_for("a new plot image 5 ms ahead", new_image, 180, 0.5)
+    new = wait_for("a new plot image 5 ms ahead", new_image, 600, 0.5)
     seen.append(new)
     keep(new, "neuron-3-5ms-ahead")
     check(len(set(seen)) == 5, "the explorer showed the same image twice")
+    Select(horizon.find_element(By.TAG_NAME, "select")).select_by_value("1")
+    seen.append(wait_for("a new plot image 1 ms ahead", new_image, 600, 0.5))
+    show_the_best(reader, cell, seen, new_image, keep)
+    # the open notebook's kernel outlives the idle limit: only a closed notebook's kernel is shut down
+    kernel = reader.lab.kernel_of(name)
+    time.sleep(KERNEL_IDLE_S + 15)
+    check(
+        kernel in reader.lab.kernel_ids(),
+        f"the kernel of the open {name} was shut down after {KERNEL_IDLE_S + 15} s idle",
+    )
     cell.find_element(By.CSS_SELECTOR, ".jp-InputPrompt").click()  # back to command mode for the save shortcut
     reader.save(name)
     reader.close_tab()
+    seconds = reader.lab.wait_kernels_gone({kernel}, name)
+    log(f"{name}: its tab closed, its kernel was shut down {seconds:.0f} s later")
+
+
+def show_the_best(reader: Reader, cell, seen: list, new_image, keep) -> None:
+    """Chooses the boosted trees, notebook 08's best staircase member and the oracle; the plot and its
+    summary must show the three with their R² on the span."""
+    import re
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    d = reader.d
+    box = next(
+        s
+        for s in cell.find_elements(By.CSS_SELECTOR, ".widget-select-multiple")
+        if s.find_element(By.CSS_SELECTOR, ".widget-label").text == "forecasters"
+    )
+    chooser = Select(box.find_element(By.TAG_NAME, "select"))
+    texts = [o.text for o in chooser.options]
+    best = [x for x in texts if x.endswith("(best member)")]
+    oracle = [x for x in texts if x.startswith("oracle")]
+    check(
+        len(best) == 1 and oracle and "boosted trees" in texts,
+        f"the explorer offers {texts}: expected the boosted trees, the oracle and one staircase member marked "
+        "'(best member)' (notebook 08 must have run in the scratch root)",
+    )
+    wanted = ["boosted trees", best[0], oracle[0]]
+    chooser.deselect_all()
+    for text in wanted:
+        chooser.select_by_visible_text(text)
+
+    def shown() -> str:
+        text = d.execute_script("return arguments[0].querySelector('.widget-output')?.textContent || ''", cell)
+        r2 = dict((m.group(2), m.group(1)) for m in re.finditer(r"^ +(-?\d+\.\d{3}) +(.+)$", text, re.M))
+        return text if set(r2) == set(wanted) else ""
+
+    text = wait_for(f"the explorer to show {wanted} with their R² on the span", shown, 900, 1)
+    src = wait_for("a new plot image of the chosen forecasters", new_image, 60, 0.5)
+    seen.append(src)
+    keep(src, "1ms-boosted-trees-best-member-oracle")
+    log("the explorer shows, R² on the span: " + "; ".join(line.strip() for line in text.splitlines() if line.strip()))
 
 
 def open_every_notebook(reader: Reader, run: bool) -> None:
@@ -573,6 +667,10 @@ def main(argv=None) -> int:
         open_every_notebook(reader, run=args.all)
         reader.open_url("01_simulate.py")
         reader.shot("done")
+        # every notebook's tab is closed but the last one opened: none of their kernels may be left
+        open_kernel = lab.kernel_of("01_simulate.py")
+        seconds = lab.wait_kernels_gone(lab.kernel_ids() - {open_kernel}, "every closed notebook")
+        log(f"every closed notebook's kernel was shut down ({seconds:.0f} s after the last check)")
     except Exception:
         if reader is not None:
             log(f"failed; the page at that moment: {reader.shot('failure')}")
