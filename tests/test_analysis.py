@@ -12,13 +12,13 @@ from voltlib.analysis import (
     binned_error,
     dense_split,
     ei_test,
-    explorer_traces,
     multistep,
     rates_and_in_degrees,
     reset_share,
     rmse_mv_per_neuron,
     rollout,
     segment_of_run,
+    span_windows,
     spike_clock,
     spike_offset_ms,
     split_spike_clock,
@@ -135,25 +135,20 @@ def test_dense_split_is_contiguous_within_one_run():
     assert d.target_index()[-1] == seg * ds.kept_samples + ds.kept_samples - 1
 
 
-def test_explorer_traces_start_at_the_chosen_target_sample():
+def test_a_span_of_windows_starts_at_the_chosen_target_sample_and_stops_at_the_run():
     ds = make_dataset(small_sim(), SMALL, "clean", horizon=3)
     kept, run = ds.kept_samples, int(ds.test.run_of_window[0])
     seg = segment_of_run(ds.test, kept, run)
     series = ds.test.series.numpy()[seg * kept : (seg + 1) * kept]
-    one, std, mean = np.ones(3), np.full(3, 2.0), np.full(3, -60.0)
-    models = {"direct": (LastTwoLags(), "direct"), "rollout": (LastTwoLags(), "rollout")}
-    k, traces = explorer_traces(
-        models, ds.test, kept, run, neuron=1, t0=20, n_samples=10, horizon=3, std_mv=std, mean_mv=mean
-    )
+    d, k = span_windows(ds.test, kept, run, t0=20, n_samples=10, horizon=3)
     np.testing.assert_array_equal(k, np.arange(20, 30))  # targets from t0 on, not a window later
-    np.testing.assert_allclose(traces["truth"], series[20:30, 1] * 2.0 - 60.0, rtol=1e-6)
-    np.testing.assert_allclose(traces["persistence"], series[17:27, 1] * 2.0 - 60.0, rtol=1e-6)
-    assert all(len(v) == 10 for v in traces.values())
-    # near the run's end the traces stop at its last sample; before the first full window they start there
-    k, _ = explorer_traces({}, ds.test, kept, run, 0, t0=45, n_samples=10, horizon=3, std_mv=one, mean_mv=0 * one)
-    np.testing.assert_array_equal(k, np.arange(45, kept))
-    k, _ = explorer_traces({}, ds.test, kept, run, 0, t0=0, n_samples=4, horizon=3, std_mv=one, mean_mv=0 * one)
-    np.testing.assert_array_equal(k, np.arange(SMALL.window - 1 + 3, SMALL.window + 3 + 3))
+    np.testing.assert_allclose(d.targets()[:, 1], series[20:30, 1], rtol=1e-6)
+    np.testing.assert_allclose(d.last_values()[:, 1], series[17:27, 1], rtol=1e-6)  # persistence, 3 samples back
+    # near the run's end the span stops at its last sample; before the first full window it starts there
+    np.testing.assert_array_equal(span_windows(ds.test, kept, run, 45, 10, 3)[1], np.arange(45, kept))
+    np.testing.assert_array_equal(
+        span_windows(ds.test, kept, run, 0, 4, 3)[1], np.arange(SMALL.window - 1 + 3, SMALL.window + 3 + 3)
+    )
 
 
 def test_ei_test_detects_a_separation():

@@ -328,34 +328,11 @@ def error_profiles(
     }
 
 
-def explorer_traces(
-    models: dict,
-    split: Split,
-    kept: int,
-    run: int,
-    neuron: int,
-    t0: int,
-    n_samples: int,
-    horizon: int,
-    std_mv: np.ndarray,
-    mean_mv: np.ndarray,
-) -> tuple[np.ndarray, dict]:
-    """Returns (target sample index in the run's kept part [b], {name: mV [b]}): truth, persistence and each model's forecasts of one neuron.
-
-    t0: the first target sample (index in the run's kept part), so the traces cover t0 .. t0 + n_samples - 1,
-    clipped to the targets the run has (the first one a full window and `horizon` after the run's start).
-    models: {name: (model, "direct" | "rollout")}; a rollout model is a one-step model iterated `horizon` times.
-    """
+def span_windows(split: Split, kept: int, run: int, t0: int, n_samples: int, horizon: int):
+    """The windows whose targets are samples t0 .. t0 + n_samples - 1 of one run's kept part, `horizon` ahead,
+    and those targets' index in the run's kept part, clipped to the targets the run has (the first one a
+    full window and `horizon` after the run's start, the last its last sample): (dense split, index [b])."""
     seg = segment_of_run(split, kept, run)
     # the window whose target is sample t0 starts a window and a horizon earlier
     d = dense_split(split, kept, seg, t0 - (split.window - 1 + horizon), n_samples, horizon)
-    to_mv = lambda z: z[:, neuron] * std_mv[neuron] + mean_mv[neuron]  # noqa: E731
-    out = {"truth": to_mv(d.targets()), "persistence": to_mv(d.last_values())}
-    for name, (model, how) in models.items():
-        if how == "rollout":
-            out[name] = to_mv(rollout(model, d, horizon)[-1])
-        else:
-            from .train import predict
-
-            out[name] = to_mv(predict(model, d))
-    return d.target_index() - seg * kept, out
+    return d, d.target_index() - seg * kept

@@ -435,20 +435,24 @@ def saturating(n, r2_inf, a, b):
 
 def fit_saturating(budgets, r2s) -> tuple | None:
     """Least-squares (R^2_inf, a, b) of the saturating curve with a, b >= 0; None with fewer than 3 points."""
-    from scipy.optimize import curve_fit
+    import warnings
+
+    from scipy.optimize import OptimizeWarning, curve_fit
 
     x, y = np.asarray(budgets, np.float64), np.asarray(r2s, np.float64)
     if len(x) < 3:
         return None
     try:
-        p, _ = curve_fit(
-            saturating,
-            x,
-            y,
-            p0=(y.max() + 0.02, max(y.max() - y.min(), 1e-3), 0.5),
-            bounds=([-1.0, 0.0, 0.0], [1.0, 10.0, 3.0]),
-            maxfev=20_000,
-        )
+        with warnings.catch_warnings():  # three points fit three parameters exactly: no covariance, and
+            warnings.simplefilter("ignore", OptimizeWarning)  # none is used (the interval is the bootstrap's)
+            p, _ = curve_fit(
+                saturating,
+                x,
+                y,
+                p0=(y.max() + 0.02, max(y.max() - y.min(), 1e-3), 0.5),
+                bounds=([-1.0, 0.0, 0.0], [1.0, 10.0, 3.0]),
+                maxfev=20_000,
+            )
     except (RuntimeError, ValueError):
         return None
     return tuple(float(v) for v in p)

@@ -31,7 +31,7 @@ import time
 import numpy as np
 
 from . import baselines, beyond, display, fits, paths
-from .analysis import Setup, dense_split, rollout, segment_of_run
+from .analysis import Setup, rollout, span_windows
 from .config import PHASE_LABELS, ms_to_samples
 from .data import Split
 from .metrics import r2_pooled
@@ -119,9 +119,7 @@ class Explorer:
             raise ValueError(f"{horizon_ms:g} ms is not a horizon of this profile: choose one of {S.horizons_ms}")
         split = S.datasets[max(S.h_samples)].test  # windows whose targets exist at every horizon
         kept = S.kept
-        seg = segment_of_run(split, kept, run)
-        d = dense_split(split, kept, seg, t0 - (split.window - 1 + hs), n_samples, hs)
-        k = d.target_index() - seg * kept  # the targets' index in the run's kept part
+        d, k = span_windows(split, kept, run, t0, n_samples, hs)  # k: the targets' index in the run's kept part
         ds = S.datasets[hs]
         std, mean = ds.std_mv[neuron], ds.mean_mv[neuron]
         truth = d.targets()[:, neuron] * std + mean
