@@ -84,6 +84,8 @@ def test_models_not_trained_yet_are_listed_with_what_trains_them(setup, empty_ca
     assert view5.unavailable["basic LSTM"] == "the paper trains phases 1-3 at 1 ms only (Methods section 5)"
     assert view5.unavailable["CNN-LSTM rollout"].startswith("not trained yet")
     assert "not shown: basic LSTM: the paper trains phases 1-3" in view5.summary()
+    with pytest.raises(KeyError, match="'lstm' is not a forecaster of the explorer; choose one of"):
+        ex.view(run, 0, 300, 100, 1, ["lstm"])
 
 
 def test_a_member_trace_is_its_forecast_of_the_test_targets(setup, tmp_path, monkeypatch):

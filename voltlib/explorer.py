@@ -106,7 +106,13 @@ class Explorer:
         return [(f.label, f.key) for f in self.forecasters()]
 
     def label(self, key: str) -> str:
-        return next(f.label for f in self.forecasters() if f.key == key)
+        """The display label of a forecaster's key (KeyError naming the keys there are)."""
+        for f in self.forecasters():
+            if f.key == key:
+                return f.label
+        raise KeyError(
+            f"{key!r} is not a forecaster of the explorer; choose one of {[f.key for f in self.forecasters()]}"
+        )
 
     # ------------------------------------------------------------ one view
 
@@ -164,9 +170,7 @@ class Explorer:
             return self._member(key.removeprefix(MEMBER), run, neuron, k, hs)
         if key == ORACLE:
             return self._oracle_at(run, neuron, k, hs)
-        raise KeyError(
-            f"{key!r} is not a forecaster of the explorer; choose one of {[f.key for f in self.forecasters()]}"
-        )
+        raise KeyError(self.label(key))  # label() names the keys there are
 
     def _model(self, phase: str, hs: int):
         """A ladder model (first seed) at horizon hs from the cache; Unavailable if it was never trained."""
