@@ -219,10 +219,16 @@ def test_the_discussion_names_the_budget_of_each_verdict_and_the_one_it_changed_
 
 def test_the_study_from_nothing_packs_the_measured_tasks_cheapest_first_onto_the_workers():
     recs = [
-        {"model": "cnn_lstm", "budget": 4_000, "wall_s": 100.0, "train_s": 90.0},
-        {"model": "cnn_lstm", "budget": 4_000, "wall_s": 100.0, "train_s": 90.0},
-        {"model": "lstm_res", "budget": 20_000, "wall_s": 300.0, "train_s": 500.0},  # resumed: its training counts
-        {"model": "cnn_lstm_384", "budget": 20_000, "wall_s": 900.0, "train_s": 880.0},
+        {"id": "a", "model": "cnn_lstm", "budget": 4_000, "wall_s": 100.0, "train_s": 90.0},
+        {"id": "b", "model": "cnn_lstm", "budget": 4_000, "wall_s": 100.0, "train_s": 90.0},
+        {
+            "id": "c",
+            "model": "lstm_res",
+            "budget": 20_000,
+            "wall_s": 300.0,
+            "train_s": 500.0,
+        },  # resumed: its training counts
+        {"id": "d", "model": "cnn_lstm_384", "budget": 20_000, "wall_s": 900.0, "train_s": 880.0},
     ]
     assert budget.task_seconds(recs[2]) == 500.0
     # two workers: 100 | 100, then the LSTM (cost 16,000) on worker 1 -> 600, the 384 (64,000) on worker 2 -> 1,000

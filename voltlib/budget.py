@@ -193,9 +193,14 @@ def plan(profile: Profile) -> list[Task]:
 _COST = {"lstm_res": 0.8, "cnn_lstm": 1.0, "cnn_lstm_384": 3.2}
 
 
+def relative_cost(model: str, budget: int) -> float:
+    """Relative compute of a training (window-passes times the model's cost per pass)."""
+    return budget * _COST.get(model, 1.0)
+
+
 def cost(task: Task) -> float:
-    """Relative compute of a task (window-passes times the model's cost per pass): its priority and ETA."""
-    return task.budget * _COST.get(task.model, 1.0)
+    """Relative compute of a task: its priority and ETA."""
+    return relative_cost(task.model, task.budget)
 
 
 # ---------------------------------------------------------------- the archive
@@ -634,12 +639,12 @@ def sentences(h: dict | None) -> list[str]:
         if v["stable"]:
             text += ", as at every budget measured."
         else:
-            runs = "; ".join(f"{b:,}: {w.replace(' at this budget', '')}" for b, w in v["by_budget"].items())
+            runs = "; ".join(f"{b:,}: {_plain(w)}" for b, w in v["by_budget"].items())
             text += f"; the verdict changes with the budget ({runs})."
         out.append(text)
     leak = h["verdicts"].get("leak")
     if leak is not None:
-        runs = "; ".join(f"{b:,}: {w.replace(' at this budget', '')}" for b, w in leak["by_budget"].items())
+        runs = "; ".join(f"{b:,}: {_plain(w)}" for b, w in leak["by_budget"].items())
         word = {"higher": "the leaky split scores higher", "lower": "the leaky split scores lower"}
         out.append(
             f"The leak (original minus clean) at {leak['largest_budget']:,} window-passes is {leak['difference']:+.3f} "
@@ -674,6 +679,11 @@ def ladder_budget(profile: Profile) -> int:
     return t.max_epochs * (t.max_train_windows or 0)
 
 
+def _plain(verdict: str) -> str:
+    """A verdict inside a sentence that names its budget: 'not distinguishable', not '... at this budget'."""
+    return verdict.replace(" at this budget", "")
+
+
 def budget_words(n: int) -> str:
     """A training budget as the prose names it: '20,000 window-passes (0.7 % of the source's)'."""
     return f"{n:,} window-passes ({100 * n / SOURCE_WINDOW_PASSES:.1f} % of the source's)"
@@ -691,38 +701,24 @@ def discussion_point(h: dict | None, budget: int) -> str:
             head + "; the training-budget study that would say whether they hold at larger budgets is not archived yet."
         )
     big = h["largest"]
+    named = {n: v for n in ("vs_ar_ridge", "vs_own_lags_boosting", "leak") if (v := h["verdicts"].get(n))}
     said = []
-    for name, what in (
-        ("vs_ar_ridge", NAMES["ar_ridge"]),
-        ("vs_own_lags_boosting", NAMES["own_lags_boosting"]),
-        ("leak", "the leak"),
-    ):
-        v = h["verdicts"].get(name)
-        if v is None:
-            continue
-        at_ladder = v["by_budget"].get(budget)
-        now = v["verdict"].replace(" at this budget", "")
+    for name, v in named.items():
+        diff = f"({v['difference']:+.3f}, {_ci(v['ci'])})"
         if name == "leak":
-            now = {"higher": "raises the R²", "lower": "lowers the R²"}.get(
+            moves = {"higher": "raises the R²", "lower": "lowers the R²"}.get(
                 v["verdict"], "does not move the R² measurably"
             )
-            said.append(f"the leak {now} ({v['difference']:+.3f}, {_ci(v['ci'])})")
+            said.append(f"the leak {moves} {diff}")
             continue
-        was = (
-            f" (at {budget:,}: {at_ladder.replace(' at this budget', '')})"
-            if at_ladder and at_ladder != v["verdict"]
-            else ""
-        )
-        said.append(f"against {what} the CNN-LSTM is {now} ({v['difference']:+.3f}, {_ci(v['ci'])}){was}")
+        at_ladder = v["by_budget"].get(budget)
+        was = f" (at {budget:,}: {_plain(at_ladder)})" if at_ladder and at_ladder != v["verdict"] else ""
+        what = NAMES[name.removeprefix("vs_")]
+        said.append(f"against {what} the CNN-LSTM is {_plain(v['verdict'])} {diff}{was}")
     text = head + f". At the largest budget measured, {budget_words(big)}, " + "; ".join(said) + ". "
-    changed = [
-        n
-        for n in ("vs_ar_ridge", "vs_own_lags_boosting", "leak")
-        if n in h["verdicts"] and not h["verdicts"][n]["stable"]
-    ]
     text += (
         "These verdicts change with the budget, so the paper states each with the budget it was measured at; "
-        if changed
+        if any(not v["stable"] for v in named.values())
         else "These verdicts are the same at every budget measured; "
     )
     text += (
@@ -794,7 +790,7 @@ def task_seconds(rec: dict) -> float:
 def wall_on(records: list[dict], workers: int) -> float:
     """Seconds the tasks take on `workers` single-threaded workers in make budget's order (cheapest first),
     each starting on the first worker free: the archived tasks' measured times packed as the study runs them."""
-    order = sorted(records, key=lambda r: r["budget"] * _COST.get(r["model"], 1.0))
+    order = sorted(records, key=lambda r: (relative_cost(r["model"], r["budget"]), r["id"]))  # plan()'s order
     free = [0.0] * workers
     for rec in order:
         k = free.index(min(free))
