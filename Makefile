@@ -14,7 +14,7 @@ export MPLBACKEND := Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help env lint test test-lab test-scheduler nbval golden report budget bench lab clean clean-cache nwb forecast
+.PHONY: help env lint format test test-lab test-scheduler nbval golden report budget bench lab clean clean-cache nwb forecast
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -71,6 +71,10 @@ lint: $(STAMP) ## ruff: the linter over everything, the formatter's check over v
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check --quiet .
 
+format: $(STAMP) ## Fix what the linter can (imports sorted, old idioms) and format voltlib, tests and the tools
+	$(VENV)/bin/ruff check --fix --quiet .
+	$(VENV)/bin/ruff format --quiet .
+
 test: $(STAMP) ## Lint, unit tests and the nbval replay of the stored smoke notebooks
 	$(MAKE) --no-print-directory lint
 	$(PY) -m pytest -q tests
@@ -80,35 +84,35 @@ test-scheduler: $(STAMP) ## Smoke reports on a loopback `dask scheduler` + `dask
 	VOLTLIB_TEST_SCHEDULER_REPORT=1 $(PY) -m pytest -q -p no:cacheprovider tests/test_scheduler_report.py tests/test_layouts.py
 
 nbval: $(STAMP) ## Replay the stored smoke notebooks with nbval against the project's kernel
-	$(PY) -m voltlib.golden check
+	$(PY) -m voltlib.workflow.golden check
 
 golden: $(STAMP) ## Regenerate the stored smoke notebooks that nbval replays
-	$(PY) -m voltlib.golden make
+	$(PY) -m voltlib.workflow.golden make
 
 # SCHEDULER=tcp://host:8786 trains on an existing Dask cluster; WORKERS=N sizes the embedded one (1: no Dask)
 report: $(STAMP) ## Run the notebooks for PROFILE and assemble report/PROFILE/technical_report.html and .pdf
-	$(PY) -m voltlib.pipeline --profile $(PROFILE) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) \
+	$(PY) -m voltlib.workflow.pipeline --profile $(PROFILE) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) \
 		$(if $(WORKERS),--workers $(WORKERS))
-	$(PY) -m voltlib.browser --profile $(PROFILE)
+	$(PY) -m voltlib.workflow.browser --profile $(PROFILE)
 
 nwb: $(STAMP) ## Every simulated run of PROFILE as an NWB file in build/nwb/PROFILE/, checked by nwbinspector
-	$(PY) -m voltlib.nwb --profile $(PROFILE)
+	$(PY) -m voltlib.sim.nwb --profile $(PROFILE)
 
 # FILE=recording.nwb|.npz|.npy (an .npy needs RATE=Hz and UNIT=V|mV); OUT=folder (default build/forecast/<name>/)
 forecast: $(STAMP) ## Forecast any recording: FILE=x.nwb (or .npz/.npy) -> R^2 by horizon, HTML + JSON
 	@test -n "$(FILE)" || { echo "error: no recording given. Pass one: make forecast FILE=path/to/recording.nwb \
 	(or an .npz with v, rate_hz and unit; see README)" >&2; exit 1; }
-	$(PY) -m voltlib.forecast_recording "$(FILE)" $(if $(OUT),--out "$(OUT)") $(if $(RATE),--rate-hz $(RATE)) \
+	$(PY) -m voltlib.workflow.forecast_recording "$(FILE)" $(if $(OUT),--out "$(OUT)") $(if $(RATE),--rate-hz $(RATE)) \
 		$(if $(UNIT),--unit $(UNIT)) --profile $(or $(FORECAST_PROFILE),quick)
 
 # The study is archived under results/archive/ and committed; make report reads it and never retrains it.
 # UP_TO=320000 trains only the budgets up to that many window-passes; NOTE="..." goes into the provenance.
 budget: $(STAMP) ## The training-budget study (hours on 2 cores; resumable): trains what results/archive/PROFILE/budget lacks
-	$(PY) -m voltlib.budget --profile $(PROFILE) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) \
+	$(PY) -m voltlib.workflow.budget_run --profile $(PROFILE) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) \
 		$(if $(WORKERS),--workers $(WORKERS)) $(if $(UP_TO),--up-to $(UP_TO)) $(if $(NOTE),--note "$(NOTE)")
 
 bench: $(STAMP) ## Training and inference benchmarks -> results/bench.json
-	$(PY) -m voltlib.bench
+	$(PY) -m voltlib.workflow.bench
 
 # Agg in the lab would leave every figure cell empty and the explorer blank. The lab serves the
 # notebooks of the project root voltlib uses (VOLTLIB_ROOT if set); lab/ holds its default settings.

@@ -26,10 +26,11 @@ profile = "smoke"
 import pandas as pd
 from IPython.display import Markdown
 
-from voltlib import budget, display
-from voltlib import summary as S
+from voltlib import display
 from voltlib.config import PHASE_LABELS, PHASES, SOURCE_R2, notebook_profile
-from voltlib.inputs import require_inputs
+from voltlib.paper import budget
+from voltlib.paper import summary as S
+from voltlib.paper.inputs import require_inputs
 
 cfg = notebook_profile(profile)
 require_inputs(profile, "00_abstract")

@@ -31,10 +31,11 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown
 
-from voltlib import display, paths, plots
+from voltlib import display, paths
 from voltlib.config import notebook_profile
-from voltlib.simulate import simulate
-from voltlib.stats import network_stats
+from voltlib.paper import plots
+from voltlib.sim.simulate import simulate
+from voltlib.sim.stats import network_stats
 from voltlib.store import write_json
 
 cfg = notebook_profile(profile)

@@ -33,15 +33,16 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from voltlib import paths, plots
-from voltlib.baselines import BASELINES, baseline_table, table_frame
+from voltlib import paths
 from voltlib.config import PROTOCOLS, SOURCE_R2, notebook_profile
-from voltlib.data import SOURCE_WINDOW_COUNTS, make_dataset, protocol_summary
 from voltlib.display import frame, name
-from voltlib.inputs import require_inputs
-from voltlib.simulate import simulate
+from voltlib.forecast.baselines import BASELINES, baseline_table, table_frame
+from voltlib.forecast.data import SOURCE_WINDOW_COUNTS, make_dataset, protocol_summary
+from voltlib.paper import plots
+from voltlib.paper.inputs import require_inputs
+from voltlib.paper.summary import best_baseline
+from voltlib.sim.simulate import simulate
 from voltlib.store import horizon_key, write_json
-from voltlib.summary import best_baseline
 
 cfg = notebook_profile(profile)
 require_inputs(profile, "02_dataset")

@@ -33,11 +33,13 @@ device = None        # None: CUDA, then Apple MPS, then CPU (or the VOLTLIB_DEVI
 import pandas as pd
 from IPython.display import Markdown
 
-from voltlib import display, ladder, paths, summary
+from voltlib import display, paths
 from voltlib.config import SOURCE_R2, notebook_profile
 from voltlib.device import describe, pick_device
-from voltlib.inputs import require_inputs
-from voltlib.simulate import simulate
+from voltlib.forecast import ladder
+from voltlib.paper import summary
+from voltlib.paper.inputs import require_inputs
+from voltlib.sim.simulate import simulate
 from voltlib.store import horizon_key, read_json
 
 cfg = notebook_profile(profile, device)

@@ -28,11 +28,11 @@ device = None
 # %%
 from IPython.display import Markdown
 
-from voltlib import ladder
 from voltlib.config import notebook_profile
 from voltlib.device import pick_device
-from voltlib.inputs import require_inputs
-from voltlib.simulate import simulate
+from voltlib.forecast import ladder
+from voltlib.paper.inputs import require_inputs
+from voltlib.sim.simulate import simulate
 
 cfg = notebook_profile(profile, device)
 require_inputs(profile, "04_lstm_ladder")

@@ -31,12 +31,14 @@ device = None
 # %%
 from IPython.display import Markdown
 
-from voltlib import budget, display, ladder, paths, plots, summary
+from voltlib import display, paths
 from voltlib.config import PHASE_LABELS, SOURCE_R2, notebook_profile, paper_phases
 from voltlib.device import pick_device
-from voltlib.inputs import require_inputs
-from voltlib.models import build_model, count_params
-from voltlib.simulate import simulate
+from voltlib.forecast import ladder
+from voltlib.forecast.models import build_model, count_params
+from voltlib.paper import budget, plots, summary
+from voltlib.paper.inputs import require_inputs
+from voltlib.sim.simulate import simulate
 from voltlib.store import read_json, update_json
 
 cfg = notebook_profile(profile, device)

@@ -34,14 +34,16 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown
 
-from voltlib import analysis, display, fits, plots
-from voltlib.ceiling import compute_ceiling
+from voltlib import display
 from voltlib.config import PHASE_LABELS, ms_to_samples
-from voltlib.inputs import require_inputs
-from voltlib.metrics import evaluate, gain_floor, gain_share, gain_share_interval
+from voltlib.forecast import fits
+from voltlib.forecast.ceiling import compute_ceiling
+from voltlib.forecast.metrics import evaluate, gain_floor, gain_share, gain_share_interval
+from voltlib.forecast.train import predict
+from voltlib.paper import analysis, plots
+from voltlib.paper.inputs import require_inputs
+from voltlib.paper.summary import floor_baseline, pct_interval
 from voltlib.store import horizon_key, read_json, update_json, write_json
-from voltlib.summary import floor_baseline, pct_interval
-from voltlib.train import predict
 
 t_start = time.perf_counter()
 require_inputs(profile, "06_error_analysis")
@@ -196,13 +198,13 @@ Markdown(f"Rolled out, the 1-ms model reaches R² {multi[h_last]['rollout']['r2'
 # baselines, the ladder (phases 1-3 at 1 ms, the CNN-LSTM at every horizon, direct and rolled out),
 # the staircase of notebook 08 and the oracle, whose band is the spread of the simulator restarted
 # from its true state with fresh noise. Each one's R² on the shown span is in the legend and below
-# the plot; one that cannot be shown says why (`voltlib.explorer`). The headless build skips this cell.
+# the plot; one that cannot be shown says why (`voltlib.paper.explorer`). The headless build skips this cell.
 
 # %% tags=["interactive"]
 if not os.environ.get("VOLTLIB_HEADLESS"):
     import ipywidgets as widgets
 
-    from voltlib.explorer import BAND_LABEL, Explorer
+    from voltlib.paper.explorer import BAND_LABEL, Explorer
 
     ex = Explorer(S)
 
@@ -229,7 +231,7 @@ if not os.environ.get("VOLTLIB_HEADLESS"):
 # %% [markdown]
 # ## How much is predictable?
 # The ceiling (Methods section 9) is the R² of an oracle that knows the simulator's full state
-# but not its future noise, on the clean test runs (computed once and cached; see voltlib.ceiling).
+# but not its future noise, on the clean test runs (computed once and cached; see voltlib.forecast.ceiling).
 # The models' targets also carry 0.2 mV of measurement noise that nobody can predict: the dashed
 # ceiling adds it, and is the one to compare the models with. The share of the achievable gain is
 # (R²_model - R²_floor) / (R²_ceiling - R²_floor), against the dashed ceiling, where the floor is

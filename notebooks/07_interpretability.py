@@ -34,13 +34,15 @@ import pandas as pd
 import torch
 from IPython.display import Markdown
 
-from voltlib import analysis, display, fits, interpret, plots
+from voltlib import display
 from voltlib.config import to_dict
-from voltlib.inputs import require_inputs
-from voltlib.metrics import r2_from_stats, r2_pooled, run_stats
-from voltlib.models import build_model
+from voltlib.forecast import fits, interpret
+from voltlib.forecast.metrics import r2_from_stats, r2_pooled, run_stats
+from voltlib.forecast.models import build_model
+from voltlib.paper import analysis, plots
+from voltlib.paper.inputs import require_inputs
+from voltlib.paper.summary import compare, comparison_table, say
 from voltlib.store import update_json
-from voltlib.summary import compare, comparison_table, say
 
 t_start = time.perf_counter()
 require_inputs(profile, "07_interpretability")

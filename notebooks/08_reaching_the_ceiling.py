@@ -43,10 +43,13 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown
 
-from voltlib import analysis, beyond, display, plots, wiring
-from voltlib.inputs import require_inputs
+from voltlib import display
+from voltlib.forecast import staircase
+from voltlib.paper import analysis, plots, staircase_scores
+from voltlib.paper.inputs import require_inputs
+from voltlib.paper.summary import best_baseline, ceiling_at
+from voltlib.sim import wiring
 from voltlib.store import horizon_key, read_json, update_json, write_json
-from voltlib.summary import best_baseline, ceiling_at
 
 t_start = time.perf_counter()
 require_inputs(profile, "08_reaching_the_ceiling")
@@ -65,7 +68,7 @@ test_runs = [int(r) for r in ds1.runs["test"]]
 # own future.
 
 # %%
-inp = beyond.build_inputs(sim, cfg.data, ds1.runs, tuple(h_samples), keep_couplings=test_runs)
+inp = staircase.build_inputs(sim, cfg.data, ds1.runs, tuple(h_samples), keep_couplings=test_runs)
 det = inp.detection
 Markdown(f"On the {display.count(len(test_runs), 'test run')} the detector finds {det['n_detected']:,} spikes of the simulator's "
          f"{det['n_true']:,}: precision {det['precision']:.4f}, recall {det['recall']:.4f} (same sample). The coupling's "
@@ -78,20 +81,20 @@ Markdown(f"On the {display.count(len(test_runs), 'test run')} the detector finds
 # kept, and cached like every other trained model.
 
 # %% tags=["nbval-ignore-output"]
-fitted = beyond.fit_family(cfg.beyond, inp, ds1.runs, cfg.data.window - 1, cfg.sim, cfg.data)
+fitted = staircase.fit_family(cfg.beyond, inp, ds1.runs, cfg.data.window - 1, cfg.sim, cfg.data)
 info = {k: [i for _, i, _ in v] for k, v in fitted.items()}
-display.frame(beyond.family_table(info), specs={"training per seed (s)": ".1f"})
+display.frame(staircase_scores.family_table(info), specs={"training per seed (s)": ".1f"})
 
 # %%
-preds = beyond.family_forecasts(fitted, cfg.beyond, inp, datasets)
-scores = {k: beyond.score(p, datasets, horizons_ms, baselines, ceiling) for k, p in preds.items()}
+preds = staircase.family_forecasts(fitted, cfg.beyond, inp, datasets)
+scores = {k: staircase_scores.score(p, datasets, horizons_ms, baselines, ceiling) for k, p in preds.items()}
 hk = [horizon_key(h) for h in horizons_ms]
-table = beyond.r2_table(scores, baselines, ceiling, horizons_ms, ("persistence", "own_lags_boosting"))
+table = staircase_scores.r2_table(scores, baselines, ceiling, horizons_ms, ("persistence", "own_lags_boosting"))
 table
 
 # %%
-shares = {beyond.MEMBER_LABELS[k]: [s[x]["gain_share"] for x in hk] for k, s in scores.items()}
-share_cis = {beyond.MEMBER_LABELS[k]: [s[x]["gain_share_ci"] for x in hk] for k, s in scores.items()}
+shares = {staircase.MEMBER_LABELS[k]: [s[x]["gain_share"] for x in hk] for k, s in scores.items()}
+share_cis = {staircase.MEMBER_LABELS[k]: [s[x]["gain_share_ci"] for x in hk] for k, s in scores.items()}
 styles = dict(zip(shares, plots.STAIRCASE_STYLES))
 colors = {label: style["color"] for label, style in styles.items()}
 curves = {label: ([s[x]["r2"] for x in hk], styles[label]) for label, s in zip(shares, scores.values())}
@@ -103,7 +106,7 @@ fig = plots.staircase(horizons_ms, curves, shares, share_cis, [c[0] for c in cei
 plots.save_figure(fig, profile, "reaching_the_ceiling.png");
 
 # %%
-pd.DataFrame({beyond.MEMBER_LABELS[k]: {f"{h:g} ms": display.with_interval(s[x]["gain_share"], s[x]["gain_share_ci"],
+pd.DataFrame({staircase.MEMBER_LABELS[k]: {f"{h:g} ms": display.with_interval(s[x]["gain_share"], s[x]["gain_share_ci"],
                                                                           ".0f", 100, "%")
                                         for h, x in zip(horizons_ms, hk)} for k, s in scores.items()}).T.rename_axis(
     columns="share of the achievable gain, % [95 % CI]")
@@ -121,9 +124,9 @@ pd.DataFrame({beyond.MEMBER_LABELS[k]: {f"{h:g} ms": display.with_interval(s[x][
 auc, auc_null = wiring.recovery_table(inp.couplings, {r: sim.weights_mv(r) for r in test_runs}, n_exc)
 past_s = np.arange(auc["E"].shape[1]) * wiring.STEP * cfg.sim.record_dt_ms / 1000
 h1 = h_samples[0]
-by_past = {beyond.MEMBER_LABELS[k]: beyond.r2_by_past(preds[k][h1].mean(axis=0), datasets[h1], len(past_s))
+by_past = {staircase.MEMBER_LABELS[k]: staircase.r2_by_past(preds[k][h1].mean(axis=0), datasets[h1], len(past_s))
            for k in ("clock", "wiring", "oracle")}
-ref = beyond.MEMBER_LABELS["clock"]
+ref = staircase.MEMBER_LABELS["clock"]
 fig = plots.wiring_recovery(past_s, auc, auc_null, {k: v - by_past[ref] for k, v in by_past.items() if k != ref}, ref)
 plots.save_figure(fig, profile, "wiring_recovery.png");
 
@@ -145,7 +148,7 @@ write_json(results / "beyond.json", {
             "train_s": float(np.mean([i["train_s"] for i in info[k]]))} for x in hk}
     for k, s in scores.items()})
 update_json(results / "analysis.json", "reaching_the_ceiling", value={
-    "labels": beyond.MEMBER_LABELS, "best_without_oracle": best_member, "spike_detection": det,
+    "labels": staircase.MEMBER_LABELS, "best_without_oracle": best_member, "spike_detection": det,
     "coupling_alpha": inp.alpha, "coupling_alpha_scores": inp.alpha_scores, "checkpoint_s": past_s.tolist(),
     "auc": {k: v.tolist() for k, v in auc.items()}, "auc_null": {k: v.tolist() for k, v in auc_null.items()},
     "r2_by_past": {k: v.tolist() for k, v in by_past.items()},
@@ -159,7 +162,7 @@ since, _ = analysis.split_spike_clock(sim, ds1.test, S.kept)
 unforeseen = analysis.reset_share((preds["oracle"][h1].mean(axis=0) - ds1.test.targets()) ** 2, since, horizons_ms[0])
 
 # %%
-Markdown(beyond.conclusion(scores, info, best_member, baselines, ceiling, horizons_ms, unforeseen))
+Markdown(staircase_scores.conclusion(scores, info, best_member, baselines, ceiling, horizons_ms, unforeseen))
 
 # %% tags=["nbval-ignore-output"]
 print(f"08 took {time.perf_counter() - t_start:.0f} s; trained now: "

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from voltlib import display as D
-from voltlib.baselines import BASELINES
 from voltlib.config import PHASES
+from voltlib.forecast.baselines import BASELINES
 
 NB = "\u00a0"
 

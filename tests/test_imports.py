@@ -1,4 +1,8 @@
-"""voltlib's modules import each other without a cycle (every import counts, also those inside functions)."""
+"""voltlib's layers: the top modules, then sim < forecast < paper < workflow, each importing only downwards.
+
+Every import counts, also those inside functions; a module is named by its dotted path under voltlib
+("sim.simulate", "config").
+"""
 
 import ast
 import re
@@ -8,27 +12,54 @@ import voltlib
 
 PACKAGE = Path(voltlib.__file__).resolve().parent
 
+# a module may import its own layer and those below it, never one above; the top modules
+# (config, paths, store, display, device, cli) are shared by every layer and import only each other
+LAYERS = {"": 0, "sim": 1, "forecast": 2, "paper": 3, "workflow": 4}
 
-def imports_of(path: Path) -> set[str]:
-    """The voltlib modules one source file imports, anywhere in it (relative or absolute)."""
+
+def module_name(path: Path, package: Path = PACKAGE) -> str:
+    """voltlib/sim/simulate.py -> 'sim.simulate'; voltlib/sim/__init__.py -> 'sim'."""
+    parts = list(path.relative_to(package).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports_of(path: Path, package: Path = PACKAGE) -> set[str]:
+    """The voltlib modules one source file imports, anywhere in it (relative or absolute), as dotted names."""
+    here = module_name(path, package).split(".")
+    is_pkg = path.name == "__init__.py"
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom):
-            if node.level == 1 or node.module == "voltlib" or (node.module or "").startswith("voltlib."):
-                base = (node.module or "").removeprefix("voltlib").lstrip(".")
-                if base:
-                    found.add(base.split(".")[0])
-                else:  # `from . import a, b` / `from voltlib import a`
-                    found.update(alias.name for alias in node.names)
+            if node.level:
+                base = here if is_pkg else here[:-1]
+                base = base[: len(base) - (node.level - 1)] if node.level > 1 else base
+                mod = ".".join([*[b for b in base if b], *([node.module] if node.module else [])])
+            elif node.module == "voltlib" or (node.module or "").startswith("voltlib."):
+                mod = node.module.removeprefix("voltlib").lstrip(".")
+            else:
+                continue
+            found.add(mod)  # `from voltlib.sim import wiring` imports voltlib.sim and voltlib.sim.wiring
+            found.update(f"{mod}.{a.name}" if mod else a.name for a in node.names)
         elif isinstance(node, ast.Import):
-            found.update(a.name.split(".")[1] for a in node.names if a.name.startswith("voltlib."))
+            found.update(a.name.removeprefix("voltlib.") for a in node.names if a.name.startswith("voltlib."))
     return found
 
 
 def import_graph(package: Path = PACKAGE) -> dict[str, set[str]]:
-    """{module: voltlib modules it imports}, over voltlib/*.py."""
-    modules = {p.stem for p in package.glob("*.py")}
-    return {p.stem: (imports_of(p) & modules) - {p.stem} for p in package.glob("*.py")}
+    """{module: voltlib modules it imports}, over every voltlib source file."""
+    files = sorted(package.rglob("*.py"))
+    modules = {module_name(p, package) for p in files}
+    return {module_name(p, package): (imports_of(p, package) & modules) - {module_name(p, package), ""} for p in files}
+
+
+def layer(module: str) -> int:
+    """0 for a top module (config), else its subpackage's rank ('sim.simulate' -> 1)."""
+    return LAYERS.get(module.split(".")[0], LAYERS[""])
+
+
+def upward_imports(graph: dict[str, set[str]]) -> list[str]:
+    """'a -> b' for every import of a module of a higher layer than the importer's."""
+    return sorted(f"{a} -> {b}" for a, deps in graph.items() for b in deps if layer(b) > layer(a))
 
 
 def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
@@ -58,11 +89,34 @@ def test_the_cycle_finder_finds_a_planted_cycle():
     assert find_cycle({"a": {"b"}, "b": set()}) is None
 
 
-def test_import_graph_sees_relative_and_lazy_imports(tmp_path):
-    (tmp_path / "a.py").write_text("from . import b\ndef f():\n    from .c import x\n")
-    (tmp_path / "b.py").write_text("import voltlib.c\n")
-    (tmp_path / "c.py").write_text("")
-    assert import_graph(tmp_path) == {"a": {"b", "c"}, "b": {"c"}, "c": set()}
+def test_import_graph_sees_relative_absolute_and_lazy_imports(tmp_path):
+    (tmp_path / "a.py").write_text("from . import b\ndef f():\n    from .sim.c import x\n")
+    (tmp_path / "b.py").write_text("import voltlib.sim.c\n")
+    (tmp_path / "sim").mkdir()
+    (tmp_path / "sim" / "__init__.py").write_text("")
+    (tmp_path / "sim" / "c.py").write_text("from voltlib import b\nfrom ..a import f\nfrom . import d\n")
+    (tmp_path / "sim" / "d.py").write_text("")
+    assert import_graph(tmp_path) == {
+        "a": {"b", "sim.c"},
+        "b": {"sim.c"},
+        "sim": set(),
+        "sim.c": {"a", "b", "sim", "sim.d"},
+        "sim.d": set(),
+    }
+
+
+def test_the_layer_rule_catches_an_upward_import():
+    graph = {"config": set(), "sim.simulate": {"config", "forecast.data"}, "forecast.data": {"sim.simulate"}}
+    assert upward_imports(graph) == ["sim.simulate -> forecast.data"]
+    assert upward_imports({"store": {"sim.simulate"}, "sim.simulate": set()}) == ["store -> sim.simulate"]
+
+
+def test_voltlib_imports_only_downwards():
+    wrong = upward_imports(import_graph())
+    assert not wrong, (
+        f"voltlib imports against its layers (top < sim < forecast < paper < workflow): {wrong}; "
+        "move the shared piece down to a layer both can import"
+    )
 
 
 def test_voltlib_has_no_import_cycle():
@@ -72,9 +126,49 @@ def test_voltlib_has_no_import_cycle():
     )
 
 
+def test_every_subpackage_says_what_it_is():
+    for sub in LAYERS:
+        if sub:
+            doc = ast.get_docstring(ast.parse((PACKAGE / sub / "__init__.py").read_text()))
+            assert doc and len(doc.splitlines()) == 1, f"voltlib/{sub}/__init__.py needs a one-line docstring"
+
+
+def test_tests_mirror_the_package():
+    """Every module's tests live in the folder of its subpackage (tests/sim/test_simulate.py)."""
+    tests = PACKAGE.parent / "tests"
+    misplaced = []
+    for sub in (s for s in LAYERS if s):
+        for f in (PACKAGE / sub).glob("*.py"):
+            for elsewhere in tests.glob(f"**/test_{f.stem}.py"):
+                if elsewhere.parent != tests / sub:
+                    misplaced.append(str(elsewhere.relative_to(tests)))
+    assert not misplaced, f"tests of a subpackage's module outside its tests/<subpackage>/: {misplaced}"
+
+
+def test_no_file_imports_an_old_flat_module_path():
+    """Since the move to subpackages, voltlib.<module> names only the top modules or a subpackage."""
+    root = PACKAGE.parent
+    top = {p.stem for p in PACKAGE.glob("*.py")} | {s for s in LAYERS if s}
+    wrong = []
+    for f in [
+        *root.glob("voltlib/**/*.py"),
+        *root.glob("tests/**/*.py"),
+        *root.glob("notebooks/*.py"),
+        root / "Makefile",
+    ]:
+        for name in re.findall(r"\bvoltlib\.([a-z_]+)\b", f.read_text()):
+            if name not in top and not name.startswith("__"):
+                wrong.append(f"{f.relative_to(root)}: voltlib.{name}")
+    assert not wrong, f"old module paths: {sorted(set(wrong))}"
+
+
 def test_the_readme_layout_names_every_module():
     readme = (PACKAGE.parent / "README.md").read_text()
     layout = readme[readme.index("## Layout") :]
     layout = layout[: layout.index("```", layout.index("```") + 3)]
-    missing = [m for m in sorted(import_graph()) if m != "__init__" and not re.search(rf"\b{m}\b", layout)]
+    missing = [
+        m
+        for m in sorted(import_graph())
+        if not m.endswith("__init__") and not re.search(rf"\b{m.split('.')[-1]}\b", layout)
+    ]
     assert not missing, f"README.md's Layout does not name voltlib modules {missing}: add them with their concern"

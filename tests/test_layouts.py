@@ -42,7 +42,7 @@ CLEAN = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MK
 def _start(root: Path, *args: str) -> subprocess.Popen:
     """A smoke build of root in its own process group (a terminal's Ctrl-C goes to the whole group)."""
     return subprocess.Popen(
-        [sys.executable, "-m", "voltlib.pipeline", "--profile", "smoke", *args],
+        [sys.executable, "-m", "voltlib.workflow.pipeline", "--profile", "smoke", *args],
         env={**CLEAN, "VOLTLIB_ROOT": str(root)},
         cwd=paths.ROOT,
         stdout=subprocess.PIPE,

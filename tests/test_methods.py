@@ -7,9 +7,14 @@ from pathlib import Path
 import pytest
 
 from voltlib.config import PHASES, NetworkConfig, get_profile, paper_phases
-from voltlib.data import SOURCE_WINDOW_COUNTS, segment_window_starts, source_window_starts, split_sizes
-from voltlib.models import build_model, count_params
-from voltlib.report import METHODS_CITATION
+from voltlib.forecast.data import (
+    SOURCE_WINDOW_COUNTS,
+    segment_window_starts,
+    source_window_starts,
+    split_sizes,
+)
+from voltlib.forecast.models import build_model, count_params
+from voltlib.workflow.report import METHODS_CITATION
 
 ROOT = Path(__file__).resolve().parent.parent
 METHODS = ROOT / "METHODS.md"

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from voltlib import train as tr
 from voltlib.config import get_profile
-from voltlib.models import build_model, count_params
+from voltlib.forecast import train as tr
+from voltlib.forecast.models import build_model, count_params
 
 WINDOW, N = 150, 100  # the protocol's window and network size
 

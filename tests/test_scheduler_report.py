@@ -42,7 +42,7 @@ def _root(folder: Path) -> Path:
 def _build(root: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "VOLTLIB_ROOT": str(root), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     return subprocess.run(
-        [sys.executable, "-m", "voltlib.pipeline", "--profile", "smoke", *args],
+        [sys.executable, "-m", "voltlib.workflow.pipeline", "--profile", "smoke", *args],
         env=env,
         cwd=paths.ROOT,
         capture_output=True,

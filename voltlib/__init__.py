@@ -9,12 +9,12 @@ import multiprocessing as _mp
 import sys as _sys
 
 if getattr(_mp.current_process(), "_inheriting", False):  # a process multiprocessing is starting: see _loading
-    from ._loading import leave_ctrl_c_to_the_parent
+    from voltlib._loading import leave_ctrl_c_to_the_parent
 
     leave_ctrl_c_to_the_parent()
 elif _sys.argv[:1] == ["-m"]:  # `python -m voltlib.<command>`, before torch loads: see voltlib._loading
-    from ._loading import stop_quietly_while_loading
+    from voltlib._loading import stop_quietly_while_loading
 
     stop_quietly_while_loading()
 
-from . import device as _device  # noqa: E402, F401  (must run before anything imports torch)
+from voltlib import device as _device  # noqa: E402, F401  (must run before anything imports torch)

@@ -1,7 +1,7 @@
 """A stop while a command's modules load: one line, not a traceback from inside torch's import.
 
-`python -m voltlib.pipeline` (or bench, golden) spends seconds importing torch, numpy and Dask before
-its main installs the build's own stop handler (pipeline.run_cli); a Ctrl-C or SIGTERM in that time
+`python -m voltlib.workflow.pipeline` (or bench, golden) spends seconds importing torch, numpy and Dask before
+its main installs the build's own stop handler (voltlib.cli.run_cli); a Ctrl-C or SIGTERM in that time
 printed a 20-line KeyboardInterrupt traceback. Until then, nothing has been written, so the process
 just says so and exits with the signal's code.
 """

@@ -76,7 +76,7 @@ def pick_device(requested: str | None = None, verbose: bool = True) -> torch.dev
         name = "cpu"
     device = torch.device(name)
     if device.type == "cpu":
-        # measured in voltlib.bench: one thread per available core is fastest for these LSTMs
+        # measured in voltlib.workflow.bench: one thread per available core is fastest for these LSTMs
         torch.set_num_threads(cpu_threads())
     if device.type == "mps" and not _MPS_FALLBACK_ON:
         print(

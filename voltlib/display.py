@@ -15,7 +15,7 @@ import numbers
 
 import numpy as np
 
-from .config import PHASE_LABELS
+from voltlib.config import PHASE_LABELS
 
 MISSING = "–"
 NBSP = "\u00a0"
@@ -50,7 +50,7 @@ def name(key: str) -> str:
     return key
 
 
-# the leak statistics of voltlib.data.protocol_summary (notebook 02)
+# the leak statistics of voltlib.forecast.data.protocol_summary (notebook 02)
 STAT_NAMES = {
     "frac_test_targets_inside_a_train_input": "test targets that are an input of a training window",
     "frac_test_windows_overlapping_train": "test windows overlapping a training window",
@@ -58,7 +58,7 @@ STAT_NAMES = {
     "frac_test_runs_seen_in_training": "test runs also seen in training",
     "n_train_windows_spanning_two_runs": "training windows spanning two runs",
 }
-# the metrics of voltlib.metrics.evaluate that the report's tables show
+# the metrics of voltlib.forecast.metrics.evaluate that the report's tables show
 METRIC_NAMES = {
     "r2": "R² (pooled)",
     "r2_per_neuron_mean": "R², mean over neurons",

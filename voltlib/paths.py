@@ -59,20 +59,27 @@ def report_order(executed: list[Path]) -> list[Path]:
     return sorted(executed, key=lambda p: p.name)
 
 
-# modules that only assemble, check or time the build: no notebook imports them, so editing them must
-# not re-execute the notebooks (tests/test_pipeline.py checks that no notebook imports them)
-BUILD_ONLY = frozenset({"pipeline.py", "report.py", "golden.py", "bench.py", "fanout.py"})
+# voltlib.workflow only runs, assembles, checks or times the build: no notebook imports it, so editing it
+# must not re-execute the notebooks (tests/workflow/test_pipeline.py checks that no notebook imports it)
+BUILD_ONLY = "workflow"
 
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
+def library_sources(package_dir: Path = PACKAGE_DIR) -> list[Path]:
+    """voltlib's source files a notebook's results can depend on: every *.py but those of BUILD_ONLY."""
+    package_dir = Path(package_dir)
+    return [f for f in sorted(package_dir.rglob("*.py")) if f.relative_to(package_dir).parts[0] != BUILD_ONLY]
+
+
 # the pins of the checkout the code comes from, not of VOLTLIB_ROOT's project: a build in a scratch
 # root and a Dask worker without VOLTLIB_ROOT run the same code and must agree on its hash
 def library_hash(package_dir: Path = PACKAGE_DIR, extra: tuple = (PACKAGE_DIR.parent / "requirements.txt",)) -> str:
-    """sha256 over voltlib/*.py (names and contents, BUILD_ONLY left out) and the checkout's pinned requirements."""
+    """sha256 over library_sources (paths and contents) and the checkout's pinned requirements."""
     h = hashlib.sha256()
-    sources = [f for f in sorted(Path(package_dir).glob("*.py")) if f.name not in BUILD_ONLY]
-    for f in sources + [Path(e) for e in extra if Path(e).exists()]:
-        h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
+    package_dir = Path(package_dir)
+    named = [(f.relative_to(package_dir).as_posix(), f) for f in library_sources(package_dir)]
+    for name, f in named + [(Path(e).name, Path(e)) for e in extra if Path(e).exists()]:
+        h.update(name.encode() + b"\0" + f.read_bytes() + b"\0")
     return h.hexdigest()

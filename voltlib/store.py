@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import paths
+from voltlib import paths
 
 CHECKSUM_SUFFIX = ".sha256"
 # The build points these at files per notebook: the one-line cache messages printed inside a

@@ -1,5 +1,5 @@
 """Adapts nbval 0.11 to this project's stored notebooks: cells replay as papermill ran them, and
-numbers compare with the printed precision's tolerance (voltlib.golden.outputs_agree).
+numbers compare with the printed precision's tolerance (voltlib.workflow.golden.outputs_agree).
 
 nbval 0.11 executes cells with store_history=False; IPython decides whether a trailing semicolon
 silences a cell's value from the last *stored* input, so under nbval `save_figure(...);` shows a
@@ -12,7 +12,7 @@ every decimal beyond its printed precision still must match.
 import nbval.kernel
 import nbval.plugin
 
-from voltlib.golden import ToleratedText
+from voltlib.workflow.golden import ToleratedText
 
 
 def _execute_cell_input(self, cell_input, allow_stdin=None):

@@ -173,7 +173,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="Check the report in headless Chromium as a reader meets it.")
     ap.add_argument("--report", type=Path, help="an existing technical_report.html (default: build the smoke report)")
     args = ap.parse_args(argv)
-    from voltlib import browser
+    from voltlib.workflow import browser
 
     OUT.mkdir(parents=True, exist_ok=True)
     for old in OUT.glob("*.png"):

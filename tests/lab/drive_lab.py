@@ -3,7 +3,7 @@
 1. A scratch project root, build/test-lab/root (VOLTLIB_ROOT points there, so the developer's data/,
    results/ and notebooks/ are never touched; it is kept, so a second run finds its smoke caches),
    gets a fresh copy of notebooks/ and every notebook is built there at smoke with
-   voltlib.pipeline.build: the inputs of 06 and the models its explorer shows (notebook 08's too).
+   voltlib.workflow.pipeline.build: the inputs of 06 and the models its explorer shows (notebook 08's too).
 2. `make lab` serves that root's notebooks on 127.0.0.1 (a free port, a random token; settings,
    workspaces and runtime files inside the scratch root) with the Makefile's own environment, so a
    lab that draws with Agg fails here.
@@ -105,7 +105,7 @@ def build_inputs(nbs: Path) -> None:
     """Every notebook at smoke in the scratch root (cached steps are skipped), in a child process: 06's
     inputs, and the models its explorer shows (notebook 08 trains the staircase after 06)."""
     code = (
-        "from voltlib.pipeline import build; "
+        "from voltlib.workflow.pipeline import build; "
         f"build({PROFILE!r}, notebooks_dir={str(nbs)!r}, build_dir={str(ROOT / 'build' / PROFILE)!r}, "
         f"results_dir={str(ROOT / 'results' / PROFILE)!r})"
     )

@@ -1,0 +1,1 @@
+"""Forecasting the voltages: datasets, baselines, neural models, training, the oracle ceiling and the staircase."""
