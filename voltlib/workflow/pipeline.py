@@ -2,7 +2,7 @@
 
 Incremental rule (a stamp per notebook, stored beside its executed copy as NN_name.stamp.json):
 
-    stamp(n) = sha256(source of n, the profile's parameters, hash of voltlib/*.py and
+    stamp(n) = sha256(source of n, the profile's parameters, hash of voltlib/**/*.py but workflow/ and
                       requirements.txt, stamp of the notebook that ran just before n)
 
 A notebook is up to date when its executed copy exists, its stored stamp equals the stamp
