@@ -81,6 +81,48 @@ def test_a_stop_that_lands_in_a_gc_callback_is_delivered_again_not_swallowed():
     assert len(done.stderr.strip().splitlines()) == 1
 
 
+def test_a_stop_that_arrives_while_the_stop_is_reported_leaves_the_exit_status_130():
+    # CI, a storm of Ctrl-Cs on the fan-out: a redelivered stop landed as run_cli restored its handlers,
+    # and the command that had said it stopped died of SIGINT (-2) instead of exiting 130
+    done = _stop_script(
+        "class Stderr:\n"
+        "    def __init__(self, real): self.real, self.sent = real, False\n"
+        "    def write(self, text):\n"
+        "        if not self.sent:\n"
+        "            self.sent = True\n"
+        "            os.kill(os.getpid(), signal.SIGTERM)\n"
+        "            for _ in range(1000): pass  # the handler runs here, in the middle of the report\n"
+        "        return self.real.write(text)\n"
+        "    def flush(self): self.real.flush()\n"
+        "sys.stderr = Stderr(sys.stderr)\n"
+        "raise KeyboardInterrupt('SIGINT')"
+    )
+    assert done.returncode == 128 + signal.SIGINT, (done.returncode, done.stderr)
+    assert done.stderr.strip().splitlines() == [
+        "stopped by Ctrl-C (SIGINT): what was running was shut down and left no partial output; finished work is "
+        "kept. Run the same command again to continue."
+    ]
+
+
+def test_no_redelivery_is_left_on_its_way_once_run_cli_returns():
+    code = (
+        "import gc, os, signal, sys, threading\nfrom voltlib import cli\n"
+        "def main(argv):\n"
+        "    def callback(phase, info):\n"
+        "        gc.callbacks.remove(callback)\n"
+        "        os.kill(os.getpid(), signal.SIGINT)\n"
+        "        for _ in range(1000): pass  # swallowed here: a redelivery is scheduled\n"
+        "    gc.callbacks.append(callback)\n"
+        "    gc.collect()\n"
+        "    raise KeyboardInterrupt('SIGINT')  # the stop arrives by another way before the redelivery\n"
+        "status = cli.run_cli(main)\n"
+        "print(status, len(cli._resends), threading.active_count())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [str(128 + signal.SIGINT), "0", "1"]
+
+
 def test_a_full_disk_named_by_the_store_is_its_one_line(capsys):
     def main(argv):
         raise store.DiskFullError("the disk holding data/models/x is full (no space left on device): free space")

@@ -26,16 +26,23 @@ NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 
 
 _received: list[int] = []  # the stop signals this process got, in order
+_resends: list[threading.Timer] = []  # the redeliveries of swallowed stops not yet known to be done
+_stopping = threading.Event()  # set once the command reports its stop: from then on a repeat is only recorded
 
 
 def _stop(signum, frame) -> None:
     """SIGINT and SIGTERM (a killed make, a CI timeout) unwind like Ctrl-C, so the running step cleans up.
 
     Every signal raises, a repeat too: nothing is ever ignored, and a second Ctrl-C during the cleanup
-    cuts it short (the temporaries it would have removed are cleared by the next build).
+    cuts it short (the temporaries it would have removed are cleared by the next build). Once the stop
+    has been caught and is being reported, there is nothing left to cut short: a late one (a redelivery
+    of one Python had swallowed, a second Ctrl-C) is recorded and changes neither the message nor the
+    exit status.
     """
     _received.append(signum)
     quiet_the_teardown()
+    if _stopping.is_set():
+        return
     raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
@@ -65,6 +72,7 @@ def _redeliver_swallowed_stops(default_hook):
         if isinstance(unraisable.exc_value, KeyboardInterrupt) and _received:
             again = threading.Timer(0.05, _resend, (_received[-1],))
             again.daemon = True  # never holds up the exit
+            _resends.append(again)
             again.start()
             return
         default_hook(unraisable)
@@ -74,8 +82,22 @@ def _redeliver_swallowed_stops(default_hook):
 
 def _resend(signum: int) -> None:
     """Sends this process the signal again while run_cli's handler is still the one in place."""
-    if signal.getsignal(signum) is _stop:
+    if signal.getsignal(signum) is _stop and not _stopping.is_set():
         os.kill(os.getpid(), signum)
+
+
+def _settle_the_resends() -> None:
+    """Waits out the redeliveries still scheduled, so none lands after run_cli's handlers are gone.
+
+    A signal sent to this process is run by the handler in place when the main thread next checks, and
+    signal.signal() checks before it swaps: a redelivery still on its way when run_cli restores the old
+    handlers would land after the stop was reported (Python's default handler: a KeyboardInterrupt
+    escaping to the top, the process dying of SIGINT instead of exiting 130).
+    """
+    while _resends:
+        timer = _resends.pop()
+        timer.cancel()
+        timer.join()
 
 
 def _user_errors() -> tuple:
@@ -92,6 +114,7 @@ def run_cli(main_fn, argv=None) -> int:
             signal.signal(sig, _stop)
     previous_hook, sys.unraisablehook = sys.unraisablehook, _redeliver_swallowed_stops(sys.unraisablehook)
     _received.clear()
+    _stopping.clear()
     try:
         return main_fn(argv) or 0
     except _user_errors() as err:
@@ -115,6 +138,7 @@ def run_cli(main_fn, argv=None) -> int:
         )
         return 1
     except KeyboardInterrupt as stop:
+        _stopping.set()
         sig = signal.Signals.__members__.get(str(stop), signal.SIGINT)  # _stop names the signal; Ctrl-C does not
         print(
             f"\nstopped by {'Ctrl-C (SIGINT)' if sig == signal.SIGINT else sig.name}: what was running was shut "
@@ -123,6 +147,8 @@ def run_cli(main_fn, argv=None) -> int:
         )
         return 128 + sig
     finally:
+        _stopping.set()  # whatever ended main, a stop from here on is only recorded
+        _settle_the_resends()
         sys.unraisablehook = previous_hook
         for sig, handler in previous.items():
             signal.signal(sig, handler)
