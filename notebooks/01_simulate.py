@@ -33,7 +33,7 @@ from IPython.display import Markdown
 
 from voltlib import display, paths
 from voltlib.config import notebook_profile
-from voltlib.paper import plots
+from voltlib.paper.plots import network as plots
 from voltlib.sim.simulate import simulate
 from voltlib.sim.stats import network_stats
 from voltlib.store import write_json

@@ -38,8 +38,8 @@ from voltlib.config import PROTOCOLS, SOURCE_R2, notebook_profile
 from voltlib.display import frame, name
 from voltlib.forecast.baselines import BASELINES, baseline_table, table_frame
 from voltlib.forecast.data import SOURCE_WINDOW_COUNTS, make_dataset, protocol_summary
-from voltlib.paper import plots
 from voltlib.paper.inputs import require_inputs
+from voltlib.paper.plots import style as plots
 from voltlib.paper.summary import best_baseline
 from voltlib.sim.simulate import simulate
 from voltlib.store import horizon_key, write_json

@@ -36,8 +36,9 @@ from voltlib.config import PHASE_LABELS, SOURCE_R2, notebook_profile, paper_phas
 from voltlib.device import pick_device
 from voltlib.forecast import ladder
 from voltlib.forecast.models import build_model, count_params
-from voltlib.paper import budget, plots, summary
+from voltlib.paper import budget, summary
 from voltlib.paper.inputs import require_inputs
+from voltlib.paper.plots import training as plots
 from voltlib.sim.simulate import simulate
 from voltlib.store import read_json, update_json
 

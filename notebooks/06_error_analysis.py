@@ -40,8 +40,9 @@ from voltlib.forecast import fits
 from voltlib.forecast.ceiling import compute_ceiling
 from voltlib.forecast.metrics import evaluate, gain_floor, gain_share, gain_share_interval
 from voltlib.forecast.train import predict
-from voltlib.paper import analysis, plots
+from voltlib.paper import analysis
 from voltlib.paper.inputs import require_inputs
+from voltlib.paper.plots import errors as plots
 from voltlib.paper.summary import floor_baseline, pct_interval
 from voltlib.store import horizon_key, read_json, update_json, write_json
 

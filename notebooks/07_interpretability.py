@@ -39,8 +39,9 @@ from voltlib.config import to_dict
 from voltlib.forecast import fits, interpret
 from voltlib.forecast.metrics import r2_from_stats, r2_pooled, run_stats
 from voltlib.forecast.models import build_model
-from voltlib.paper import analysis, plots
+from voltlib.paper import analysis
 from voltlib.paper.inputs import require_inputs
+from voltlib.paper.plots import interpretation as plots
 from voltlib.paper.summary import compare, comparison_table, say
 from voltlib.store import update_json
 

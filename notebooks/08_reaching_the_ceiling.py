@@ -45,8 +45,9 @@ from IPython.display import Markdown
 
 from voltlib import display
 from voltlib.forecast import staircase
-from voltlib.paper import analysis, plots, staircase_scores
+from voltlib.paper import analysis, staircase_scores
 from voltlib.paper.inputs import require_inputs
+from voltlib.paper.plots import reaching as plots
 from voltlib.paper.summary import best_baseline, ceiling_at
 from voltlib.sim import wiring
 from voltlib.store import horizon_key, read_json, update_json, write_json

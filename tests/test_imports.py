@@ -9,47 +9,13 @@ import re
 from pathlib import Path
 
 import voltlib
+from voltlib.paths import import_graph
 
 PACKAGE = Path(voltlib.__file__).resolve().parent
 
 # a module may import its own layer and those below it, never one above; the top modules
 # (config, paths, store, display, device, cli) are shared by every layer and import only each other
 LAYERS = {"": 0, "sim": 1, "forecast": 2, "paper": 3, "workflow": 4}
-
-
-def module_name(path: Path, package: Path = PACKAGE) -> str:
-    """voltlib/sim/simulate.py -> 'sim.simulate'; voltlib/sim/__init__.py -> 'sim'."""
-    parts = list(path.relative_to(package).with_suffix("").parts)
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-def imports_of(path: Path, package: Path = PACKAGE) -> set[str]:
-    """The voltlib modules one source file imports, anywhere in it (relative or absolute), as dotted names."""
-    here = module_name(path, package).split(".")
-    is_pkg = path.name == "__init__.py"
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = here if is_pkg else here[:-1]
-                base = base[: len(base) - (node.level - 1)] if node.level > 1 else base
-                mod = ".".join([*[b for b in base if b], *([node.module] if node.module else [])])
-            elif node.module == "voltlib" or (node.module or "").startswith("voltlib."):
-                mod = node.module.removeprefix("voltlib").lstrip(".")
-            else:
-                continue
-            found.add(mod)  # `from voltlib.sim import wiring` imports voltlib.sim and voltlib.sim.wiring
-            found.update(f"{mod}.{a.name}" if mod else a.name for a in node.names)
-        elif isinstance(node, ast.Import):
-            found.update(a.name.removeprefix("voltlib.") for a in node.names if a.name.startswith("voltlib."))
-    return found
-
-
-def import_graph(package: Path = PACKAGE) -> dict[str, set[str]]:
-    """{module: voltlib modules it imports}, over every voltlib source file."""
-    files = sorted(package.rglob("*.py"))
-    modules = {module_name(p, package) for p in files}
-    return {module_name(p, package): (imports_of(p, package) & modules) - {module_name(p, package), ""} for p in files}
 
 
 def layer(module: str) -> int:

@@ -104,6 +104,29 @@ def test_two_builds_side_by_side_end_well_with_the_numbers_of_one(reference):
     assert sum(len(v) for v in _results(reference).values()) > 1000
 
 
+def test_the_declaration_names_what_each_notebook_read_and_wrote(reference):
+    """voltlib.paper.inputs' WRITES and READS against the records of a whole smoke build."""
+    import json
+
+    from voltlib.paper import inputs
+
+    results = reference / "results" / "smoke"
+    checked = 0
+    for stamp in sorted((reference / "build" / "smoke").glob("*.stamp.json")):
+        name, record = stamp.name.removesuffix(".stamp.json"), json.loads(stamp.read_text())
+        read = [Path(f).name for f in record["read"]]
+        assert not inputs.undeclared_reads(name, read), (name, read)
+        written = [
+            Path(f).name
+            for f in [*record["outputs"], *record["parts"]]
+            if Path(f).parent.name == "smoke" and Path(f).parent.parent.name == "results"
+        ]
+        assert not inputs.undeclared_writes(name, written), (name, written)
+        checked += 1
+    assert checked == 9
+    assert not inputs.uncovered_keys(results)
+
+
 @pytest.mark.parametrize("workers", ["1", "3"])
 def test_every_layout_gives_the_default_builds_numbers(reference, tmp_path, workers):
     root = _with_sim(tmp_path / f"workers{workers}", reference)

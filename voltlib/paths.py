@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import os
 import re
@@ -80,6 +81,101 @@ def library_hash(package_dir: Path = PACKAGE_DIR, extra: tuple = (PACKAGE_DIR.pa
     h = hashlib.sha256()
     package_dir = Path(package_dir)
     named = [(f.relative_to(package_dir).as_posix(), f) for f in library_sources(package_dir)]
+    for name, f in named + [(Path(e).name, Path(e)) for e in extra if Path(e).exists()]:
+        h.update(name.encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+# What a notebook's results depend on among voltlib's modules: the ones it imports, transitively.
+# Every import counts, also one inside a function; a module is named by its dotted path under voltlib
+# ("sim.simulate", "config"; "" is voltlib/__init__.py, "sim" is voltlib/sim/__init__.py).
+
+
+def module_name(path: Path, package_dir: Path = PACKAGE_DIR) -> str:
+    """voltlib/sim/simulate.py -> 'sim.simulate'; voltlib/sim/__init__.py -> 'sim'."""
+    parts = list(Path(path).relative_to(package_dir).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def module_file(name: str, package_dir: Path = PACKAGE_DIR) -> Path:
+    """The source file of a module named as module_name names it."""
+    base = Path(package_dir).joinpath(*name.split(".")) if name else Path(package_dir)
+    return base / "__init__.py" if base.is_dir() else base.with_suffix(".py")
+
+
+def imports_of(path: Path, package_dir: Path = PACKAGE_DIR) -> set[str]:
+    """The names a source file imports from voltlib, anywhere in it (relative or absolute), dotted.
+
+    `from voltlib.sim import wiring` gives 'sim' and 'sim.wiring'; `from voltlib.config import X`
+    gives 'config' and 'config.X' (a name that is no module, dropped by import_graph). A file
+    outside the package (a notebook) has only absolute imports.
+    """
+    path = Path(path)
+    inside = path.resolve().is_relative_to(Path(package_dir).resolve())
+    here = module_name(path.resolve(), Path(package_dir).resolve()).split(".") if inside else []
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                if not inside:
+                    continue
+                base = here if path.name == "__init__.py" else here[:-1]
+                base = base[: len(base) - (node.level - 1)] if node.level > 1 else base
+                mod = ".".join([*[b for b in base if b], *([node.module] if node.module else [])])
+            elif node.module == "voltlib" or (node.module or "").startswith("voltlib."):
+                mod = node.module.removeprefix("voltlib").lstrip(".")
+            else:
+                continue
+            found.add(mod)
+            found.update(f"{mod}.{a.name}" if mod else a.name for a in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(a.name.removeprefix("voltlib.") for a in node.names if a.name.startswith("voltlib."))
+    return found
+
+
+def import_graph(package_dir: Path = PACKAGE_DIR) -> dict[str, set[str]]:
+    """{module: the voltlib modules it imports}, over every source file of the package."""
+    package_dir = Path(package_dir)
+    files = sorted(package_dir.rglob("*.py"))
+    modules = {module_name(p, package_dir) for p in files}
+    graph = {}
+    for p in files:
+        name = module_name(p, package_dir)
+        graph[name] = (imports_of(p, package_dir) & modules) - {name, ""}
+    return graph
+
+
+def _with_parents(name: str) -> set[str]:
+    """A module and the packages above it, whose __init__ files an import of it runs ('' included)."""
+    parts = name.split(".") if name else []
+    return {".".join(parts[:k]) for k in range(len(parts) + 1)}
+
+
+def modules_used(source: Path, package_dir: Path = PACKAGE_DIR, graph: dict | None = None) -> set[str]:
+    """Every voltlib module a file (a notebook) runs when it runs: what it imports, transitively, with
+    the packages above each one."""
+    graph = import_graph(package_dir) if graph is None else graph
+    todo = [m for m in imports_of(source, package_dir) if m in graph]
+    seen: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        todo.extend(m for m in graph.get(name, ()) | _with_parents(name) if m in graph and m not in seen)
+    return seen | ({""} if seen else set())
+
+
+def modules_hash(
+    modules: set[str], package_dir: Path = PACKAGE_DIR, extra: tuple = (PACKAGE_DIR.parent / "requirements.txt",)
+) -> str:
+    """sha256 over the named modules' paths and contents and the checkout's pinned requirements."""
+    h = hashlib.sha256()
+    package_dir = Path(package_dir)
+    named = [
+        (module_file(m, package_dir).relative_to(package_dir).as_posix(), module_file(m, package_dir))
+        for m in sorted(modules)
+    ]
     for name, f in named + [(Path(e).name, Path(e)) for e in extra if Path(e).exists()]:
         h.update(name.encode() + b"\0" + f.read_bytes() + b"\0")
     return h.hexdigest()

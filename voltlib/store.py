@@ -34,6 +34,7 @@ CHECKSUM_SUFFIX = ".sha256"
 # wrote become part of whether it is up to date (a damaged one reruns it, which repairs the file).
 MESSAGE_LOG_ENV = "VOLTLIB_CACHE_LOG"
 FILE_LOG_ENV = "VOLTLIB_CACHE_FILES"
+READ_LOG_ENV = "VOLTLIB_READ_FILES"  # the files it read (not wrote), which a notebook's declaration must name
 # the build's own process id while a notebook runs: its threads (the fan-out's collector, saving the
 # models it trained) write files the notebook never read, so only the kernel (another process) logs them
 BUILD_PID_ENV = "VOLTLIB_BUILD_PID"
@@ -198,9 +199,11 @@ def _log(env: str, line: str) -> None:
 
 
 def record_read(path: Path) -> None:
-    """Logs a file a notebook read outside load_checked (e.g. the committed archive): the build then
-    records it with its sha256, so a changed file reruns that notebook."""
+    """Logs a file a notebook read (load_checked, read_json, the committed archive): the build then
+    records it with its sha256, so a changed file reruns that notebook, and checks a results file it
+    read against the notebook's declaration."""
     _log(FILE_LOG_ENV, str(Path(path).resolve()))
+    _log(READ_LOG_ENV, str(Path(path).resolve()))
 
 
 def announce(path: Path, problem: str, action: str) -> str:
@@ -211,17 +214,20 @@ def announce(path: Path, problem: str, action: str) -> str:
     return line
 
 
-def load_checked(path: Path, load, action: str):
+def load_checked(path: Path, load, action: str, read: bool = True):
     """load(path) for a cache file that exists, matches its checksum and loads; else None.
 
     A file that exists but is unrecorded, damaged, or that `load` rejects (any exception; raise
     UnusableFile('holds ...') for a content check) is announced in one line ending in `action`
-    ('retraining', ...) and removed, so the caller rebuilds it.
+    ('retraining', ...) and removed, so the caller rebuilds it. read=False: the caller rewrites the
+    file it loads and uses none of it but as the start (update_json), so the build does not count it
+    as what the notebook read.
     """
     path = Path(path)
     if not path.exists():
         return None
-    _log(FILE_LOG_ENV, str(path.resolve()))
+    if read:
+        record_read(path)
     problem = verify(path)
     if problem is None:
         try:
@@ -290,6 +296,7 @@ def read_json(path: Path) -> dict:
     problem = verify(path)
     if problem:
         raise DamagedFileError(f"{path} {problem}: it cannot be trusted. {command}")
+    record_read(path)
     return json.loads(path.read_text())
 
 
@@ -300,7 +307,7 @@ def update_json(path: Path, *keys: str, value) -> dict:
     the notebooks that fill it are then all rerun by the build (their record of it no longer matches).
     """
     path = Path(path)
-    obj = load_checked(path, parse_json, "starting it afresh") or {}
+    obj = load_checked(path, parse_json, "starting it afresh", read=False) or {}
     node = obj
     for k in keys[:-1]:
         node = node.setdefault(str(k), {})

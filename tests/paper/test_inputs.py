@@ -81,3 +81,45 @@ def test_default_folder_is_the_profile_results(monkeypatch, tmp_path):
     monkeypatch.setattr(paths, "RESULTS", tmp_path)
     with pytest.raises(inputs.InputsMissing, match=re.escape(str(tmp_path / "smoke"))):
         inputs.require_inputs("smoke", "02_dataset")
+
+
+def test_fingerprints_see_only_what_the_notebooks_before_wrote(tmp_path):
+    ladder = {
+        p: {"phase1_lstm": 1, "phase2_large_lstm": 2, "phase3_lstm_res": 3, "phase4_cnn_lstm": 4}
+        for p in ("original", "clean")
+    }
+    (tmp_path / "ladder.json").write_text(json.dumps(ladder))
+    (tmp_path / "baselines.json").write_text('{"persistence": 0.6}')
+    first = inputs.input_fingerprints("05_cnn_lstm", tmp_path)
+    assert first["histories.json"] == "absent" and set(first) == {"baselines.json", "ladder.json", "histories.json"}
+    ladder["clean"]["phase4_cnn_lstm"] = 40  # 05's own key: no input of 05
+    (tmp_path / "ladder.json").write_text(json.dumps(ladder))
+    assert inputs.input_fingerprints("05_cnn_lstm", tmp_path) == first
+    own = inputs.part_fingerprints("05_cnn_lstm", tmp_path)["ladder.json"]
+    ladder["clean"]["phase2_large_lstm"] = 20  # 04's: an input of 05, not 05's own part
+    (tmp_path / "ladder.json").write_text(json.dumps(ladder))
+    assert inputs.input_fingerprints("05_cnn_lstm", tmp_path)["ladder.json"] != first["ladder.json"]
+    assert inputs.part_fingerprints("05_cnn_lstm", tmp_path)["ladder.json"] == own
+    (tmp_path / "ladder.json").write_text('{"clean": ')  # half written
+    assert inputs.input_fingerprints("05_cnn_lstm", tmp_path)["ladder.json"] == "absent"
+    assert inputs.input_fingerprints("07_interpretability", tmp_path) == {}
+
+
+def test_the_declaration_checks_find_a_planted_undeclared_read_write_and_key(tmp_path):
+    assert inputs.undeclared_reads("06_error_analysis", ["baselines.json", "beyond.json"]) == ["beyond.json"]
+    assert inputs.undeclared_writes("07_interpretability", ["analysis.json", "ceiling.json"]) == ["ceiling.json"]
+    (tmp_path / "ceiling.json").write_text('{"anything": {"goes": 1}}')  # 06 writes it whole
+    (tmp_path / "timings.json").write_text('{"total_s": 1}')
+    (tmp_path / "analysis.json").write_text(
+        json.dumps({"error_analysis": {"a": 1}, "findings": [1], "stray": {"x": 1, "y": {"z": 2}}})
+    )
+    (tmp_path / "notes.json").write_text("{}")
+    assert inputs.uncovered_keys(tmp_path) == ["analysis.json:stray.x", "analysis.json:stray.y.z", "notes.json"]
+
+
+def test_the_abstract_reads_what_the_summary_loads():
+    from voltlib.paper import summary
+
+    assert inputs.READS[inputs.LAST] == [f"{name}.json" for name in summary.RESULT_FILES]
+    for name, files in inputs.READS.items():
+        assert set(files) <= {f for entries in inputs.WRITES.values() for f, *_ in entries} | {"timings.json"}, name

@@ -52,7 +52,8 @@ def test_stamps_are_stable_and_a_change_invalidates_that_notebook_and_the_ones_a
     after = _stamps(nbs, build)
     assert after["01_first"] == before["01_first"]
     assert after["02_second"] != before["02_second"]
-    assert after["00_abstract"] != before["00_abstract"]  # it runs after 02 and reads its results
+    # the abstract is a declared notebook: what it reads is checked file by file, its stamp is its own
+    assert after["00_abstract"] == before["00_abstract"]
     changed_lib = _stamps(nbs, build, lib="lib-v2")
     assert all(changed_lib[k] != after[k] for k in after)
     other_profile = {s.name: s.stamp for s in pipeline.plan("quick", nbs, build, lib_hash="lib-v1")}
@@ -312,7 +313,8 @@ def test_a_missing_or_changed_output_reruns_the_notebook_that_wrote_it_and_the_o
     assert not pipeline.is_up_to_date(steps["01_first"]) and pipeline.is_up_to_date(steps["02_second"])
     assert run() == {"01_first": True, "02_second": True, "00_abstract": True}
     assert lines[0] == f"{first} is missing; rerunning 01_first and the notebooks after it"
-    assert sum("up to date" in t for t in lines) == 0  # 02 and 00 read what 01 wrote
+    # 02, which the declaration does not know, reads what 01 wrote; the abstract reads none of it
+    assert [t for t in lines if "up to date" in t] == ["[3/3] 00_abstract ... up to date"]
     assert (results / "first.json").read_text() == '{"v": 1}'
 
     (results / "shared.txt").write_text("garbage")  # changed behind the build's back
@@ -438,3 +440,111 @@ def test_an_unwritable_home_keeps_ipythons_warnings_out_of_the_progress_lines(tm
     assert proc.returncode == 0, err
     assert "Warning" not in out + err and "not a writable" not in out + err, out + err
     assert out.splitlines()[0].startswith("[1/1] 01_first ... ") and out.splitlines()[0].endswith(" s")
+
+
+# Toy notebooks under the paper's own names, so the declaration (voltlib.paper.inputs) applies:
+# 01 writes simulation.json, 02 baselines.json, 03 reads baselines.json and fills its part of ladder.json.
+DECLARED = {
+    "01_simulate.py": "# %%\nfrom pathlib import Path\nfrom voltlib import store\n"
+    "store.write_json(Path('../results/simulation.json').resolve(), {'rate': RATE})\n",
+    "02_dataset.py": "# %%\nfrom pathlib import Path\nfrom voltlib import store\n"
+    "store.write_json(Path('../results/baselines.json').resolve(), {'persistence': BASE})\n",
+    "03_baseline_lstm.py": "# %%\nfrom pathlib import Path\nfrom voltlib import store\n"
+    "base = store.read_json(Path('../results/baselines.json').resolve())\n"
+    "for p in ('original', 'clean'):\n"
+    "    store.update_json(Path('../results/ladder.json').resolve(), p, 'phase1_lstm', value=base['persistence'])\n",
+}
+
+
+def _declared_project(tmp_path, rate=1, base=0.5):
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir(exist_ok=True)
+    for name, body in DECLARED.items():
+        _write(nbs, name, body.replace("RATE", str(rate)).replace("BASE", str(base)))
+    (tmp_path / "results").mkdir(exist_ok=True)
+    return nbs, tmp_path / "build", tmp_path / "results"
+
+
+def _run(nbs, build, results, lines):
+    lines.clear()
+    pipeline.build(
+        "smoke", nbs, build, results, lib_hash="lib", outputs=(results,), progress=lambda t, end="\n": lines.append(t)
+    )
+    ran = [re.match(r"\[\d+/\d+\] (\S+) \.\.\.", t) for t in lines if not t.endswith("up to date")]
+    return [m.group(1) for m in ran if m]
+
+
+def test_a_declared_notebook_reruns_when_what_it_reads_changed_not_when_an_earlier_one_ran(tmp_path):
+    nbs, build, results = _declared_project(tmp_path)
+    lines = []
+    assert _run(nbs, build, results, lines) == ["01_simulate", "02_dataset", "03_baseline_lstm"]
+    steps = {s.name: s for s in pipeline.plan("smoke", nbs, build, lib_hash="lib")}
+    assert all(s.declared for s in steps.values())
+    third = pipeline.read_stamp(steps["03_baseline_lstm"])
+    shown = store.shown
+    assert third["read"] == [shown(results / "baselines.json")]
+    assert set(third["inputs"]) == {shown(results / "baselines.json")}  # ladder.json: no earlier writer
+    assert set(third["parts"]) == {shown(results / "ladder.json"), shown(results / "histories.json")}
+    assert shown(results / "ladder.json") not in third["outputs"]  # shared: checked by its part
+    assert _run(nbs, build, results, lines) == []
+
+    _declared_project(tmp_path, rate=2)  # 01 writes another rate; nothing after it reads simulation.json
+    assert _run(nbs, build, results, lines) == ["01_simulate"]
+    (nbs / "02_dataset.py").write_text((nbs / "02_dataset.py").read_text() + "\n# %%\nx = 1\n")
+    assert _run(nbs, build, results, lines) == ["02_dataset"]  # it reran and wrote the same baselines
+
+    _declared_project(tmp_path, rate=2, base=0.7)  # new baselines: 03 reads them
+    assert _run(nbs, build, results, lines) == ["02_dataset", "03_baseline_lstm"]
+    assert json.loads((results / "ladder.json").read_text())["clean"]["phase1_lstm"] == 0.7
+
+    # another notebook's key in the shared file is not 03's part; its own part changed is
+    store.update_json(results / "ladder.json", "clean", "phase2_large_lstm", value=1)
+    assert _run(nbs, build, results, lines) == [], lines
+    store.update_json(results / "ladder.json", "clean", "phase1_lstm", value=9)
+    assert _run(nbs, build, results, lines) == ["03_baseline_lstm"]
+    ladder = shown(results / "ladder.json")
+    assert [t for t in lines if "rerunning" in t] == [f"{ladder} {pipeline.CHANGED_PART}; rerunning 03_baseline_lstm"]
+    assert json.loads((results / "ladder.json").read_text())["clean"] == {"phase1_lstm": 0.7, "phase2_large_lstm": 1}
+
+    # changed behind the build's back: its writer reruns and writes it as it was, so its reader need not
+    baselines = results / "baselines.json"
+    baselines.write_text('{"persistence": 0.1}')
+    assert _run(nbs, build, results, lines) == ["02_dataset"]
+    assert [t for t in lines if "rerunning" in t] == [f"{shown(baselines)} {store.MISMATCH}; rerunning 02_dataset"]
+    assert store.read_json(baselines) == {"persistence": 0.7}
+
+
+def test_editing_a_module_reruns_only_the_notebooks_that_run_it(tmp_path):
+    import shutil
+
+    package = tmp_path / "voltlib"
+    shutil.copytree(paths.PACKAGE_DIR, package, ignore=shutil.ignore_patterns("__pycache__"))
+    nbs = paths.NOTEBOOKS
+
+    def stamps():
+        return {s.name: s.stamp for s in pipeline.plan("smoke", nbs, tmp_path / "build", package_dir=package)}
+
+    before = stamps()
+    with open(package / "paper" / "plots" / "interpretation.py", "a") as fh:  # notebook 07's figures
+        fh.write("\n# an edit\n")
+    after = stamps()
+    assert {n for n in before if before[n] != after[n]} == {"07_interpretability"}
+    with open(package / "paper" / "plots" / "style.py", "a") as fh:  # the house style: every notebook that draws
+        fh.write("\n# an edit\n")
+    drawn = stamps()
+    assert {n for n in before if drawn[n] != after[n]} == {
+        "01_simulate",
+        "02_dataset",
+        "05_cnn_lstm",
+        "06_error_analysis",
+        "07_interpretability",
+        "08_reaching_the_ceiling",
+    }
+    after = drawn
+    with open(package / "config.py", "a") as fh:  # every notebook reads the configuration
+        fh.write("\n# an edit\n")
+    edited = stamps()
+    assert all(v != after[k] for k, v in edited.items())
+    with open(package / "workflow" / "report.py", "a") as fh:  # the build's own code reruns nothing
+        fh.write("\n# an edit\n")
+    assert stamps() == edited

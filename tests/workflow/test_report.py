@@ -100,7 +100,7 @@ def test_every_image_gets_an_alt_text_of_its_own_from_its_saved_figure(tmp_path,
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from voltlib.paper import plots
+    from voltlib.paper.plots import style as plots
 
     monkeypatch.setattr(plots.paths, "figures_dir", lambda profile: tmp_path)
     fig, ax = plt.subplots()

@@ -10,7 +10,7 @@ import json
 import math
 from pathlib import Path
 
-from voltlib import display, paths
+from voltlib import display, paths, store
 from voltlib.config import PHASE_LABELS
 from voltlib.forecast import metrics
 from voltlib.store import horizon_key
@@ -25,6 +25,7 @@ def load_results(profile: str, results_dir: Path | None = None) -> dict:
     out = {}
     for name in RESULT_FILES:
         f = folder / f"{name}.json"
+        store.record_read(f)  # the build's record of what the abstract read (an absent file too)
         try:
             out[name] = json.loads(f.read_text()) if f.exists() else None
         except ValueError:

@@ -396,7 +396,7 @@ def _entry(m: dict) -> dict:
 
 
 def _figure_png(result: dict) -> str:
-    from voltlib.paper import plots
+    from voltlib.paper.plots import horizons as plots
 
     hk = [horizon_key(h) for h in result["horizons_ms"]]
     curves = {name: ([by_h[k]["r2"] for k in hk], {}) for name, by_h in result["r2"].items()}

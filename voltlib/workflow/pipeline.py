@@ -2,21 +2,26 @@
 
 Incremental rule (a stamp per notebook, stored beside its executed copy as NN_name.stamp.json):
 
-    stamp(n) = sha256(source of n, the profile's parameters, hash of voltlib/**/*.py but workflow/ and
-                      requirements.txt, stamp of the notebook that ran just before n)
+    stamp(n) = sha256(source of n, the profile's parameters and configuration, the voltlib modules n
+                      runs (those it imports, transitively: paths.modules_used) and requirements.txt)
 
-A notebook is up to date when its executed copy exists, its stored stamp equals the stamp
-computed now, and every file its stamp file records with a sha256 is still there with that hash:
-its outputs (the files under results/<profile>/ and report/<profile>/figures/ modified while it
-ran) and its caches (the files under data/ it read or wrote through voltlib.store, which also
-still match their own checksums). A changed cache reruns the notebook, whose read of it then says
-what was wrong in one line and rebuilds it. Chaining the previous notebook's stamp makes every input a notebook can
-read (the results, caches and figures of the notebooks before it) part of its stamp, so a change
-reruns the notebook where it happened and every notebook after it, and nothing before it; a
-notebook that runs for any other reason (a missing or changed output, a failed earlier run) also
-reruns every notebook after it, as they read what it writes. A file written by several notebooks
-(ladder.json by 03-05) is recorded by each with its latest hash, so damaging it reruns the first.
-The abstract (00_abstract) reads every result, so it runs last and is placed first in the report.
+A notebook is up to date when its executed copy exists, its stored stamp equals the stamp computed
+now, and what its record holds is unchanged:
+- its outputs: the files under results/<profile>/ and report/<profile>/figures/ modified while it
+  ran, each by its sha256; a results file it shares with other notebooks (ladder.json, which 03-05
+  fill) by the fingerprint of its own keys in it (parts);
+- its caches: the files under data/ it read or wrote through voltlib.store (which also still match
+  their own checksums). A changed cache reruns the notebook, whose read of it then says what was
+  wrong in one line and rebuilds it;
+- its inputs: for each results file it reads, the fingerprint of what the notebooks before it wrote
+  there, as voltlib.paper.inputs declares (WRITES, READS).
+So editing a module reruns only the notebooks that import it, and a rerun notebook reruns a later
+one only when what it wrote and the later one reads has changed: a figure function's edit reruns
+the notebooks that draw with it. The record also lists the results files the notebook read, which
+a smoke build checks against the declaration. A notebook the declaration does not know (a new one,
+a test's) is chained instead: the stamp of the notebook before it enters its stamp, and once a
+notebook has run every such later notebook reruns. The abstract (00_abstract) reads every result,
+so it runs last and is placed first in the report.
 
 Atomicity: a notebook executes into a temporary file that is renamed onto build/<profile>/NN_name.ipynb
 only on success, and its stamp is written after that rename; a failure leaves the partial
@@ -42,12 +47,14 @@ from pathlib import Path
 from voltlib import paths
 from voltlib.cli import BuildFailed, run_cli
 from voltlib.config import config_hash, get_profile
+from voltlib.paper import inputs
 from voltlib.paths import BUILD_ONLY, discover, library_hash  # noqa: F401 (BUILD_ONLY: the stamp's rule, tested here)
 from voltlib.store import (
     BUILD_PID_ENV,
     FILE_LOG_ENV,
     MESSAGE_LOG_ENV,
     MISMATCH,
+    READ_LOG_ENV,
     atomic_path,
     remove,
     sha256_of,
@@ -97,6 +104,7 @@ class Step:
     executed: Path
     stamp_file: Path
     stamp: str
+    declared: bool = False  # a notebook of voltlib.paper.inputs' declaration
 
     @property
     def name(self) -> str:
@@ -127,22 +135,41 @@ def notebook_stamp(source: Path, params: dict, lib_hash: str, previous: str, con
 
 
 def plan(
-    profile: str, notebooks_dir: Path = paths.NOTEBOOKS, build_dir: Path | None = None, lib_hash: str | None = None
+    profile: str,
+    notebooks_dir: Path = paths.NOTEBOOKS,
+    build_dir: Path | None = None,
+    lib_hash: str | None = None,
+    package_dir: Path = paths.PACKAGE_DIR,
 ) -> list[Step]:
-    """Every notebook's step with its stamp, in run order."""
+    """Every notebook's step with its stamp, in run order. lib_hash: one library hash for every
+    notebook (tests), instead of the hash of the modules each one imports from package_dir."""
     build_dir = Path(build_dir) if build_dir else paths.build_dir(profile)
-    lib_hash = lib_hash if lib_hash is not None else library_hash()
     params = profile_parameters(profile)
     try:
         config = config_hash(get_profile(profile))
     except ValueError:
         config = ""  # tests use throwaway profile names; the parameters still enter the stamp
+    graph = paths.import_graph(package_dir) if lib_hash is None else None
     steps, previous = [], ""
     for src in discover(notebooks_dir):
-        stamp = notebook_stamp(src, params, lib_hash, previous, config)
-        steps.append(Step(src, build_dir / f"{src.stem}.ipynb", build_dir / f"{src.stem}.stamp.json", stamp))
+        lib = lib_hash if lib_hash is not None else notebook_library_hash(src, graph, package_dir)
+        declared = inputs.declared(src.stem)
+        # a notebook of the paper has its inputs checked one by one; one the build does not know reads,
+        # as far as the build can tell, everything the notebook before it read or wrote
+        stamp = notebook_stamp(src, params, lib, "" if declared else previous, config)
+        steps.append(Step(src, build_dir / f"{src.stem}.ipynb", build_dir / f"{src.stem}.stamp.json", stamp, declared))
         previous = stamp
     return steps
+
+
+def notebook_library_hash(source: Path, graph: dict | None = None, package_dir: Path = paths.PACKAGE_DIR) -> str:
+    """The hash of the voltlib modules a notebook runs (paths.modules_used); all of voltlib for one
+    that does not parse as Python."""
+    try:
+        used = paths.modules_used(source, package_dir, graph)
+    except SyntaxError:
+        return library_hash(package_dir)
+    return paths.modules_hash(used, package_dir)
 
 
 def output_dirs(profile: str, results_dir: Path | None = None) -> tuple[Path, ...]:
@@ -151,6 +178,11 @@ def output_dirs(profile: str, results_dir: Path | None = None) -> tuple[Path, ..
 
 
 RECORDED = ("outputs", "caches")  # the files a stamp record holds, {path: sha256} each
+# and, for a declared notebook, fingerprints of parts of results files ({path: inputs.fingerprint}):
+# its own keys in the files it shares, and what the notebooks before it wrote into the files it reads
+PARTS = ("parts", "inputs")
+CHANGED_PART = "changed since it ran (its own keys in the file)"
+CHANGED_INPUT = "changed since it ran (what the notebooks before it wrote there)"
 
 
 def read_stamp(step: Step) -> dict | None:
@@ -187,6 +219,14 @@ def recorded_problems(step: Step, memo: dict | None = None) -> list[tuple[Path, 
                 problems.append((path, MISMATCH, kind))
             elif kind == "caches" and verify(path, now):  # its own sidecar was removed or altered
                 problems.append((path, verify(path, now), kind))
+    if step.declared:
+        for kind, now_of in (("parts", inputs.part_fingerprints), ("inputs", inputs.input_fingerprints)):
+            recorded = record.get(kind) or {}
+            folders = {(paths.ROOT / name).parent for name in recorded}
+            now = {shown(f / file): fp for f in folders for file, fp in now_of(step.name, f).items()}
+            for name, fp in recorded.items():
+                if now.get(name) != fp:
+                    problems.append((paths.ROOT / name, CHANGED_PART if kind == "parts" else CHANGED_INPUT, kind))
     return problems
 
 
@@ -198,7 +238,7 @@ def made_with_stamp(step: Step) -> bool:
         step.executed.exists()
         and record is not None
         and record.get("stamp") == step.stamp
-        and all(kind in record for kind in RECORDED)
+        and all(kind in record for kind in RECORDED + (PARTS if step.declared else ()))
     )
 
 
@@ -254,12 +294,20 @@ def execute(
     partial = build_dir / f".{step.name}.running.ipynb"
     jupytext.write(jupytext.read(step.source), converted, fmt="ipynb")
     log, files_log = build_dir / f".{step.name}.messages", build_dir / f".{step.name}.files"
-    for f in (log, files_log):
+    reads_log = build_dir / f".{step.name}.reads"
+    for f in (log, files_log, reads_log):
         f.unlink(missing_ok=True)
     # the kernel inherits these (env: for this kernel only)
     saved = {k: os.environ.get(k) for k in env or {}}
-    logs = {MESSAGE_LOG_ENV: str(log), FILE_LOG_ENV: str(files_log), BUILD_PID_ENV: str(os.getpid())}
+    logs = {
+        MESSAGE_LOG_ENV: str(log),
+        FILE_LOG_ENV: str(files_log),
+        READ_LOG_ENV: str(reads_log),
+        BUILD_PID_ENV: str(os.getpid()),
+    }
     os.environ.update(HEADLESS_ENV, **(env or {}), **logs)
+    results = Path(outputs[0]) if outputs else None  # output_dirs: the results folder first
+    before = inputs.input_fingerprints(step.name, results) if step.declared and results else {}
     t0, t0_ns = time.perf_counter(), time.time_ns()
     try:
         pm.execute_notebook(
@@ -297,27 +345,37 @@ def execute(
         if messages is not None and log.exists():
             messages += log.read_text().splitlines()
         used = set(files_log.read_text().splitlines()) if files_log.exists() else set()
-        for f in (log, files_log):
+        read = set(reads_log.read_text().splitlines()) if reads_log.exists() else set()
+        for f in (log, files_log, reads_log):
             f.unlink(missing_ok=True)
     seconds = time.perf_counter() - t0
     folders = [Path(o).resolve() for o in outputs]
-    written = {shown(f): sha256_of(f) for f in written_since(outputs, t0_ns)}
+    # a file it shares with other notebooks is checked by its own part of it (parts), not whole
+    shared = {shown(results / f) for f in inputs.shared_files(step.name)} if step.declared and results else set()
+    written = {
+        shown(f): sha256_of(f)
+        for f in written_since(outputs, t0_ns)
+        if shown(f) not in shared and shown(f).removesuffix(".sha256") not in shared  # nor its checksum's sidecar
+    }
     caches = {
         shown(f): sha256_of(f)
         for f in map(Path, sorted(used))  # a removed checkpoint is not one
         if f.is_file() and not any(f.is_relative_to(o) for o in folders)
     }
+    record = {
+        "stamp": step.stamp,
+        "seconds": round(seconds, 2),
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "outputs": written,
+        "caches": caches,
+        # the results files it read (through voltlib.store), which its declaration must name
+        "read": sorted(shown(f) for f in map(Path, read) if any(f.is_relative_to(o) for o in folders)),
+    }
+    if step.declared and results:
+        record["parts"] = {shown(results / f): fp for f, fp in inputs.part_fingerprints(step.name, results).items()}
+        record["inputs"] = {shown(results / f): fp for f, fp in before.items()}
     os.replace(partial, step.executed)
-    _write_stamp(
-        step,
-        {
-            "stamp": step.stamp,
-            "seconds": round(seconds, 2),
-            "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
-            "outputs": written,
-            "caches": caches,
-        },
-    )
+    _write_stamp(step, record)
     return seconds
 
 
@@ -505,17 +563,20 @@ def _build(profile, steps, results_dir, kernel, progress, outputs, before, fan) 
             t_wait = time.perf_counter()
             fan.wait_for(step.name)
             waited = round(time.perf_counter() - t_wait, 2)
-        # after a rerun, later notebooks' files differ from their records by the build's own doing
-        problems = [] if rerun_rest else recorded_problems(step, memo)
-        if not rerun_rest and not problems and made_with_stamp(step):
+        # after a rerun, a later notebook the build does not know is rerun whatever its record says (its
+        # files differ from it by the build's own doing); a declared one is checked part by part
+        chained = rerun_rest and not step.declared
+        problems = [] if chained else recorded_problems(step, memo)
+        if not chained and not problems and made_with_stamp(step):
             timings["notebooks"][step.name] = {"seconds": read_stamp(step).get("seconds"), "cached": True}
             progress(f"{head} up to date")
             continue
         # said once, naming the file; a changed cache is said by the notebook itself when it reads it
-        said = [(path, problem) for path, problem, kind in problems if kind == "outputs" or problem == "is missing"]
+        said = [(path, problem) for path, problem, kind in problems if kind != "caches" or problem == "is missing"]
         if said:
             more = f" (and {len(said) - 1} more of its files)" if len(said) > 1 else ""
-            progress(f"{shown(said[0][0])} {said[0][1]}{more}; rerunning {step.name} and the notebooks after it")
+            after = "" if step.declared else " and the notebooks after it"
+            progress(f"{shown(said[0][0])} {said[0][1]}{more}; rerunning {step.name}{after}")
         for path, problem, kind in problems:
             if kind == "outputs" and problem != "is missing":
                 remove(path)  # a damaged output must not be read back (update_json) as a start
