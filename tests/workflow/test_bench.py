@@ -4,6 +4,7 @@ child returns, the structure of results/bench.json and that it is written whole 
 import dataclasses
 import json
 import subprocess
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -293,16 +294,28 @@ def test_bench_writes_the_whole_result_with_its_checksum(results_dir, monkeypatc
     assert sorted(p.name for p in results_dir.iterdir()) == ["bench.json", "bench.json.sha256"]
 
 
-def test_a_result_that_cannot_be_written_leaves_the_last_one_whole(results_dir, monkeypatch):
+def test_a_write_cut_short_leaves_the_last_result_whole(results_dir, monkeypatch):
     monkeypatch.setattr(bench, "run", lambda **kw: RESULT)
     bench.main([])
     before = (results_dir / "bench.json").read_bytes()
-    monkeypatch.setattr(bench, "run", lambda **kw: {**RESULT, "phases": object()})  # fails half-way through
-    with pytest.raises(TypeError, match="not JSON serializable"):
+    monkeypatch.setattr(bench, "run", lambda **kw: {**RESULT, "device": "cuda"})
+    write_text = Path.write_text
+
+    def cut_short(self, text, *a, **k):  # what a killed process leaves: the first half of the file
+        write_text(self, text[: len(text) // 2], *a, **k)
+        raise OSError("interrupted")
+
+    monkeypatch.setattr(Path, "write_text", cut_short)
+    with pytest.raises(OSError, match="interrupted"):
         bench.main([])
+    monkeypatch.setattr(Path, "write_text", write_text)
     assert (results_dir / "bench.json").read_bytes() == before
     assert store.verify(results_dir / "bench.json") is None
     assert sorted(p.name for p in results_dir.iterdir()) == ["bench.json", "bench.json.sha256"]  # no .part left
+    monkeypatch.setattr(bench, "run", lambda **kw: {**RESULT, "phases": object()})  # cannot be written at all
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        bench.main([])
+    assert (results_dir / "bench.json").read_bytes() == before
 
 
 def test_no_repeats_is_refused_before_anything_runs(monkeypatch, capsys):
