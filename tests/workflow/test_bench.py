@@ -107,7 +107,6 @@ def test_a_real_child_measures_in_a_fresh_interpreter():
     assert "error" not in out, out
     assert out["params"] == 4 * 2 * (100 + 2) + 8 * 2 + 2 * 100 + 100  # at the real width: 1132
     assert out["latency_ms_median"] > 0 and out["peak_rss_mb"] > 50  # torch alone takes more
-    assert bench._child({**spec, "task": "infer"})["error"] == "KeyError: 'repeats'"
 
 
 class _Children:
