@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_pipeline import _cli  # `python -m voltlib.workflow.pipeline`, started as a user would
+from support import start_pipeline  # `python -m voltlib.workflow.pipeline`, started as a user would
 
 from voltlib import cli, paths, store
 
@@ -135,7 +135,7 @@ def test_a_full_disk_named_by_the_store_is_its_one_line(capsys):
 
 def test_a_stop_while_the_command_still_loads_its_modules_is_one_line(tmp_path):
     # torch, numpy and Dask take seconds to import, before run_cli's handler is in place
-    proc = _cli("--profile", "smoke", "--no-report", env={"VOLTLIB_ROOT": str(tmp_path)})
+    proc = start_pipeline("--profile", "smoke", "--no-report", env={"VOLTLIB_ROOT": str(tmp_path)})
     time.sleep(0.3)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)

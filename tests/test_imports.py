@@ -111,6 +111,37 @@ def test_tests_mirror_the_package():
     assert not misplaced, f"tests of a subpackage's module outside its tests/<subpackage>/: {misplaced}"
 
 
+def imported_test_modules(source: str, test_modules: set[str]) -> set[str]:
+    """The test modules (by name, as pytest's path makes them importable) that one source file imports."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and not node.level:
+            found.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Import):
+            found.update(a.name.split(".")[0] for a in node.names)
+    return found & test_modules
+
+
+def test_the_test_import_finder_finds_a_planted_import():
+    source = "import os\nfrom support import SIM\nfrom test_train import MODEL\ndef f():\n    import test_fanout as t\n"
+    assert imported_test_modules(source, {"test_train", "test_fanout", "test_cli"}) == {"test_train", "test_fanout"}
+
+
+def test_no_test_module_imports_another():
+    """What several test modules share lives in tests/support.py: importing a test module instead would
+    run its module-level setup in the importer, and fails when the importer runs alone."""
+    tests = PACKAGE.parent / "tests"
+    names = {p.stem for p in tests.rglob("test_*.py")}
+    wrong = {
+        f"{f.relative_to(tests)} imports {sorted(found)}"
+        for f in tests.rglob("*.py")
+        if (found := imported_test_modules(f.read_text(), names))
+    }
+    assert not wrong, (
+        f"test modules importing other test modules (move what they share to tests/support.py): {sorted(wrong)}"
+    )
+
+
 def test_no_file_imports_an_old_flat_module_path():
     """Since the move to subpackages, voltlib.<module> names only the top modules or a subpackage."""
     root = PACKAGE.parent

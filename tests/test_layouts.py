@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_scheduler_report import RESULTS, _numbers, _root
+from support import BUILD_RESULTS, build_numbers, scratch_root
 
 from voltlib import paths
 
@@ -61,12 +61,15 @@ def _finish(proc: subprocess.Popen, timeout=1800) -> tuple[str, str]:
 def _results(root: Path) -> dict:
     import json
 
-    return {name: _numbers(json.loads((root / "results" / "smoke" / f"{name}.json").read_text())) for name in RESULTS}
+    return {
+        name: build_numbers(json.loads((root / "results" / "smoke" / f"{name}.json").read_text()))
+        for name in BUILD_RESULTS
+    }
 
 
 def _assert_same(got: dict, ref: dict, what: str) -> int:
     compared = 0
-    for name in RESULTS:
+    for name in BUILD_RESULTS:
         a, b = got[name], ref[name]
         assert a.keys() == b.keys(), f"{what}, {name}.json: {sorted(a.keys() ^ b.keys())[:5]}"
         for k in a:
@@ -78,7 +81,7 @@ def _assert_same(got: dict, ref: dict, what: str) -> int:
 
 def _with_sim(folder: Path, reference: Path) -> Path:
     """A scratch root with the reference's simulation cache (deterministic; saves each build its minute)."""
-    root = _root(folder)
+    root = scratch_root(folder)
     if not (root / "data" / "sim").exists():
         shutil.copytree(reference / "data" / "sim", root / "data" / "sim")
     return root
@@ -87,7 +90,7 @@ def _with_sim(folder: Path, reference: Path) -> Path:
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory) -> Path:
     """Two default builds of one empty root started together: the second waits, both succeed."""
-    root = _root(tmp_path_factory.mktemp("side_by_side") / "root")
+    root = scratch_root(tmp_path_factory.mktemp("side_by_side") / "root")
     first = _start(root)
     time.sleep(2)
     second = _start(root)

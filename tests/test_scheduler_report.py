@@ -9,12 +9,12 @@ whole smoke builds take minutes: `make test-scheduler` runs this module (CI does
 import json
 import math
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from support import BUILD_RESULTS, build_numbers, scratch_root
 
 from voltlib import paths
 
@@ -25,18 +25,6 @@ pytestmark = [
         reason="two whole smoke builds (minutes): run by `make test-scheduler`",
     ),
 ]
-
-RESULTS = ("simulation", "baselines", "ladder", "comparisons", "ceiling", "analysis", "beyond")
-
-
-def _root(folder: Path) -> Path:
-    """A scratch project root: the real notebooks and methods, the smoke simulations of this checkout if cached."""
-    folder.mkdir(parents=True)
-    (folder / "notebooks").symlink_to(paths.NOTEBOOKS.resolve())
-    (folder / "METHODS.md").symlink_to(paths.METHODS.resolve())  # the report's Methods chapter
-    if (paths.DATA / "sim").is_dir():  # the simulation is deterministic: a copy saves both builds its minute
-        shutil.copytree(paths.DATA / "sim", folder / "data" / "sim")
-    return folder
 
 
 def _build(root: Path, *args: str) -> subprocess.CompletedProcess:
@@ -51,24 +39,8 @@ def _build(root: Path, *args: str) -> subprocess.CompletedProcess:
     )
 
 
-def _numbers(obj, path=""):
-    """{path: number} of every number in a results JSON, times and the training histories left out."""
-    out = {}
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            if k.endswith("_s") or k in ("history", "seconds"):
-                continue
-            out.update(_numbers(v, f"{path}/{k}"))
-    elif isinstance(obj, list):
-        for i, v in enumerate(obj):
-            out.update(_numbers(v, f"{path}[{i}]"))
-    elif isinstance(obj, (int, float)) and not isinstance(obj, bool):
-        out[path] = float(obj)
-    return out
-
-
 def test_a_report_on_an_external_scheduler_has_the_in_process_numbers(tmp_path, external_cluster):
-    remote, local = _root(tmp_path / "scheduler"), _root(tmp_path / "in_process")
+    remote, local = scratch_root(tmp_path / "scheduler"), scratch_root(tmp_path / "in_process")
     done = _build(remote, "--scheduler", external_cluster)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert f"on the scheduler at {external_cluster}" in done.stdout
@@ -77,9 +49,9 @@ def test_a_report_on_an_external_scheduler_has_the_in_process_numbers(tmp_path, 
     timings = json.loads((remote / "results" / "smoke" / "timings.json").read_text())
     assert timings["fanout"]["fits_trained"] > 10 and timings["fanout"]["fits_failed"] == 0
     compared = 0
-    for name in RESULTS:
-        a = _numbers(json.loads((remote / "results" / "smoke" / f"{name}.json").read_text()))
-        b = _numbers(json.loads((local / "results" / "smoke" / f"{name}.json").read_text()))
+    for name in BUILD_RESULTS:
+        a = build_numbers(json.loads((remote / "results" / "smoke" / f"{name}.json").read_text()))
+        b = build_numbers(json.loads((local / "results" / "smoke" / f"{name}.json").read_text()))
         assert a.keys() == b.keys(), f"{name}.json: {sorted(a.keys() ^ b.keys())[:5]}"
         for k in a:
             same = math.isclose(a[k], b[k], rel_tol=1e-6, abs_tol=1e-9) or (math.isnan(a[k]) and math.isnan(b[k]))

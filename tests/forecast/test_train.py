@@ -5,49 +5,13 @@ import shutil
 import numpy as np
 import pytest
 import torch
+from support import MODEL, WINDOW, N, StandInDataset
 
 from voltlib import paths, store
 from voltlib.config import ModelConfig, TrainConfig
 from voltlib.forecast import train as tr
 from voltlib.forecast.models import build_model
 
-WINDOW, N = 20, 10
-
-
-class StandInSplit:
-    """The Split interface of voltlib.forecast.data over an AR(1) series: windows are start indices, not copies."""
-
-    def __init__(self, series: torch.Tensor, stride: int = 3, horizon: int = 1):
-        self.series, self.window, self.horizon = series, WINDOW, horizon
-        self.starts = np.arange(0, len(series) - WINDOW - horizon + 1, stride, dtype=np.int64)
-
-    def __len__(self):
-        return len(self.starts)
-
-    def get_batch(self, idx):
-        s = torch.as_tensor(self.starts[np.asarray(idx)])
-        return self.series[s[:, None] + torch.arange(WINDOW)], self.series[s + WINDOW - 1 + self.horizon]
-
-    def targets(self):
-        return self.series.numpy()[self.starts + WINDOW - 1 + self.horizon]
-
-    def last_values(self):
-        return self.series.numpy()[self.starts + WINDOW - 1]
-
-
-class StandInDataset:
-    def __init__(self, n_samples: int = 900, seed: int = 0):
-        rng = np.random.default_rng(seed)
-        v = np.zeros((n_samples, N), np.float32)
-        for t in range(1, n_samples):  # AR(1): predictable from the last value
-            v[t] = 0.9 * v[t - 1] + rng.normal(size=N)
-        v = torch.from_numpy((v - v.mean(0)) / v.std(0))
-        a, b = int(0.7 * n_samples), int(0.85 * n_samples)
-        self.train, self.val, self.test = StandInSplit(v[:a]), StandInSplit(v[a:b]), StandInSplit(v[b:])
-        self.key = f"ar1-{n_samples}-{seed}"
-
-
-MODEL = ModelConfig("cnn_lstm", hidden=8, layers=2)
 CFG = TrainConfig(lr=3e-3, batch_size=32, warmup_epochs=2, max_epochs=4, max_train_windows=120, seed=3)
 
 

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from test_train import MODEL, WINDOW, N, StandInDataset
+from support import MODEL, WINDOW, N, StandInDataset
 
 from voltlib.config import ConfigError, TrainConfig, config_hash, get_profile
 from voltlib.forecast import train as tr

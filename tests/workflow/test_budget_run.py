@@ -5,12 +5,14 @@ import math
 
 import pytest
 import torch
-from test_fanout import SIM
+from support import ar1_simulation
 
 from voltlib import paths, store
 from voltlib.config import get_profile
 from voltlib.paper import budget
 from voltlib.workflow import budget_run
+
+SIM = ar1_simulation()
 
 
 @pytest.fixture

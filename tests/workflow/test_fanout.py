@@ -5,10 +5,10 @@ import os
 import shutil
 import time
 
-import numpy as np
 import pytest
 import torch
 from safetensors.torch import load
+from support import ar1_simulation
 
 from voltlib import paths
 from voltlib.config import (
@@ -19,20 +19,9 @@ from voltlib.config import (
     get_profile,
 )
 from voltlib.forecast import fits, train
-from voltlib.forecast.data import array_simulation
 from voltlib.workflow import fanout
 
-
-def _sim(n_runs=5, n_t=1300, n=12, seed=0):
-    """Tiny AR(1) voltages [run, time, neuron] (mV) wrapped as a Simulation: enough for every protocol and horizon."""
-    rng = np.random.default_rng(seed)
-    v = np.zeros((n_runs, n_t, n), np.float32)
-    for t in range(1, n_t):
-        v[:, t] = 0.9 * v[:, t - 1] + rng.normal(size=(n_runs, n))
-    return array_simulation(v - 60.0, n_exc=9)
-
-
-SIM = _sim()
+SIM = ar1_simulation()
 
 
 def _profile(seeds=2):

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from support import start_pipeline
 
 from voltlib import paths, store
 from voltlib.workflow import pipeline
@@ -165,19 +166,8 @@ def test_a_parameter_of_the_wrong_type_fails_in_the_setup_cell_with_its_message(
     assert f"{notebook} failed in code cell 2" in str(err.value) and message in str(err.value)
 
 
-def _cli(*args, env=None, **kw) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "voltlib.workflow.pipeline", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, **(env or {})},
-        **kw,
-    )
-
-
 def test_an_unknown_profile_is_one_line_and_a_non_zero_exit():
-    out, err = _cli("--profile", "nonsense").communicate(timeout=60)
+    out, err = start_pipeline("--profile", "nonsense").communicate(timeout=60)
     assert err.splitlines() == [
         "error: profile='nonsense' is invalid: expected one of 'smoke', 'quick', 'paper'. "
         "Pass PROFILE=smoke|quick|paper to make, or profile = 'smoke' in the notebook's "
@@ -203,7 +193,9 @@ def test_sigterm_stops_the_build_like_ctrl_c_removing_its_temporaries_and_its_ke
         nbs, "01_sleep.py", "# %%\nimport os, time\nopen('kernel.pid', 'w').write(str(os.getpid()))\ntime.sleep(120)\n"
     )
     build = tmp_path / "build" / "smoke"
-    proc = _cli("--profile", "smoke", "--no-report", env={"VOLTLIB_ROOT": str(tmp_path), **pipeline.HEADLESS_ENV})
+    proc = start_pipeline(
+        "--profile", "smoke", "--no-report", env={"VOLTLIB_ROOT": str(tmp_path), **pipeline.HEADLESS_ENV}
+    )
     pid_file = nbs / "kernel.pid"
     deadline = time.time() + 90
     while not (pid_file.exists() and pid_file.read_text()) and time.time() < deadline and proc.poll() is None:
@@ -363,7 +355,7 @@ def test_a_second_build_of_the_same_root_and_profile_waits_for_the_first_saying_
         fcntl.flock(held, fcntl.LOCK_EX)
         held.write("4242\n")
         held.flush()
-        proc = _cli("--profile", "smoke", "--no-report", env=env)
+        proc = start_pipeline("--profile", "smoke", "--no-report", env=env)
         first = proc.stdout.readline()
         assert (
             first
@@ -417,13 +409,13 @@ def test_a_wrong_device_scheduler_or_workers_is_one_line_before_any_work(tmp_pat
             [sys.executable, "-c", "import torch; print(torch.cuda.is_available())"], text=True, capture_output=True
         ).stdout.strip()
         if cuda == "False":
-            out, err = _cli(
+            out, err = start_pipeline(
                 "--profile", "smoke", env={"VOLTLIB_ROOT": str(tmp_path), "VOLTLIB_DEVICE": "cuda"}
             ).communicate(timeout=120)
             assert (
                 err.startswith("error: device 'cuda' was requested but is not available") and len(err.splitlines()) == 1
             )
-    out, err = _cli("--profile", "smoke", env={"VOLTLIB_ROOT": str(tmp_path), **env}).communicate(timeout=120)
+    out, err = start_pipeline("--profile", "smoke", env={"VOLTLIB_ROOT": str(tmp_path), **env}).communicate(timeout=120)
     assert err.startswith(first) and len(err.splitlines()) == 1, err
     assert out == "" and not (nbs / "ran").exists() and not (tmp_path / "build").exists()
 
@@ -435,7 +427,7 @@ def test_an_unwritable_home_keeps_ipythons_warnings_out_of_the_progress_lines(tm
     home = "/proc/no-such-home"  # not even root can create it
     env = {"VOLTLIB_ROOT": str(tmp_path), "VOLTLIB_WORKERS": "1", "HOME": home, **pipeline.HEADLESS_ENV}
     env = {**env, "IPYTHONDIR": "", "MPLCONFIGDIR": ""}
-    proc = _cli("--profile", "smoke", "--no-report", env=env)
+    proc = start_pipeline("--profile", "smoke", "--no-report", env=env)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     assert "Warning" not in out + err and "not a writable" not in out + err, out + err

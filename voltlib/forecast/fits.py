@@ -105,8 +105,8 @@ class FitSpec:
         if dataset.key != self.dataset_key():
             raise ValueError(
                 f"{self.label} learns from the dataset {self.dataset_key()}, but was given {dataset.key} "
-                f"({dataset.protocol} protocol, horizon {dataset.train.horizon}). Pass the dataset of "
-                "fits.dataset_for(spec) (the protocol, horizon and neuron order of the spec)."
+                f"({dataset.protocol} protocol, horizon {dataset.train.horizon}). Pass "
+                "spec.dataset(sim) (the protocol, horizon and neuron order of the spec)."
             )
         return fit_or_load(
             self.name, self.model_cfg, self.train_cfg, dataset, device, progress, dict(self.variant) or None
