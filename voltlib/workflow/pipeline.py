@@ -185,8 +185,8 @@ def recorded_problems(step: Step, memo: dict | None = None) -> list[tuple[Path, 
             now = _digest(path, memo)
             if now != digest:
                 problems.append((path, MISMATCH, kind))
-            elif kind == "caches" and verify(path, now):  # its own sidecar was removed or altered
-                problems.append((path, verify(path, now), kind))
+            elif kind == "caches" and (wrong := verify(path, now)):  # its own sidecar was removed or altered
+                problems.append((path, wrong, kind))
     return problems
 
 
@@ -492,7 +492,7 @@ def _build(profile, steps, results_dir, kernel, progress, outputs, before, fan) 
     t_start = time.perf_counter()
     started = fan is None
     rerun_rest = False  # once a notebook runs, every later one reads what it wrote
-    memo = {}  # each unchanged file is hashed once per build
+    memo: dict[tuple[str, int, int], str] = {}  # each unchanged file is hashed once per build
     for k, step in enumerate(steps, 1):
         head = f"[{k}/{len(steps)}] {step.name} ..."
         if not started and k > 1 and steps[k - 2].name == FANOUT_AFTER:
@@ -508,7 +508,7 @@ def _build(profile, steps, results_dir, kernel, progress, outputs, before, fan) 
         # after a rerun, later notebooks' files differ from their records by the build's own doing
         problems = [] if rerun_rest else recorded_problems(step, memo)
         if not rerun_rest and not problems and made_with_stamp(step):
-            timings["notebooks"][step.name] = {"seconds": read_stamp(step).get("seconds"), "cached": True}
+            timings["notebooks"][step.name] = {"seconds": (read_stamp(step) or {}).get("seconds"), "cached": True}
             progress(f"{head} up to date")
             continue
         # said once, naming the file; a changed cache is said by the notebook itself when it reads it
@@ -520,7 +520,7 @@ def _build(profile, steps, results_dir, kernel, progress, outputs, before, fan) 
             if kind == "outputs" and problem != "is missing":
                 remove(path)  # a damaged output must not be read back (update_json) as a start
         progress(head, end=" ")
-        messages = []  # cache damage the notebook found and repaired, one line each
+        messages: list[str] = []  # cache damage the notebook found and repaired, one line each
         try:
             # while fits train beside it, a kernel with its own thread pool would oversubscribe the cores
             env = {"OMP_NUM_THREADS": "1"} if fan is not None and fan.busy() else None
