@@ -15,7 +15,7 @@ from voltlib import paths
 
 # What each notebook writes into results/<profile>/ (file, then keys inside it), in run order; a
 # notebook needs what every notebook before it writes. The abstract (00) runs last and reads all.
-WRITES = {
+WRITES: dict[str, list[tuple[str, ...]]] = {
     "01_simulate": [("simulation.json",)],
     "02_dataset": [("baselines.json",), ("dataset.json",)],
     "03_baseline_lstm": [("ladder.json", p, "phase1_lstm") for p in ("original", "clean")],
