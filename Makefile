@@ -67,9 +67,10 @@ python-given:
 	($$given) was given, but $(VENV) was made from $$made. To rebuild it with PYTHON: rm -rf $(VENV) && \
 	make env PYTHON=$(PYTHON); or leave PYTHON out to use $(VENV) as it is." >&2; exit 1; };; esac
 
-lint: $(STAMP) ## ruff: the linter over everything, the formatter's check over voltlib and tests
+lint: $(STAMP) ## ruff (the linter over everything, the formatter's check over voltlib and tests) and mypy over voltlib
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check --quiet .
+	$(PY) -m mypy
 
 format: $(STAMP) ## Fix what the linter can (imports sorted, old idioms) and format voltlib, tests and the tools
 	$(VENV)/bin/ruff check --fix --quiet .

@@ -34,7 +34,9 @@ def sigint_disposition(queue=None) -> str:
     """This process's SIGINT handler, named, and put on `queue` if given (a spawned process's target in the
     test that a worker leaves Ctrl-C to its parent)."""
     handler = signal.getsignal(signal.SIGINT)
-    name = {signal.SIG_IGN: "ignored", signal.SIG_DFL: "default"}.get(handler, "handled")
+    # getsignal gives a callable, SIG_IGN or SIG_DFL, or None for a handler not installed from Python
+    names: dict[object, str] = {signal.SIG_IGN: "ignored", signal.SIG_DFL: "default"}
+    name = names.get(handler, "handled")
     if queue is not None:
         queue.put(name)
     return name

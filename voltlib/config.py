@@ -63,7 +63,8 @@ def _section(cfg) -> str:
 
 def _check_types(cfg) -> None:
     """Every field holds its declared type: integers integral, numbers finite, never a bool, None only if declared."""
-    for name, (kind, none_ok) in _field_types(type(cfg)).items():
+    cls: type = type(cfg)  # annotated: mypy takes a bare type[Any] as not Hashable (python/mypy#11470)
+    for name, (kind, none_ok) in _field_types(cls).items():
         value = getattr(cfg, name)
         default = (lambda v: isinstance(v, kind), f"a {kind.__name__}")  # noqa: B023 (called in this iteration)
         test, expected = _TYPE_RULES.get(kind, default)
@@ -77,6 +78,7 @@ def _check_types(cfg) -> None:
 
 def _positive(cfg, *names, or_zero: bool = False) -> None:
     """Each named field (each element of a tuple) is > 0, or >= 0 with or_zero; None passes (it means no cap)."""
+    cls: type = type(cfg)  # annotated: mypy takes a bare type[Any] as not Hashable (python/mypy#11470)
     for name in names:
         value = getattr(cfg, name)
         if value is None:
@@ -84,7 +86,7 @@ def _positive(cfg, *names, or_zero: bool = False) -> None:
         values = value if isinstance(value, tuple) else (value,)
         if isinstance(value, tuple):
             expected = "one or more positive numbers"
-        elif _field_types(type(cfg))[name][0] is int:
+        elif _field_types(cls)[name][0] is int:
             expected = "an integer >= 0" if or_zero else "an integer >= 1"
         else:
             expected = "a number >= 0" if or_zero else "a positive number"

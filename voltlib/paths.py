@@ -122,7 +122,7 @@ def imports_of(path: Path, package_dir: Path = PACKAGE_DIR) -> set[str]:
                 base = here if path.name == "__init__.py" else here[:-1]
                 base = base[: len(base) - (node.level - 1)] if node.level > 1 else base
                 mod = ".".join([*[b for b in base if b], *([node.module] if node.module else [])])
-            elif node.module == "voltlib" or (node.module or "").startswith("voltlib."):
+            elif node.module and (node.module == "voltlib" or node.module.startswith("voltlib.")):
                 mod = node.module.removeprefix("voltlib").lstrip(".")
             else:
                 continue
@@ -162,7 +162,7 @@ def modules_used(source: Path, package_dir: Path = PACKAGE_DIR, graph: dict | No
         if name in seen:
             continue
         seen.add(name)
-        todo.extend(m for m in graph.get(name, ()) | _with_parents(name) if m in graph and m not in seen)
+        todo.extend(m for m in graph.get(name, set()) | _with_parents(name) if m in graph and m not in seen)
     return seen | ({""} if seen else set())
 
 

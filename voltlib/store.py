@@ -92,7 +92,7 @@ def _new_temp(path: Path) -> Path:
     )
 
 
-def _is_disk_full(exc: BaseException, folder: Path) -> bool:
+def _is_disk_full(exc: BaseException | None, folder: Path) -> bool:
     """Whether a failed write was caused by a full disk (errno, library text, or a short write on a full disk)."""
     seen = set()
     while exc is not None and id(exc) not in seen:

@@ -102,6 +102,7 @@ def _fit_select(mom: dict, lag_grid, n_per_lag, alphas):
             )
             if best is None or sse / n_val < best[0]:
                 best = (sse / n_val, p, a, w, mom["x_mean"][..., :f], mom["y_mean"])
+    assert best is not None, "an empty lag grid or alpha grid: nothing to select from"
     return best[1:]
 
 
@@ -213,6 +214,7 @@ def fit_own_lags_boosting(ds: Dataset, seed: int = 0) -> Fitted:
         mse = float(np.mean((model.predict(xv) + lv - yv) ** 2))
         if best is None or mse < best[0]:
             best = (mse, k, model)
+    assert best is not None, "BOOST_LAGS is empty: nothing to select from"
     _, k, model = best
 
     def forecast(sp: Split) -> np.ndarray:
@@ -240,6 +242,7 @@ def run_baselines(ds: Dataset) -> dict:
     out = {}
     for name in BASELINES:
         t0 = time.perf_counter()
+        extra: dict  # the chosen settings, none for the two that fit nothing
         if name == "mean":
             pred, extra = np.zeros_like(y), {}
         elif name == "persistence":
@@ -262,7 +265,7 @@ def baseline_table(sim, data_cfg: DataConfig, protocols=("original", "clean"), h
     """Returns {protocol: {baseline: {horizon key ('1', '2', ...): metrics}}} for every baseline on the test split."""
     dt_ms = sim.sim.record_dt_ms
     steps = {h_ms: ms_to_samples(h_ms, dt_ms) for h_ms in horizons}
-    table = {}
+    table: dict[str, dict[str, dict]] = {}
     for protocol in protocols:
         datasets = make_datasets(sim, data_cfg, protocol, tuple(sorted(set(steps.values()))))
         table[protocol] = {name: {} for name in BASELINES}

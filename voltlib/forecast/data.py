@@ -21,6 +21,7 @@ noisy voltages.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NoReturn
 
 import numpy as np
 import torch
@@ -102,7 +103,7 @@ class Dataset:
         return {"train": self.train, "val": self.val, "test": self.test}[name]
 
 
-def _fail(what: str, expected: str, todo: str) -> None:
+def _fail(what: str, expected: str, todo: str) -> NoReturn:
     raise ValueError(f"{what}; expected {expected}. {todo}")
 
 
@@ -256,9 +257,12 @@ def make_datasets(sim, data: DataConfig, protocol: str, horizons: tuple, runs: d
                     "at least one window in train, val and test (the clean protocol needs >= 3 runs)",
                     "Simulate more or longer runs (sim.n_runs, sim.duration_s).",
                 )
+        train, val, test = splits
         out[h] = Dataset(
             protocol,
-            *splits,
+            train,
+            val,
+            test,
             mean_mv=mean_mv,
             std_mv=std_mv,
             n_exc=sim.sim.network.n_exc,
@@ -321,6 +325,7 @@ def leak_stats(ds: Dataset) -> dict:
     """Returns how much test windows share with training windows (fractions, samples) in run-sample coordinates."""
     tr, te = ds.train, ds.test
     w = tr.window
+    assert tr.origin is not None and te.origin is not None, "make_datasets gives every Split its origin"
     # global coordinates: a window is contiguous in its split's series and within one segment
     # (clean) or in the one concatenation (original), so its global span is origin[start] + [0, w)
     tr_start = np.sort(tr.origin[tr.starts])
@@ -353,6 +358,7 @@ def protocol_summary(ds: Dataset) -> dict:
     out = {"protocol": ds.protocol, "horizon": ds.test.horizon, "kept_samples_per_run": ds.kept_samples}
     for name in SPLITS:
         sp = ds.split(name)
+        assert sp.origin is not None, "make_datasets gives every Split its origin"
         first_run = sp.origin[sp.starts] // ds.kept_samples
         out[f"n_{name}_windows"] = len(sp)
         out[f"n_{name}_runs"] = int(len(np.unique(sp.run_of_window)))

@@ -21,8 +21,10 @@ import numpy as np
 from voltlib.config import (
     PHASES,
     PROTOCOLS,
+    DataConfig,
     ModelConfig,
     Profile,
+    SimConfig,
     TrainConfig,
     ms_to_samples,
 )
@@ -51,8 +53,8 @@ class FitSpec:
     name: str  # the model's name in records and messages (a phase, or phase 4 with a suffix)
     model_cfg: ModelConfig
     train_cfg: TrainConfig  # its seed is this fit's training seed
-    sim_cfg: object  # SimConfig of the simulation the dataset is cut from
-    data_cfg: object  # DataConfig
+    sim_cfg: SimConfig  # of the simulation the dataset is cut from
+    data_cfg: DataConfig
     protocol: str
     horizon: int  # samples
     notebook: str  # the first notebook that needs it (the fan-out trains in this order)

@@ -61,7 +61,7 @@ def seed_summary(per_seed: list, preds: list, dataset) -> dict:
     run_stats: per seed and test run (metrics.run_stats), what comparisons are computed from. r2_ci:
     the 95 % interval of the seed-mean R^2 that redraws test runs, and seeds where there are several.
     """
-    entry = {k: float(np.mean([m[k] for m in per_seed])) for k in ENTRY_KEYS if k != "r2_ci"}
+    entry: dict = {k: float(np.mean([m[k] for m in per_seed])) for k in ENTRY_KEYS if k != "r2_ci"}
     r2s = [m["r2"] for m in per_seed]
     test = dataset.test
     stats = run_stats(test.targets(), np.stack(preds), test.run_of_window)
@@ -108,7 +108,7 @@ def run_phase(profile: Profile, phase: str, dataset, device=None, progress: bool
 
 def run_phases(profile: Profile, phases, datasets: dict, device=None, progress: bool = False) -> dict:
     """Runs phases on every protocol's dataset, records them in ladder.json / histories.json; returns entries."""
-    out = {}
+    out: dict[str, dict] = {}
     results = paths.results_dir(profile.name)
     for protocol, dataset in datasets.items():
         for phase in phases:

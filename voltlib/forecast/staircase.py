@@ -361,6 +361,7 @@ def fit_member(member: MemberConfig, train_cfg: TrainConfig, inp: Inputs, runs: 
 def window_origins(ds: Dataset) -> tuple[np.ndarray, np.ndarray]:
     """(run, origin sample within the run's kept samples) of every test window of a clean dataset."""
     te = ds.test
+    assert te.origin is not None, "make_datasets gives every Split its origin"
     last = te.origin[te.starts + te.window - 1]
     run, t = last // ds.kept_samples, last % ds.kept_samples
     if not np.array_equal(run, te.run_of_window):

@@ -25,9 +25,11 @@ from __future__ import annotations
 import math
 import shutil
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -38,7 +40,7 @@ from tqdm.auto import tqdm
 from voltlib import paths
 from voltlib.config import ModelConfig, TrainConfig, config_hash, to_dict
 from voltlib.device import describe, keep_freed_memory, pick_device
-from voltlib.forecast.models import build_model, count_params, evaluating, in_batches
+from voltlib.forecast.models import Forecaster, build_model, count_params, evaluating, in_batches
 from voltlib.store import (
     UnusableFile,
     atomic_path,
@@ -53,6 +55,8 @@ CACHE_VERSION = 2  # bump when models.py or this loop changes what a config trai
 # a Dask worker of any size): another count sums in another order and trains other weights (the clean
 # phase-4 R^2 was -0.240212 on 2 threads, -0.240193 on 1). It is part of every model's cache key.
 FIT_THREADS = 1
+
+M = TypeVar("M", bound=nn.Module)  # the kind of model a cache entry's weights are loaded into
 
 
 class TrainingDiverged(RuntimeError):
@@ -164,7 +168,7 @@ def _load_checkpoint(path: Path) -> dict:
     return torch.load(path, map_location="cpu", weights_only=True)  # data, never code
 
 
-def _load_weights(model: nn.Module, path: Path) -> nn.Module:
+def _load_weights(model: M, path: Path) -> M:
     """model with the weights of a safetensors file loaded; UnusableFile if any of them is NaN or infinite."""
     from safetensors.torch import load_file
 
@@ -348,7 +352,7 @@ def cache_folder(dataset_key: str, model_cfg: ModelConfig, train_cfg: TrainConfi
 
 def initial_model(
     model_cfg: ModelConfig, train_cfg: TrainConfig, window: int, n_neurons: int, variant: dict | None = None
-) -> nn.Module:
+) -> Forecaster:
     """The untrained model of a training: weights seeded by train_cfg.seed, ablation switches applied."""
     torch.manual_seed(train_cfg.seed)  # initial weights
     model = build_model(model_cfg, window=window, n_neurons=n_neurons)
@@ -359,7 +363,7 @@ def initial_model(
 
 def load_cached(
     folder: Path, model_cfg: ModelConfig, train_cfg: TrainConfig, window: int, n_neurons: int, variant=None
-) -> tuple[nn.Module, dict] | None:
+) -> tuple[Forecaster, dict] | None:
     """(model in eval mode, info with cached=True) if folder holds this training, intact; else None.
 
     A damaged entry is announced once (store.load_checked), naming its first damaged file.
@@ -367,7 +371,7 @@ def load_cached(
     return load_entry(folder, lambda: initial_model(model_cfg, train_cfg, window, n_neurons, variant))
 
 
-def load_entry(folder: Path, fresh) -> tuple[nn.Module, dict] | None:
+def load_entry(folder: Path, fresh: Callable[[], M]) -> tuple[M, dict] | None:
     """(model in eval mode, info with cached=True) of a cache entry save_trained wrote, intact; else None.
 
     fresh: builds the untrained model the weights are loaded into. Info is read first (written last).
@@ -391,7 +395,7 @@ def fit(
     variant: dict | None = None,
     checkpoint: Path | None = None,
     progress: bool = False,
-) -> tuple[nn.Module, dict, dict]:
+) -> tuple[Forecaster, dict, dict]:
     """Trains one model from its seeded initial weights; returns (model in eval mode, CPU state dict, info).
 
     Writes nothing but the checkpoint (if given; resumed from if it exists, removed when a training
@@ -474,7 +478,7 @@ def fit_or_load(
     device: torch.device | str | None = None,
     progress: bool = False,
     variant: dict | None = None,
-) -> tuple[nn.Module, dict]:
+) -> tuple[Forecaster, dict]:
     """Returns (trained model in eval mode, info): from the cache if this exact training was done before.
 
     variant: ablation switches ({"use_cnn": False} and/or {"use_residual": False}) set on the model

@@ -143,6 +143,7 @@ def spike_clock(
 
 def target_samples(split: Split, kept: int, discard: int, idx=None) -> tuple[np.ndarray, np.ndarray]:
     """Returns (run [b], sample index within the run [b]) of each window's target (clean or original split)."""
+    assert split.origin is not None, "make_datasets gives every Split its origin"
     g = split.origin[split.target_index(idx)]
     return g // kept, g % kept + discard
 

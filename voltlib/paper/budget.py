@@ -27,6 +27,7 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -39,6 +40,9 @@ from voltlib.config import (
     to_dict,
 )
 from voltlib.forecast.metrics import bootstrap_stats, interval, r2_from_stats
+
+if TYPE_CHECKING:  # for Task.spec's annotation; plan() imports fits where it builds the specs
+    from voltlib.forecast.fits import FitSpec
 
 # the committed archive belongs to the checkout, like its code: a build in a scratch root (VOLTLIB_ROOT; the
 # stored notebooks, make test-scheduler) reads the same archive as one in the checkout
@@ -96,7 +100,7 @@ class Task:
     budget: int  # window-passes
     protocol: str
     seed: int
-    spec: object  # fits.FitSpec
+    spec: FitSpec
 
     @property
     def id(self) -> str:

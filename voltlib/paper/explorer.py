@@ -69,7 +69,7 @@ class View:
     def summary(self) -> str:
         """The R^2 of each shown forecaster on the span, best first, then what could not be shown and why."""
         lines = [f"R² on the shown {display.count(len(self.truth), 'target')}:"]
-        lines += [f"  {self.r2[k]:7.3f}  {k}" for k in sorted(self.r2, key=self.r2.get, reverse=True)]
+        lines += [f"  {self.r2[k]:7.3f}  {k}" for k in sorted(self.r2, key=self.r2.__getitem__, reverse=True)]
         lines += [f"  not shown: {k}: {why}" for k, why in self.unavailable.items()]
         lines += [f"  ({note})" for note in self.notes]
         return "\n".join(lines)
@@ -85,7 +85,7 @@ class Explorer:
         self.best_member = _best_member(self.results)
         self._fitted: dict = {}  # (baseline, horizon samples) -> baselines.Fitted
         self._models: dict = {}  # fit name -> model
-        self._inputs = None  # staircase.Inputs, built on the first staircase member asked for
+        self._inputs: staircase.Inputs | None = None  # built on the first staircase member asked for
         self._members: dict = {}  # member name -> (model, info, scale) or None
         self._oracle: dict = {}  # (run, first target, n targets, horizon) -> (mean, sd) mV [b, n]
 
@@ -191,9 +191,11 @@ class Explorer:
         folder = paths.MODELS / "beyond"
         if not any((f / "info.json").is_file() for f in folder.glob(f"{name}-*")):
             raise Unavailable(f"not trained yet: notebook 08 trains it (make report PROFILE={self.cfg.name})")
+        runs = self.S.ds1.runs
+        assert runs is not None, "a Setup's datasets are clean ones, which carry their runs"
         if self._inputs is None:
             S = self.S
-            self._inputs = staircase.build_inputs(S.sim, self.cfg.data, S.ds1.runs, tuple(S.h_samples))
+            self._inputs = staircase.build_inputs(S.sim, self.cfg.data, runs, tuple(S.h_samples))
         if name not in self._members:
             member = next(m for m in staircase.members(self.cfg.beyond) if m.name == name)
             self._members[name] = (
@@ -202,7 +204,7 @@ class Explorer:
                     member,
                     staircase.member_train_config(self.cfg.beyond, seed=0),
                     self._inputs,
-                    self.S.ds1.runs,
+                    runs,
                     self.cfg.data.window - 1,
                     self.cfg.sim,
                     self.cfg.data,

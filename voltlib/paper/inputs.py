@@ -29,7 +29,7 @@ def _phases(*phases: str) -> list[tuple[str, ...]]:
 # when what the notebooks before it wrote into a file it reads has changed (input_fingerprints),
 # and a smoke build checks both lists against what each notebook really read and wrote
 # (tests/test_scheduler_report.py). The abstract (00) runs last and reads all.
-WRITES = {
+WRITES: dict[str, list[tuple[str, ...]]] = {
     "01_simulate": [("simulation.json",)],
     "02_dataset": [("baselines.json",), ("dataset.json",)],
     "03_baseline_lstm": _phases("phase1_lstm"),

@@ -68,7 +68,7 @@ def _best(scores: dict):
     scores = {k: v for k, v in scores.items() if v is not None}
     if not scores:
         return None, None
-    name = max(scores, key=scores.get)
+    name = max(scores, key=scores.__getitem__)
     return name, scores[name]
 
 

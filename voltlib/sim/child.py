@@ -19,7 +19,7 @@ def run_module(module: str, *args: str, progress: bool, what: str) -> None:
     """
     # the child's stdout and stderr are read as one stream, so a failure is quoted in the order it happened
     prefix = f"[{module}]"
-    tail = deque(maxlen=TAIL_LINES)
+    tail: deque[str] = deque(maxlen=TAIL_LINES)
     with subprocess.Popen(
         [sys.executable, "-m", module, *args],
         stdout=subprocess.PIPE,
@@ -27,6 +27,7 @@ def run_module(module: str, *args: str, progress: bool, what: str) -> None:
         text=True,
         cwd=paths.ROOT,
     ) as proc:
+        assert proc.stdout is not None  # stdout=PIPE gives the pipe
         for line in proc.stdout:
             tail.append(line)
             if progress and line.startswith(prefix):

@@ -161,8 +161,8 @@ def replicas_in_child(
     states: RestartStates, syn: dict, sim: SimConfig, n_replicas: int, n_record: int, seed: int, progress: bool
 ) -> tuple[np.ndarray, np.ndarray]:
     """simulate_replicas in a child process, keeping Brian2's global state out of the caller."""
-    with tempfile.TemporaryDirectory(prefix="voltlib_restarts_") as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory(prefix="voltlib_restarts_") as tmp_name:
+        tmp = Path(tmp_name)
         arrays = {k: getattr(states, k) for k in RestartStates.__dataclass_fields__}
         for r in np.unique(states.run):
             arrays[f"syn_i_{r}"], arrays[f"syn_j_{r}"] = syn[int(r)]

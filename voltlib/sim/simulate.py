@@ -129,20 +129,22 @@ def _load_run(sim: SimConfig, seed: int) -> dict | None:
 def simulate(sim: SimConfig, progress: bool = True) -> Simulation:
     """Loads every run of `sim` from the cache, simulating (in a child process) those missing or corrupt."""
     seeds = run_seeds(sim)
-    runs = {s: _load_run(sim, s) for s in seeds}
-    todo = [s for s, d in runs.items() if d is None]
+    cached = {s: _load_run(sim, s) for s in seeds}
+    todo = [s for s, d in cached.items() if d is None]
+    runs = {s: d for s, d in cached.items() if d is not None}
     wall_s = 0.0
     if todo:
         t0 = time.perf_counter()
         _simulate_in_child(sim, todo, progress)
         wall_s = time.perf_counter() - t0
         for s in todo:
-            runs[s] = _load_run(sim, s)
-            if runs[s] is None:
+            d = _load_run(sim, s)
+            if d is None:
                 raise RuntimeError(
                     f"simulating seed {s} did not produce a valid {run_path(sim, s)}; "
                     "see the messages above from the Brian2 child process."
                 )
+            runs[s] = d
     ordered = [runs[s] for s in seeds]
     return Simulation(
         sim=sim,

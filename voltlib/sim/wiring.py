@@ -127,7 +127,7 @@ def causal_mse(moments: dict, coef: np.ndarray) -> float:
 def choose_alpha(moments_by_run: list[dict], alphas=ALPHAS) -> tuple[float, dict]:
     """The ridge penalty with the least causal increment error over these (validation) runs, and every score."""
     scores = {a: float(np.mean([causal_mse(m, checkpoint_coefficients(m, a)) for m in moments_by_run])) for a in alphas}
-    return min(scores, key=scores.get), scores
+    return min(scores, key=scores.__getitem__), scores
 
 
 def drive(spikes: np.ndarray, couplings: np.ndarray, step: int = STEP) -> np.ndarray:
@@ -171,7 +171,7 @@ def recovery(w_hat: np.ndarray, w_true: np.ndarray, n_exc: int) -> dict:
 
 def recovery_by_checkpoint(couplings: np.ndarray, w_true: np.ndarray, n_exc: int) -> dict:
     """{"E": [B], "I": [B]}: `recovery` of each checkpoint's coupling [B, n, n] (NaN at checkpoint 0, no past)."""
-    out = {"E": [], "I": []}
+    out: dict[str, list[float]] = {"E": [], "I": []}
     for c, w in enumerate(couplings):
         rec = recovery(w, w_true, n_exc) if c > 0 else {"E": float("nan"), "I": float("nan")}
         for kind in out:

@@ -16,6 +16,7 @@ import resource
 import subprocess
 import sys
 import time
+from typing import Any
 
 import numpy as np
 
@@ -65,12 +66,13 @@ def measure(spec: dict) -> dict:
     torch.set_num_threads(spec["threads"])
     torch.manual_seed(0)
     base_mb = _rss_mb()
-    model = build_model(ModelConfig(**spec["model"]), WINDOW, N)
+    model: nn.Module = build_model(ModelConfig(**spec["model"]), WINDOW, N)
     if spec.get("compile"):
-        model = torch.compile(model)
+        # torch types compile() as returning a plain callable; given a Module it returns one (OptimizedModule)
+        model = torch.compile(model)  # type: ignore[assignment]
     b = spec["batch"]
     x, y = torch.randn(b, WINDOW, N), torch.randn(b, N)
-    out = {"params": count_params(model)}
+    out: dict[str, Any] = {"params": count_params(model)}
     if spec["task"] == "train":
         opt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)
         model.train()
@@ -139,7 +141,7 @@ def run(quick_only: bool = False, repeats: int = 5) -> dict:
     sizes = {"quick": get_profile("quick").phases}
     if not quick_only:
         sizes["paper"] = paper_phases()
-    out = {
+    out: dict[str, Any] = {
         "device": "cpu",
         "threads": threads,
         "torch": torch.__version__,
@@ -234,7 +236,12 @@ def fanout_timing(profile_name: str = "quick", epochs: int = 1, layouts=LAYOUTS)
         if s.name in PHASES and s.seed == profile.phases[s.name][1].seed
     ]
     sim = simulate(profile.sim, progress=False)
-    out = {"profile": profile_name, "fits": [s.label for s in specs], "epochs_each": epochs, "layouts": {}}
+    out: dict[str, Any] = {
+        "profile": profile_name,
+        "fits": [s.label for s in specs],
+        "epochs_each": epochs,
+        "layouts": {},
+    }
     saved = paths.MODELS
     for workers, threads in layouts:
         with tempfile.TemporaryDirectory() as tmp:

@@ -43,6 +43,8 @@ from voltlib.config import ConfigError
 from voltlib.paths import library_hash
 
 if TYPE_CHECKING:
+    from distributed import Client, LocalCluster
+
     from voltlib.forecast.fits import FitSpec
 
 SCHEDULER_ENV = "VOLTLIB_SCHEDULER"
@@ -296,7 +298,8 @@ class FanOut:
         self.say = say
         self.library = library
         self.record = Record()
-        self.client = self.cluster = None
+        self.client: Client | None = None
+        self.cluster: LocalCluster | None = None  # the embedded cluster, when no scheduler is given
         self._pending: dict = {}  # future -> spec
         self._finished = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -339,9 +342,10 @@ class FanOut:
             )
         self.client = Client(self.cluster)
 
-    def connect(self):
+    def connect(self) -> Client:
         """The Dask client: connects to the scheduler, or starts the embedded cluster, if not done yet."""
         self._connect()
+        assert self.client is not None  # _connect made it, or raised
         return self.client
 
     def start(self, sim, specs: list[FitSpec] | None = None) -> int:
@@ -352,22 +356,22 @@ class FanOut:
         self.record.todo = len(todo)
         if not todo:
             return 0
-        self._connect()
+        client = self.connect()
         self.record.started = time.perf_counter()
-        n_workers = len(self.client.scheduler_info(n_workers=-1).get("workers", {}))
-        dash = self.client.dashboard_link if self.cluster is not None or n_workers else ""
+        n_workers = len(client.scheduler_info(n_workers=-1).get("workers", {}))
+        dash = client.dashboard_link if self.cluster is not None or n_workers else ""
         self.say(
             f"fan-out: {len(todo)} fit{'s' * (len(todo) > 1)} to train on {self.options.describe()} "
             f"({n_workers} worker{'s' * (n_workers != 1)} connected); dashboard {dash}"
             + ("; no worker yet: the fits wait until one connects" if not n_workers else "")
         )
         local = self.cluster is not None
-        sim_future = self.client.scatter(light_simulation(sim), broadcast=True, hash=False)
+        sim_future = client.scatter(light_simulation(sim), broadcast=True, hash=False)
         order = sorted({s.notebook for s in todo})
         for spec in todo:
             # the notebooks' order first; in a notebook, the larger models first (they finish last)
             priority = (len(order) - order.index(spec.notebook)) * 10**6 + spec.model_cfg.hidden
-            fut = self.client.submit(
+            fut = client.submit(
                 train_on_worker,
                 spec,
                 sim_future,
@@ -430,6 +434,8 @@ class FanOut:
 
     def _running(self) -> list[str]:
         """Labels of the fits the workers are running now (the scheduler's view)."""
+        if self.client is None:
+            return []
         try:
             keys = {k for ks in self.client.processing().values() for k in ks}
         except Exception:  # noqa: BLE001 -- a progress line must not fail the build

@@ -30,6 +30,7 @@ import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 import torch
@@ -70,7 +71,7 @@ class RecordingError(ValueError):
     """A recording the forecast cannot use; the message names the problem, what was expected and what to do."""
 
 
-def _fail(problem: str, expected: str, todo: str):
+def _fail(problem: str, expected: str, todo: str) -> NoReturn:
     raise RecordingError(f"{problem}\n  expected: {expected}\n  to do: {todo}")
 
 
@@ -333,7 +334,7 @@ def forecast(
     datasets = make_datasets(sim, data_cfg, "clean", h_samples, runs=runs)
     say = (lambda m: print(f"[forecast] {m}", flush=True)) if progress else (lambda m: None)
     say(f"{rec.source}: {len(rec.v_mv):,} samples x {n} channels at {rec.rate_hz:g} Hz; {segments} segments")
-    models = {}
+    models: dict[str, dict[str, dict]] = {}  # {baseline: {horizon key: its entry}}
     for h_ms, h in zip(horizons_ms, h_samples):
         for name, m in run_baselines(datasets[h]).items():
             if name in BASELINE_NAMES:
@@ -399,7 +400,9 @@ def _figure_png(result: dict) -> str:
     from voltlib.paper.plots import horizons as plots
 
     hk = [horizon_key(h) for h in result["horizons_ms"]]
-    curves = {name: ([by_h[k]["r2"] for k in hk], {}) for name, by_h in result["r2"].items()}
+    curves: dict[str, tuple[list[float], dict]] = {
+        name: ([by_h[k]["r2"] for k in hk], {}) for name, by_h in result["r2"].items()
+    }
     low = min(min(v) for v, _ in curves.values())
     fig = plots.r2_vs_horizon(result["horizons_ms"], curves, ylim=(max(-1.0, low - 0.05), 1.0))
     buf = io.BytesIO()

@@ -167,7 +167,7 @@ def run_nbval(
 ) -> subprocess.CompletedProcess:
     """Runs nbval on files against the project's kernel in a scratch root; returns the process."""
     own_root = root is None
-    root = scratch_root() if own_root else Path(root)
+    root = scratch_root() if root is None else Path(root)
     env = {**os.environ, **HEADLESS_ENV, "VOLTLIB_ROOT": str(root)}
     try:
         return subprocess.run(

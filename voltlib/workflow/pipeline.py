@@ -217,15 +217,15 @@ def recorded_problems(step: Step, memo: dict | None = None) -> list[tuple[Path, 
             now = _digest(path, memo)
             if now != digest:
                 problems.append((path, MISMATCH, kind))
-            elif kind == "caches" and verify(path, now):  # its own sidecar was removed or altered
-                problems.append((path, verify(path, now), kind))
+            elif kind == "caches" and (wrong := verify(path, now)):  # its own sidecar was removed or altered
+                problems.append((path, wrong, kind))
     if step.declared:
         for kind, now_of in (("parts", inputs.part_fingerprints), ("inputs", inputs.input_fingerprints)):
             recorded = record.get(kind) or {}
             folders = {(paths.ROOT / name).parent for name in recorded}
-            now = {shown(f / file): fp for f in folders for file, fp in now_of(step.name, f).items()}
+            current = {shown(f / file): fp for f in folders for file, fp in now_of(step.name, f).items()}
             for name, fp in recorded.items():
-                if now.get(name) != fp:
+                if current.get(name) != fp:
                     problems.append((paths.ROOT / name, CHANGED_PART if kind == "parts" else CHANGED_INPUT, kind))
     return problems
 
@@ -550,7 +550,7 @@ def _build(profile, steps, results_dir, kernel, progress, outputs, before, fan) 
     t_start = time.perf_counter()
     started = fan is None
     rerun_rest = False  # once a notebook runs, every later one reads what it wrote
-    memo = {}  # each unchanged file is hashed once per build
+    memo: dict[tuple[str, int, int], str] = {}  # each unchanged file is hashed once per build
     for k, step in enumerate(steps, 1):
         head = f"[{k}/{len(steps)}] {step.name} ..."
         if not started and k > 1 and steps[k - 2].name == FANOUT_AFTER:
@@ -568,7 +568,7 @@ def _build(profile, steps, results_dir, kernel, progress, outputs, before, fan) 
         chained = rerun_rest and not step.declared
         problems = [] if chained else recorded_problems(step, memo)
         if not chained and not problems and made_with_stamp(step):
-            timings["notebooks"][step.name] = {"seconds": read_stamp(step).get("seconds"), "cached": True}
+            timings["notebooks"][step.name] = {"seconds": (read_stamp(step) or {}).get("seconds"), "cached": True}
             progress(f"{head} up to date")
             continue
         # said once, naming the file; a changed cache is said by the notebook itself when it reads it
@@ -581,7 +581,7 @@ def _build(profile, steps, results_dir, kernel, progress, outputs, before, fan) 
             if kind == "outputs" and problem != "is missing":
                 remove(path)  # a damaged output must not be read back (update_json) as a start
         progress(head, end=" ")
-        messages = []  # cache damage the notebook found and repaired, one line each
+        messages: list[str] = []  # cache damage the notebook found and repaired, one line each
         try:
             # while fits train beside it, a kernel with its own thread pool would oversubscribe the cores
             env = {"OMP_NUM_THREADS": "1"} if fan is not None and fan.busy() else None

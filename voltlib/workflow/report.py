@@ -90,10 +90,12 @@ def prepare_cells(nb) -> list:
 
 def figure_description(png: Path) -> str:
     """The description plots.save_figure wrote into a saved figure ("" if the file or the text is absent)."""
-    from PIL import Image
+    from PIL import Image, PngImagePlugin
 
     try:
         with Image.open(png) as im:
+            if not isinstance(im, PngImagePlugin.PngImageFile):
+                return ""  # only a PNG has the text chunks save_figure writes
             return " ".join(str(im.text.get("Description", "")).split())
     except (OSError, ValueError):
         return ""
@@ -193,7 +195,7 @@ def _slug(text: str, used: set) -> str:
 
 def body_and_toc(merged) -> tuple[str, str, str]:
     """(title, body HTML without the title, table-of-contents HTML) of the merged notebook."""
-    from bs4 import BeautifulSoup
+    from bs4 import BeautifulSoup, Tag
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(
@@ -203,14 +205,16 @@ def body_and_toc(merged) -> tuple[str, str, str]:
     soup = BeautifulSoup(body, "html.parser")
     for a in soup.select("a.anchor-link"):
         a.decompose()
-    headings = soup.find_all(["h1", "h2"])
+    headings: list[Tag] = soup.find_all(["h1", "h2"])
     title = DEFAULT_TITLE
     if headings and headings[0].name == "h1":
         # the abstract's first heading is the paper's title: shown in the header, not in the TOC
         title = headings[0].get_text(" ", strip=True)
         headings[0].decompose()
         headings = headings[1:]
-    used, items, sections = set(), [], {}
+    used: set[str] = set()
+    items: list[str] = []
+    sections: dict[int, str] = {}  # METHODS.md section number -> its heading's anchor
     for h in headings:
         text = h.get_text(" ", strip=True)
         number = METHODS_HEADING.match(text)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -80,7 +82,10 @@ def temporal_patterns(prof: dict, horizon_ms: float, reset: dict):
     """Squared error against time since spike, spike offset, cumulative share, voltage and time in run; returns the figure."""
     fig, axes = plt.subplots(2, 3, figsize=(13, 6.6))
     (a, b, c), (d, e, f) = axes
-    styles = {"CNN-LSTM": dict(color="k", marker="o", ms=3), "persistence": dict(color="0.55", ls="--")}
+    styles: dict[str, dict[str, Any]] = {
+        "CNN-LSTM": dict(color="k", marker="o", ms=3),
+        "persistence": dict(color="0.55", ls="--"),
+    }
     for name, p in prof.items():
         a.plot(p["since"]["centers"], p["since"]["mse"], label=name, **styles[name])
         b.plot(p["offset"]["centers"], p["offset"]["mse"], label=name, **styles[name])
@@ -149,7 +154,7 @@ def explorer(
     The legend sits right of the axes, off the traces.
     """
     r2, bands = r2 or {}, bands or {}
-    groups = []  # [names, values]: forecasts that coincide share one entry
+    groups: list[tuple[list[str], np.ndarray]] = []  # (names, values): forecasts that coincide share one entry
     for name, v in traces.items():
         same = next(
             (
@@ -162,13 +167,13 @@ def explorer(
         if same:
             same[0].append(name)
         else:
-            groups.append([[name], np.asarray(v)])
+            groups.append(([name], np.asarray(v)))
     fig, ax = plt.subplots(figsize=(10, 3.4), layout="constrained")
     for k, (names, v) in enumerate(groups):
         label = names[0] if len(names) == 1 else f"{_joined(names)} at {horizon_ms:g} ms"
         if names[0] in r2:
             label += f" (R² {r2[names[0]]:.3f})"
-        style = (
+        style: dict[str, Any] = (
             {"color": "k", "lw": 2}
             if names[0] == "truth"
             else {"color": "0.55", "lw": 1, "ls": "--"}
