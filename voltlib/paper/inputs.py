@@ -48,7 +48,7 @@ READS = {
     "01_simulate": [],
     "02_dataset": [],
     "03_baseline_lstm": ["baselines.json"],
-    "04_lstm_ladder": ["baselines.json", "ladder.json"],
+    "04_lstm_ladder": ["ladder.json"],
     "05_cnn_lstm": ["baselines.json", "ladder.json", "histories.json"],
     "06_error_analysis": ["baselines.json", "ladder.json"],
     "07_interpretability": [],
