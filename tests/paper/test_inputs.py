@@ -123,3 +123,20 @@ def test_the_abstract_reads_what_the_summary_loads():
     assert inputs.READS[inputs.LAST] == [f"{name}.json" for name in summary.RESULT_FILES]
     for name, files in inputs.READS.items():
         assert set(files) <= {f for entries in inputs.WRITES.values() for f, *_ in entries} | {"timings.json"}, name
+
+
+def test_a_rerun_that_moved_only_its_wall_times_changes_no_fingerprint(tmp_path):
+    entry = {
+        "r2": 0.61,
+        "train_s": 12.5,
+        "from_cache": False,
+        "history": [{"epoch": 1, "val_loss": 0.4, "seconds": 3.0}],
+    }
+    (tmp_path / "ladder.json").write_text(json.dumps({p: {"phase1_lstm": entry} for p in ("original", "clean")}))
+    first = inputs.input_fingerprints("04_lstm_ladder", tmp_path)["ladder.json"]
+    rerun = {**entry, "train_s": 14.0, "from_cache": True, "history": [{"epoch": 1, "val_loss": 0.4, "seconds": 2.1}]}
+    (tmp_path / "ladder.json").write_text(json.dumps({p: {"phase1_lstm": rerun} for p in ("original", "clean")}))
+    assert inputs.input_fingerprints("04_lstm_ladder", tmp_path)["ladder.json"] == first
+    moved = {**rerun, "history": [{"epoch": 1, "val_loss": 0.41, "seconds": 2.1}]}  # a number of the result
+    (tmp_path / "ladder.json").write_text(json.dumps({p: {"phase1_lstm": moved} for p in ("original", "clean")}))
+    assert inputs.input_fingerprints("04_lstm_ladder", tmp_path)["ladder.json"] != first

@@ -134,15 +134,31 @@ def shared_files(notebook: str) -> list[str]:
     return sorted({f for f, *keys in WRITES.get(notebook, []) if keys})
 
 
+# What a rerun changes without changing a result: its wall times and whether a model came from the
+# cache. A fingerprint leaves them out, so a notebook rerun for its own reasons reruns a later one only
+# when a number it wrote has moved (a key not named here counts, so a new one errs towards a rerun).
+VOLATILE_KEYS = frozenset({"seconds", "train_s", "fit_s", "wall_s", "baseline_wall_s", "from_cache"})
+
+
 def fingerprint(path: Path, parts: list[tuple[str, ...]]) -> str:
-    """sha256 of the parts (key paths, () for the whole) of a results JSON; 'absent' for a missing or unreadable one."""
+    """sha256 of the parts (key paths, () for the whole) of a results JSON, VOLATILE_KEYS left out at every
+    depth; 'absent' for a missing or unreadable one."""
     try:
         obj = json.loads(Path(path).read_text())
     except (OSError, ValueError):
         return "absent"
     if () not in parts:
         obj = {".".join(keys): _dig(obj, keys) for keys in parts}
-    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()
+    return hashlib.sha256(json.dumps(_steady(obj), sort_keys=True).encode()).hexdigest()
+
+
+def _steady(obj):
+    """obj without VOLATILE_KEYS, at every depth."""
+    if isinstance(obj, dict):
+        return {k: _steady(v) for k, v in obj.items() if k not in VOLATILE_KEYS}
+    if isinstance(obj, list):
+        return [_steady(v) for v in obj]
+    return obj
 
 
 def input_fingerprints(notebook: str, folder: Path) -> dict[str, str]:

@@ -14,7 +14,7 @@ now, and what its record holds is unchanged:
   their own checksums). A changed cache reruns the notebook, whose read of it then says what was
   wrong in one line and rebuilds it;
 - its inputs: for each results file it reads, the fingerprint of what the notebooks before it wrote
-  there, as voltlib.paper.inputs declares (WRITES, READS).
+  there, as voltlib.paper.inputs declares (WRITES, READS), wall times left out (inputs.VOLATILE_KEYS).
 So editing a module reruns only the notebooks that import it, and a rerun notebook reruns a later
 one only when what it wrote and the later one reads has changed: a figure function's edit reruns
 the notebooks that draw with it. The record also lists the results files the notebook read, which
