@@ -78,9 +78,14 @@ def library_sources(package_dir: Path = PACKAGE_DIR) -> list[Path]:
 # root and a Dask worker without VOLTLIB_ROOT run the same code and must agree on its hash
 def library_hash(package_dir: Path = PACKAGE_DIR, extra: tuple = (PACKAGE_DIR.parent / "requirements.txt",)) -> str:
     """sha256 over library_sources (paths and contents) and the checkout's pinned requirements."""
+    return _files_hash(Path(package_dir), library_sources(package_dir), extra)
+
+
+def _files_hash(package_dir: Path, files: list[Path], extra: tuple) -> str:
+    """sha256 over each file's path under package_dir and its contents, in the order given, then the
+    extra files' names and contents (those that exist)."""
     h = hashlib.sha256()
-    package_dir = Path(package_dir)
-    named = [(f.relative_to(package_dir).as_posix(), f) for f in library_sources(package_dir)]
+    named = [(f.relative_to(package_dir).as_posix(), f) for f in files]
     for name, f in named + [(Path(e).name, Path(e)) for e in extra if Path(e).exists()]:
         h.update(name.encode() + b"\0" + f.read_bytes() + b"\0")
     return h.hexdigest()
@@ -163,19 +168,12 @@ def modules_used(source: Path, package_dir: Path = PACKAGE_DIR, graph: dict | No
             continue
         seen.add(name)
         todo.extend(m for m in graph.get(name, set()) | _with_parents(name) if m in graph and m not in seen)
-    return seen | ({""} if seen else set())
+    return seen
 
 
 def modules_hash(
     modules: set[str], package_dir: Path = PACKAGE_DIR, extra: tuple = (PACKAGE_DIR.parent / "requirements.txt",)
 ) -> str:
     """sha256 over the named modules' paths and contents and the checkout's pinned requirements."""
-    h = hashlib.sha256()
     package_dir = Path(package_dir)
-    named = [
-        (module_file(m, package_dir).relative_to(package_dir).as_posix(), module_file(m, package_dir))
-        for m in sorted(modules)
-    ]
-    for name, f in named + [(Path(e).name, Path(e)) for e in extra if Path(e).exists()]:
-        h.update(name.encode() + b"\0" + f.read_bytes() + b"\0")
-    return h.hexdigest()
+    return _files_hash(package_dir, [module_file(m, package_dir) for m in sorted(modules)], extra)

@@ -107,21 +107,20 @@ def require_inputs(profile: str, notebook: str, results_dir: Path | None = None)
         )
 
 
+_ABSENT = object()
+
+
 def _has(file: Path, keys: list) -> bool:
     try:
         obj = json.loads(file.read_text())
     except (OSError, ValueError):
         return False  # absent or half written: the notebook that writes it must run again
-    for k in keys:
-        if not isinstance(obj, dict) or k not in obj:
-            return False
-        obj = obj[k]
-    return True
+    return _dig(obj, keys, _ABSENT) is not _ABSENT
 
 
 def written_before(notebook: str, file: str) -> list[tuple[str, ...]]:
     """The key paths (() for the whole file) that the notebooks before `notebook` declare in `file`."""
-    return [tuple(keys) for name in earlier(notebook) if name != notebook for f, *keys in WRITES[name] if f == file]
+    return [tuple(keys) for name in earlier(notebook) for f, *keys in WRITES[name] if f == file]
 
 
 def own_parts(notebook: str, file: str) -> list[tuple[str, ...]]:
@@ -180,10 +179,11 @@ def part_fingerprints(notebook: str, folder: Path) -> dict[str, str]:
     return {file: fingerprint(Path(folder) / file, own_parts(notebook, file)) for file in shared_files(notebook)}
 
 
-def _dig(obj, keys):
+def _dig(obj, keys, default=None):
+    """obj[k1][k2]..., or default where a level is absent."""
     for k in keys:
         if not isinstance(obj, dict) or k not in obj:
-            return None
+            return default
         obj = obj[k]
     return obj
 

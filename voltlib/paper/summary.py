@@ -13,10 +13,12 @@ from pathlib import Path
 from voltlib import display, paths, store
 from voltlib.config import PHASE_LABELS
 from voltlib.forecast import metrics
+from voltlib.paper import inputs
 from voltlib.store import horizon_key
 
 MISSING = "not computed in this build"
-RESULT_FILES = ("simulation", "baselines", "ladder", "comparisons", "ceiling", "analysis", "beyond", "timings")
+# what the abstract reads, as voltlib.paper.inputs declares it
+RESULT_FILES = tuple(f.removesuffix(".json") for f in inputs.READS[inputs.LAST])
 
 
 def load_results(profile: str, results_dir: Path | None = None) -> dict:

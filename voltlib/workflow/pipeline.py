@@ -51,6 +51,7 @@ from voltlib.paper import inputs
 from voltlib.paths import BUILD_ONLY, discover, library_hash  # noqa: F401 (BUILD_ONLY: the stamp's rule, tested here)
 from voltlib.store import (
     BUILD_PID_ENV,
+    CHECKSUM_SUFFIX,
     FILE_LOG_ENV,
     MESSAGE_LOG_ENV,
     MISMATCH,
@@ -355,7 +356,7 @@ def execute(
     written = {
         shown(f): sha256_of(f)
         for f in written_since(outputs, t0_ns)
-        if shown(f) not in shared and shown(f).removesuffix(".sha256") not in shared  # nor its checksum's sidecar
+        if shown(f).removesuffix(CHECKSUM_SUFFIX) not in shared  # nor its checksum's sidecar
     }
     caches = {
         shown(f): sha256_of(f)
