@@ -40,17 +40,15 @@ device = None
 import time
 
 import numpy as np
-import pandas as pd
 from IPython.display import Markdown
 
 from voltlib import display
 from voltlib.forecast import staircase
-from voltlib.paper import analysis, staircase_scores
+from voltlib.paper import analysis, prose, staircase_scores
 from voltlib.paper.inputs import require_inputs
 from voltlib.paper.plots import reaching as plots
-from voltlib.paper.summary import best_baseline, ceiling_at
 from voltlib.sim import wiring
-from voltlib.store import horizon_key, read_json, update_json, write_json
+from voltlib.store import read_json, update_json, write_json
 
 t_start = time.perf_counter()
 require_inputs(profile, "08_reaching_the_ceiling")
@@ -70,11 +68,8 @@ test_runs = [int(r) for r in ds1.runs["test"]]
 
 # %%
 inp = staircase.build_inputs(sim, cfg.data, ds1.runs, tuple(h_samples), keep_couplings=test_runs)
-det = inp.detection
-Markdown(f"On the {display.count(len(test_runs), 'test run')} the detector finds {det['n_detected']:,} spikes of the simulator's "
-         f"{det['n_true']:,}: precision {det['precision']:.4f}, recall {det['recall']:.4f} (same sample). The coupling's "
-         f"ridge penalty chosen on the validation runs is {inp.alpha:g} (causal increment MSE by penalty: "
-         + ", ".join(f"{a}: {v:.3f} mV²" for a, v in inp.alpha_scores.items()) + ").")
+Markdown(prose.render("spike_detection", n_test_runs=len(test_runs), detection=inp.detection, alpha=inp.alpha,
+                      alpha_scores=inp.alpha_scores))
 
 # %% [markdown]
 # ## The staircase
@@ -89,28 +84,14 @@ display.frame(staircase_scores.family_table(info), specs={"training per seed (s)
 # %%
 preds = staircase.family_forecasts(fitted, cfg.beyond, inp, datasets)
 scores = {k: staircase_scores.score(p, datasets, horizons_ms, baselines, ceiling) for k, p in preds.items()}
-hk = [horizon_key(h) for h in horizons_ms]
-table = staircase_scores.r2_table(scores, baselines, ceiling, horizons_ms, ("persistence", "own_lags_boosting"))
-table
+staircase_scores.r2_table(scores, baselines, ceiling, horizons_ms, ("persistence", "own_lags_boosting"))
 
 # %%
-shares = {staircase.MEMBER_LABELS[k]: [s[x]["gain_share"] for x in hk] for k, s in scores.items()}
-share_cis = {staircase.MEMBER_LABELS[k]: [s[x]["gain_share_ci"] for x in hk] for k, s in scores.items()}
-styles = dict(zip(shares, plots.STAIRCASE_STYLES))
-colors = {label: style["color"] for label, style in styles.items()}
-curves = {label: ([s[x]["r2"] for x in hk], styles[label]) for label, s in zip(shares, scores.values())}
-best_names = [best_baseline({"clean": baselines}, "clean", h)[0] for h in horizons_ms]
-curves["best baseline"] = ([baselines[b][x]["r2"] for b, x in zip(best_names, hk)], {"color": "k", "ls": ":"})
-curves["persistence"] = ([baselines["persistence"][x]["r2"] for x in hk], {"color": "0.6", "ls": "--"})
-ceil = [ceiling_at(ceiling, h) for h in horizons_ms]
-fig = plots.staircase(horizons_ms, curves, shares, share_cis, [c[0] for c in ceil], [c[1] for c in ceil], colors)
+fig = plots.staircase_figure(horizons_ms, scores, baselines, ceiling)
 plots.save_figure(fig, profile, "reaching_the_ceiling.png");
 
 # %%
-pd.DataFrame({staircase.MEMBER_LABELS[k]: {f"{h:g} ms": display.with_interval(s[x]["gain_share"], s[x]["gain_share_ci"],
-                                                                          ".0f", 100, "%")
-                                        for h, x in zip(horizons_ms, hk)} for k, s in scores.items()}).T.rename_axis(
-    columns="share of the achievable gain, % [95 % CI]")
+staircase_scores.share_table(scores, horizons_ms)
 
 # %% [markdown]
 # ## Does the model find the wiring?
@@ -132,28 +113,14 @@ fig = plots.wiring_recovery(past_s, auc, auc_null, {k: v - by_past[ref] for k, v
 plots.save_figure(fig, profile, "wiring_recovery.png");
 
 # %%
-at = {s: min(int(np.searchsorted(past_s, s)), len(past_s) - 1) for s in (1.0, past_s[-1])}
-mean_auc = {(k, s): float(np.mean(auc[k][:, c])) for k in auc for s, c in at.items()}
-null_text = (f"null, other runs' graphs: {np.mean(auc_null['E'][:, -1]):.2f} and {np.mean(auc_null['I'][:, -1]):.2f}"
-             if np.isfinite(auc_null["E"][:, -1]).all() else "no other test run to draw a null from at this profile")
-Markdown(f"With {past_s[-1]:g} s of the run's past, the inferred coupling separates excitatory synapses with ROC AUC "
-         f"{mean_auc[('E', past_s[-1])]:.3f} and inhibitory ones with {mean_auc[('I', past_s[-1])]:.3f} ({null_text}); "
-         f"with {past_s[at[1.0]]:g} s: {mean_auc[('E', 1.0)]:.3f} and {mean_auc[('I', 1.0)]:.3f}.")
+Markdown(prose.render("wiring_recovery", **staircase_scores.recovery_summary(auc, auc_null, past_s)))
 
 # %%
-best_member = max(scores, key=lambda k: scores[k][hk[0]]["r2"] if k != "oracle" else -np.inf)
-write_json(results / "beyond.json", {
-    k: {x: {**{f: s[x][f] for f in ("r2", "r2_ci", "gain_share", "gain_share_ci", "floor", "best_baseline",
-                                     "vs_best_baseline", "run_stats", "rmse_mv", "r2_exc", "r2_inh")},
-            "r2_seeds": s[x]["r2_seeds"], "params": info[k][0]["params"],
-            "train_s": float(np.mean([i["train_s"] for i in info[k]]))} for x in hk}
-    for k, s in scores.items()})
-update_json(results / "analysis.json", "reaching_the_ceiling", value={
-    "labels": staircase.MEMBER_LABELS, "best_without_oracle": best_member, "spike_detection": det,
-    "coupling_alpha": inp.alpha, "coupling_alpha_scores": inp.alpha_scores, "checkpoint_s": past_s.tolist(),
-    "auc": {k: v.tolist() for k, v in auc.items()}, "auc_null": {k: v.tolist() for k, v in auc_null.items()},
-    "r2_by_past": {k: v.tolist() for k, v in by_past.items()},
-    "epochs": {k: [i["epochs"] for i in v] for k, v in info.items()}, "wall_s": time.perf_counter() - t_start});
+best_member = staircase_scores.best_member(scores)
+write_json(results / "beyond.json", staircase_scores.beyond_record(scores, info))
+update_json(results / "analysis.json", "reaching_the_ceiling",
+            value=staircase_scores.analysis_record(inp, best_member, past_s, auc, auc_null, by_past, info,
+                                                   wall_s=time.perf_counter() - t_start));
 
 # %% [markdown]
 # ## Conclusion

@@ -29,6 +29,23 @@ def test_the_library_sources_are_every_module_but_the_workflow():
     sources = {f.relative_to(paths.PACKAGE_DIR).as_posix() for f in paths.library_sources()}
     assert {"config.py", "sim/simulate.py", "forecast/train.py", "paper/plots/style.py"} <= sources
     assert not any(s.startswith(f"{paths.BUILD_ONLY}/") for s in sources)
+    templates = paths.module_data("paper.prose")
+    assert {"paper/templates/abstract.md", "paper/templates/reaching_conclusion.md"} <= sources
     assert len(sources) == len(list(paths.PACKAGE_DIR.rglob("*.py"))) - len(
         list((paths.PACKAGE_DIR / paths.BUILD_ONLY).rglob("*.py"))
+    ) + len(templates)
+
+
+def test_a_module_that_reads_files_as_code_hashes_them_with_its_source(tmp_path):
+    (tmp_path / "paper" / "templates").mkdir(parents=True)
+    (tmp_path / "paper" / "prose.py").write_text("x = 1\n")
+    (tmp_path / "paper" / "other.py").write_text("y = 1\n")
+    (tmp_path / "paper" / "templates" / "a.md").write_text("Text.\n")
+    with_prose, without = (
+        paths.modules_hash({"paper.prose"}, tmp_path, ()),
+        paths.modules_hash({"paper.other"}, tmp_path, ()),
     )
+    (tmp_path / "paper" / "templates" / "a.md").write_text("Other text.\n")
+    assert paths.modules_hash({"paper.prose"}, tmp_path, ()) != with_prose
+    assert paths.modules_hash({"paper.other"}, tmp_path, ()) == without
+    assert paths.module_data("paper.other", tmp_path) == []

@@ -68,10 +68,22 @@ BUILD_ONLY = "workflow"
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
+# the files a module reads as part of its code, by module (module_name's names): folders under voltlib
+MODULE_DATA = {"paper.prose": "paper/templates"}
+
+
+def module_data(name: str, package_dir: Path = PACKAGE_DIR) -> list[Path]:
+    """The files a module reads as code (MODULE_DATA: prose's Markdown templates), sorted; [] for most."""
+    folder = MODULE_DATA.get(name)
+    return sorted(f for f in (Path(package_dir) / folder).rglob("*") if f.is_file()) if folder else []
+
+
 def library_sources(package_dir: Path = PACKAGE_DIR) -> list[Path]:
-    """voltlib's source files a notebook's results can depend on: every *.py but those of BUILD_ONLY."""
+    """voltlib's source files a notebook's results can depend on: every *.py but those of BUILD_ONLY, and
+    the files of MODULE_DATA."""
     package_dir = Path(package_dir)
-    return [f for f in sorted(package_dir.rglob("*.py")) if f.relative_to(package_dir).parts[0] != BUILD_ONLY]
+    code = [f for f in sorted(package_dir.rglob("*.py")) if f.relative_to(package_dir).parts[0] != BUILD_ONLY]
+    return code + [f for name in sorted(MODULE_DATA) for f in module_data(name, package_dir)]
 
 
 # the pins of the checkout the code comes from, not of VOLTLIB_ROOT's project: a build in a scratch
@@ -174,6 +186,8 @@ def modules_used(source: Path, package_dir: Path = PACKAGE_DIR, graph: dict | No
 def modules_hash(
     modules: set[str], package_dir: Path = PACKAGE_DIR, extra: tuple = (PACKAGE_DIR.parent / "requirements.txt",)
 ) -> str:
-    """sha256 over the named modules' paths and contents and the checkout's pinned requirements."""
+    """sha256 over the named modules' paths and contents, the files they read as code (module_data) and the
+    checkout's pinned requirements."""
     package_dir = Path(package_dir)
-    return _files_hash(package_dir, [module_file(m, package_dir) for m in sorted(modules)], extra)
+    files = [f for m in sorted(modules) for f in (module_file(m, package_dir), *module_data(m, package_dir))]
+    return _files_hash(package_dir, files, extra)

@@ -237,3 +237,38 @@ def test_the_mark_is_cleared_or_missed_in_words_that_say_by_how_much():
         "share is 93 %, still 0.020 short. The true wiring against the inferred one: 0.050 higher "
         "(95 % CI 0.050 to 0.050)."
     )
+
+
+def test_the_best_member_is_the_highest_at_the_first_horizon_without_the_true_wiring():
+    scores = _staircase(own=(1, 1, 1, 1), oracle=(0.1,) * 4)  # own 0.9 beats wiring 0.8; oracle 0.99 is out
+    assert S.best_member(scores) == "own"
+    assert S.best_member(_staircase()) == "wiring"
+    with pytest.raises(ValueError, match="No member that reads only the recording"):
+        S.best_member({"oracle": scores["oracle"]})
+
+
+def test_the_beyond_record_keeps_the_declared_fields_and_the_training_cost(scored):
+    rec = S.beyond_record({"wiring": scored.out}, INFO)
+    entry = rec["wiring"]["5"]
+    assert set(entry) == {*S.BEYOND_FIELDS, "params", "train_s"}
+    assert (entry["params"], entry["train_s"], entry["r2"]) == (12345, 3.0, scored.out["5"]["r2"])
+
+
+def test_the_share_table_gives_each_member_its_share_and_interval_by_horizon(scored):
+    t = S.share_table({"wiring": scored.out}, (1, 5))
+    share, ci = scored.out["1"]["gain_share"], scored.out["1"]["gain_share_ci"]
+    assert (
+        t.loc[MEMBER_LABELS["wiring"], "1 ms"]
+        == f"{100 * share:.0f}{NBSP}%{NBSP}[{100 * ci[0]:.0f},{NBSP}{100 * ci[1]:.0f}]"
+    )
+    assert list(t.columns) == ["1 ms", "5 ms"]
+
+
+def test_the_recovery_summary_reads_the_whole_past_the_early_checkpoint_and_the_null():
+    auc = {"E": np.array([[np.nan, 0.6, 0.9], [np.nan, 0.8, 1.0]]), "I": np.array([[np.nan, 0.5, 0.7]] * 2)}
+    null = {"E": np.full((2, 3), 0.5), "I": np.full((2, 3), 0.4)}
+    r = S.recovery_summary(auc, null, [0.0, 1.0, 1.5])
+    assert (r["past_s"], r["early_s"]) == (1.5, 1.0)
+    assert r["auc"] == pytest.approx({"E": 0.95, "I": 0.7}) and r["auc_early"] == pytest.approx({"E": 0.7, "I": 0.5})
+    assert r["auc_null"] == pytest.approx({"E": 0.5, "I": 0.4})
+    assert S.recovery_summary(auc, {"E": np.full((2, 3), np.nan), "I": null["I"]}, [0.0, 1.0, 1.5])["auc_null"] is None

@@ -540,3 +540,7 @@ def test_editing_a_module_reruns_only_the_notebooks_that_run_it(tmp_path):
     with open(package / "workflow" / "report.py", "a") as fh:  # the build's own code reruns nothing
         fh.write("\n# an edit\n")
     assert stamps() == edited
+    with open(package / "paper" / "templates" / "abstract.md", "a") as fh:  # prose reads its templates as code
+        fh.write("\nAn edit.\n")
+    worded = stamps()
+    assert {n for n in edited if worded[n] != edited[n]} == {"00_abstract", "08_reaching_the_ceiling"}

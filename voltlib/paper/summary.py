@@ -11,7 +11,7 @@ import math
 from pathlib import Path
 
 from voltlib import display, paths, store
-from voltlib.config import PHASE_LABELS
+from voltlib.config import PHASE_LABELS, PHASES, SOURCE_R2
 from voltlib.forecast import metrics
 from voltlib.paper import inputs
 from voltlib.store import horizon_key
@@ -121,6 +121,90 @@ def best_forecaster(beyond, analysis, horizon_ms=1) -> dict | None:
     if entry is None:
         return None
     return {"name": name, "label": dig(analysis, "reaching_the_ceiling", "labels", name) or name, **entry}
+
+
+def headline(results: dict, horizon_ms=1) -> dict:
+    """The abstract's numbers at one horizon (the source's task: 1 ms), from load_results(): each a value or
+    None where no notebook has written it. Keys: the simulation's n_runs, duration_s, rate_hz, cv_isi; the
+    source's R^2 (source_r2); the CNN-LSTM's under each protocol (original_r2, clean_r2) and its training
+    seeds (n_seeds); the clean ladder's best phase (best_phase, best_phase_label, best_r2); persistence
+    under each protocol (persistence_r2, persistence_original_r2); the best simple baseline of each protocol
+    (best_baseline, best_baseline_r2, best_baseline_original); the ceiling (ceiling_r2, ceiling_ci); the
+    best phase's and the best baseline's gain shares (share, baseline_share); the ladder's comparisons
+    (leak, vs_best_baseline, vs_persistence); and notebook 08's best member (best_forecaster, or None)."""
+    sim, base, ladder, ceil = (results.get(k) for k in ("simulation", "baselines", "ladder", "ceiling"))
+    best_phase_name, best_r2 = best_phase(ladder, "clean")
+    pers_r2 = baseline_r2(base, "clean", "persistence", horizon_ms)
+    bb_name, bb_r2 = best_baseline(base, "clean", horizon_ms)
+    ceil_r2, ceil_ci = ceiling_at(ceil, horizon_ms)
+    cmp = dig(results.get("comparisons"), "ladder") or {}
+    return {
+        **{k: dig(sim, k) for k in ("n_runs", "duration_s", "rate_hz", "cv_isi")},
+        "source_r2": SOURCE_R2["phase4_cnn_lstm"],
+        "original_r2": dig(ladder, "original", "phase4_cnn_lstm", "r2"),
+        "clean_r2": dig(ladder, "clean", "phase4_cnn_lstm", "r2"),
+        "n_seeds": len(dig(ladder, "clean", "phase4_cnn_lstm", "seeds") or []),
+        "best_phase": best_phase_name,
+        "best_phase_label": PHASE_LABELS.get(best_phase_name, best_phase_name) if best_phase_name else None,
+        "best_r2": best_r2,
+        "persistence_r2": pers_r2,
+        "persistence_original_r2": baseline_r2(base, "original", "persistence", horizon_ms),
+        "best_baseline": bb_name,
+        "best_baseline_r2": bb_r2,
+        "best_baseline_original": best_baseline(base, "original", horizon_ms)[0],
+        "ceiling_r2": ceil_r2,
+        "ceiling_ci": ceil_ci,
+        "share": gain_share(best_r2, pers_r2, ceil_r2),
+        "baseline_share": gain_share(bb_r2, pers_r2, ceil_r2),
+        "leak": cmp.get("leak_effect"),
+        "vs_best_baseline": cmp.get("cnn_lstm_vs_best_baseline"),
+        "vs_persistence": cmp.get("cnn_lstm_vs_persistence"),
+        "best_forecaster": best_forecaster(results.get("beyond"), results.get("analysis"), horizon_ms),
+    }
+
+
+def headline_table(results: dict, horizon_ms=1):
+    """Table 1: the source's, our original-protocol and our clean-protocol R^2 (with intervals) of each phase of
+    the ladder, persistence, the best simple baseline and the ceiling, at one horizon; "–" where absent."""
+    import pandas as pd
+
+    base, ladder = results.get("baselines"), results.get("ladder")
+    h = headline(results, horizon_ms)
+
+    def cell(*keys):
+        entry = dig(*keys) or {}
+        return display.with_interval(entry.get("r2"), entry.get("r2_ci"))
+
+    rows = {
+        f"phase {PHASE_LABELS[p]}": [
+            display.number(SOURCE_R2[p]),
+            cell(ladder, "original", p),
+            cell(ladder, "clean", p),
+        ]
+        for p in PHASES
+    }
+    rows["persistence"] = [display.MISSING] + [
+        cell(base, pr, "persistence", horizon_ms) for pr in ("original", "clean")
+    ]
+    bb = h["best_baseline"] or h["best_baseline_original"] or "none"
+    rows[f"best simple baseline ({display.name(bb)})"] = [display.MISSING] + [
+        cell(base, pr, n, horizon_ms)
+        for pr, n in (("original", h["best_baseline_original"]), ("clean", h["best_baseline"]))
+    ]
+    rows["ceiling (oracle, recorded voltages)"] = [
+        display.MISSING,
+        display.MISSING,
+        display.with_interval(h["ceiling_r2"], h["ceiling_ci"]),
+    ]
+    return pd.DataFrame.from_dict(
+        rows, orient="index", columns=["source", "ours, original protocol", "ours, clean protocol"]
+    )
+
+
+def findings(results: dict) -> list[str]:
+    """Notebook 07's findings (analysis.json's "findings", sentences), or [] where it has written none."""
+    found = dig(results.get("analysis"), "findings")
+    return [str(f) for f in found] if isinstance(found, list) else []
 
 
 def devices(results: dict) -> list[str]:

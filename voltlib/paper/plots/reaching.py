@@ -7,6 +7,7 @@ import warnings
 import matplotlib.pyplot as plt
 import numpy as np
 
+from voltlib.forecast.staircase import MEMBER_LABELS
 from voltlib.paper.plots.horizons import gain_share_bars, r2_vs_horizon  # noqa: F401
 
 # save_figure and the colours, for the notebook that draws with this module (`plots.save_figure`)
@@ -16,6 +17,8 @@ from voltlib.paper.plots.style import (  # noqa: F401
     INH_COLOR,
     save_figure,
 )
+from voltlib.paper.summary import best_baseline, ceiling_at
+from voltlib.store import horizon_key
 
 # the staircase's members: colours apart from the ceiling's and markers that tell them apart also in grey print
 STAIRCASE_STYLES = (
@@ -44,6 +47,23 @@ def staircase(horizons_ms, curves: dict, shares: dict, share_cis: dict, ceiling,
     fig.legend(handles, labels, loc="lower center", ncol=2, frameon=False, fontsize=8)
     fig.tight_layout(rect=(0, 0.02 + 0.04 * ((len(labels) + 1) // 2), 1, 1))
     return fig
+
+
+def staircase_figure(horizons_ms, scores: dict, baselines_clean: dict, ceiling: dict):
+    """staircase() of the staircase's scores (staircase_scores.score by member): each member's R² and gain
+    share by horizon beside the best baseline at each horizon, persistence and the ceiling."""
+    hk = [horizon_key(h) for h in horizons_ms]
+    labels = [MEMBER_LABELS[k] for k in scores]
+    shares = {label: [s[x]["gain_share"] for x in hk] for label, s in zip(labels, scores.values())}
+    share_cis = {label: [s[x]["gain_share_ci"] for x in hk] for label, s in zip(labels, scores.values())}
+    styles = dict(zip(labels, STAIRCASE_STYLES))
+    curves = {label: ([s[x]["r2"] for x in hk], styles[label]) for label, s in zip(labels, scores.values())}
+    best = [best_baseline({"clean": baselines_clean}, "clean", h)[0] for h in horizons_ms]
+    curves["best baseline"] = ([baselines_clean[b][x]["r2"] for b, x in zip(best, hk)], {"color": "k", "ls": ":"})
+    curves["persistence"] = ([baselines_clean["persistence"][x]["r2"] for x in hk], {"color": "0.6", "ls": "--"})
+    ceil = [ceiling_at(ceiling, h) for h in horizons_ms]
+    colors = {label: style["color"] for label, style in styles.items()}
+    return staircase(horizons_ms, curves, shares, share_cis, [c[0] for c in ceil], [c[1] for c in ceil], colors)
 
 
 def wiring_recovery(past_s, auc_by_run: dict, null_auc: dict, gain_by_past: dict, reference: str):
