@@ -8,7 +8,7 @@ import pytest
 from voltlib import paths
 from voltlib.workflow import golden
 
-SUBSET_MARKER = "\"method_in_brief\""  # 00_abstract's method cell: its text depends on the config only
+SUBSET_MARKER = '"method_in_brief"'  # 00_abstract's method cell: its text depends on the config only
 
 
 def _subset(tmp_path, plant: bool):
