@@ -24,6 +24,7 @@ from voltlib.paper import summary
 
 TEMPLATES = Path(__file__).parent / "templates"
 SUFFIX = ".md"
+_TAG = re.compile(r"\{%.*?%\}")
 _SPACES = re.compile(r"[ \t]+")
 _ITEM = re.compile(r"^\s*(?:[-*]|\d+\.)\s")
 
@@ -37,9 +38,6 @@ def _vs(a, b, above: str = "above", below: str = "below") -> str:
     if a is None or b is None:
         return summary.MISSING
     return above if a > b else below
-
-
-_TAG = re.compile(r"\{%.*?%\}")
 
 
 def keep_line_ends(source: str) -> str:

@@ -139,10 +139,8 @@ def share_table(scores: dict, horizons_ms):
     return pd.DataFrame(
         {
             MEMBER_LABELS[k]: {
-                f"{h:g} ms": display.with_interval(
-                    s[horizon_key(h)]["gain_share"], s[horizon_key(h)]["gain_share_ci"], ".0f", 100, "%"
-                )
-                for h in horizons_ms
+                f"{h:g} ms": display.with_interval(e["gain_share"], e["gain_share_ci"], ".0f", 100, "%")
+                for h, e in ((h, s[horizon_key(h)]) for h in horizons_ms)
             }
             for k, s in scores.items()
         }

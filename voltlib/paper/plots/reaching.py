@@ -53,11 +53,11 @@ def staircase_figure(horizons_ms, scores: dict, baselines_clean: dict, ceiling: 
     """staircase() of the staircase's scores (staircase_scores.score by member): each member's R² and gain
     share by horizon beside the best baseline at each horizon, persistence and the ceiling."""
     hk = [horizon_key(h) for h in horizons_ms]
-    labels = [MEMBER_LABELS[k] for k in scores]
-    shares = {label: [s[x]["gain_share"] for x in hk] for label, s in zip(labels, scores.values())}
-    share_cis = {label: [s[x]["gain_share_ci"] for x in hk] for label, s in zip(labels, scores.values())}
-    styles = dict(zip(labels, STAIRCASE_STYLES))
-    curves = {label: ([s[x]["r2"] for x in hk], styles[label]) for label, s in zip(labels, scores.values())}
+    by_label = {MEMBER_LABELS[k]: s for k, s in scores.items()}
+    shares = {label: [s[x]["gain_share"] for x in hk] for label, s in by_label.items()}
+    share_cis = {label: [s[x]["gain_share_ci"] for x in hk] for label, s in by_label.items()}
+    styles = dict(zip(by_label, STAIRCASE_STYLES))
+    curves = {label: ([s[x]["r2"] for x in hk], styles[label]) for label, s in by_label.items()}
     best = [best_baseline({"clean": baselines_clean}, "clean", h)[0] for h in horizons_ms]
     curves["best baseline"] = ([baselines_clean[b][x]["r2"] for b, x in zip(best, hk)], {"color": "k", "ls": ":"})
     curves["persistence"] = ([baselines_clean["persistence"][x]["r2"] for x in hk], {"color": "0.6", "ls": "--"})
