@@ -111,6 +111,14 @@ def test_staircase_figure_puts_each_member_beside_the_best_baseline_at_each_hori
     )
 
 
+def test_staircase_figure_with_the_members_long_labels_keeps_its_legend_below_both_panels_and_inside():
+    fig = reaching.staircase_figure(H, _scores(), BASELINES, CEILING)
+    fig.canvas.draw()
+    legend = fig.legends[0].get_window_extent()
+    assert all(legend.y1 <= ax.get_window_extent().y0 for ax in fig.axes)
+    assert spill_inches(fig) == 0.0
+
+
 def test_staircase_figure_draws_each_members_interval_and_styles_members_apart():
     scores = _scores()
     fig = reaching.staircase_figure(H, scores, BASELINES, CEILING)
