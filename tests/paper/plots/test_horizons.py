@@ -102,3 +102,26 @@ def test_gain_share_bars_draw_intervals_only_for_the_models_that_have_them():
 def test_gain_share_bars_keep_the_axis_low_enough_for_a_negative_share_above_minus_one():
     fig = horizons.gain_share_bars([1], {"a": [-0.3]})
     assert fig.axes[0].get_ylim() == pytest.approx((-0.35, 1.1))
+
+
+@pytest.mark.parametrize("draw", ["r2_vs_horizon", "gain_share_bars"])
+def test_the_legend_sits_right_of_the_axes_off_the_data(draw):
+    fig = horizons.r2_vs_horizon(H, CURVES) if draw == "r2_vs_horizon" else horizons.gain_share_bars([1, 2, 5], SHARES)
+    fig.canvas.draw()
+    (ax,) = fig.axes
+    assert ax.get_legend().get_window_extent().x0 >= ax.get_window_extent().x1
+
+
+@pytest.mark.parametrize("h", [[1, 2, 5, 10, 20], [1, 5], [1, 2, 3]])
+def test_the_horizon_axis_is_labelled_at_the_horizons_only(h):
+    """Spanning less than a decade, a log axis labels its minor ticks too ('2×10⁰' beside '1' and '5')."""
+    fig = horizons.r2_vs_horizon(h, {"a": ([0.5] * len(h), {})})
+    fig.canvas.draw()
+    (ax,) = fig.axes
+    lo, hi = ax.get_xlim()
+    shown = [
+        t.label1.get_text()
+        for t in ax.xaxis.get_major_ticks() + ax.xaxis.get_minor_ticks()
+        if lo <= t.get_loc() <= hi and t.label1.get_visible() and t.label1.get_text()
+    ]
+    assert sorted(shown) == sorted(f"{x:g}" for x in h)
