@@ -65,6 +65,13 @@ def test_cnn_filters_compare_trained_and_initial_weights_by_offset_and_by_input_
     assert line["conv1 trained"].get_color() != line["conv2 trained"].get_color()
 
 
+def test_cnn_filters_name_the_newest_step_of_the_window_they_are_given():
+    """A 4-step window's newest input channel is 3, whatever the default window (150 samples) makes it."""
+    fig = interpretation.cnn_filters(_filters(1.0), _filters(0.5))
+    assert fig.axes[0].get_ylabel() == "input channel = time step of the window (3 = newest)"
+    assert fig.axes[5].get_xlabel() == "input channel (time step; 3 = newest)"
+
+
 def test_feature_importance_draws_the_ablations_the_stacked_neuron_importance_and_the_lags():
     ablation = {"full CNN-LSTM": 0.8, "CNN switched off": 0.5, "residual switched off": -0.1}
     own, others = np.array([0.3, 0.2, 0.1, 0.05]), np.array([0.05, 0.1, 0.0, 0.02])
