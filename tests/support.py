@@ -128,3 +128,37 @@ def build_numbers(obj, path=""):
     elif isinstance(obj, (int, float)) and not isinstance(obj, bool):
         out[path] = float(obj)
     return out
+
+
+# ---------------------------------------------------------------- what a drawn figure shows
+# (tests/paper/plots/test_*.py: the figures' data, read back from the artists matplotlib drew)
+
+
+def lines_by_label(ax) -> dict:
+    """{label: (x, y)} of the labelled lines of one axes (float arrays, as drawn)."""
+    return {
+        ln.get_label(): (np.asarray(ln.get_xdata(), float), np.asarray(ln.get_ydata(), float))
+        for ln in ax.get_lines()
+        if not ln.get_label().startswith("_")
+    }
+
+
+def legend_labels(ax_or_fig) -> list[str]:
+    """The legend's entries of an axes (or of a figure's own legend), in order; [] without a legend."""
+    legend = ax_or_fig.get_legend() if hasattr(ax_or_fig, "get_legend") else ax_or_fig.legends[0]
+    return [] if legend is None else [t.get_text() for t in legend.get_texts()]
+
+
+def bar_heights(ax, label=None) -> np.ndarray:
+    """Heights of the bars of one bar container (the one labelled `label`, else the first), as drawn."""
+    containers = [c for c in ax.containers if type(c).__name__ == "BarContainer"]
+    box = next(c for c in containers if label is None or c.get_label() == label)
+    return np.array([p.get_height() for p in box.patches])
+
+
+def spill_inches(fig) -> float:
+    """How far (inches) what a figure draws reaches past its edges: what savefig's tight bounding box
+    (the house style's savefig.bbox) would add to the saved image, 0.0 when everything lies inside."""
+    fig.canvas.draw()
+    drawn, edge = fig.get_tightbbox(fig.canvas.get_renderer()), fig.bbox_inches
+    return max(0.0, edge.x0 - drawn.x0, drawn.x1 - edge.x1, edge.y0 - drawn.y0, drawn.y1 - edge.y1)

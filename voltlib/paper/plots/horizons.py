@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import NullFormatter
 
 # save_figure and the colours, for the notebook that draws with this module (`plots.save_figure`)
 from voltlib.paper.plots.style import (  # noqa: F401
@@ -42,6 +43,7 @@ def r2_vs_horizon(
         ax.plot(h[: len(values)], values, label=name, **{"marker": "o", "ms": 3, **style})
     ax.set_xscale("log")
     ax.set_xticks(h, [f"{x:g}" for x in h])
+    ax.xaxis.set_minor_formatter(NullFormatter())  # under a decade, log minor ticks are labelled "2×10⁰"
     ax.set_xlabel("horizon (ms)")
     ax.set_ylabel("test R²")
     ax.set_ylim(*ylim)

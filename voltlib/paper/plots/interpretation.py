@@ -33,7 +33,8 @@ def cnn_filters(trained: dict, init: dict):
         ax.set_xlabel("neuron-index offset")
         ax.set_title(f"{name}: mean |w|", loc="left")
         fig.colorbar(im, ax=ax, pad=0.02, shrink=0.8)
-    fig.axes[0].set_ylabel("input channel = time step of the window (149 = newest)")
+    newest = len(trained["conv1"]["by_input_step"]) - 1  # the window's last sample: 149 in a 150-sample window
+    fig.axes[0].set_ylabel(f"input channel = time step of the window ({newest} = newest)")
     ax = fig.add_subplot(grid[0, 2])
     for k, name in enumerate(("conv1", "conv2")):
         off = np.asarray(trained[name]["offsets"]) + (k - 0.5) * 0.35
@@ -54,7 +55,7 @@ def cnn_filters(trained: dict, init: dict):
     for name, color in (("conv1", "C0"), ("conv2", "C1")):
         ax.plot(trained[name]["by_input_step"], color=color, label=f"{name} trained")
         ax.plot(init[name]["by_input_step"], color=color, ls=":", lw=1, label=f"{name} initial")
-    ax.set_xlabel("input channel (time step; 149 = newest)")
+    ax.set_xlabel(f"input channel (time step; {newest} = newest)")
     ax.set_ylabel("mean |w|")
     ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
