@@ -67,10 +67,10 @@ Markdown(prose.render("method_in_brief", profile=profile, cfg=cfg))
 
 # %% [markdown]
 # The Methods chapter at the end of this report (the repository's `METHODS.md`) states each method
-# in full, in thirteen numbered sections that the notebooks and the code cite: the network, the
+# in full, in fourteen numbered sections that the notebooks and the code cite: the network, the
 # simulation, the task, both protocols, the models, training, the baselines, the metrics, the
-# ceiling, the profiles, the forecasters that go beyond the source, the runs as NWB files and the
-# training-budget study.
+# ceiling, the profiles, the forecasters that go beyond the source, the runs as NWB files, the
+# training-budget study and the network states.
 
 # %% [markdown] tags=["discussion"]
 # # Discussion

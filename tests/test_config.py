@@ -259,3 +259,18 @@ def test_ms_to_samples_rounds_to_the_nearest_sample():
     assert ms_to_samples(0.3, 0.1) == 3  # 0.3 / 0.1 is 2.9999999999999996: int() alone would give 2
     assert ms_to_samples(800, 1.0) == 800 and ms_to_samples(2.5, 1.0) == 2  # (half to even)
     assert SimConfig(duration_s=10.0, record_dt_ms=1.0).n_samples == 10_000
+
+
+def test_the_drive_is_a_ratio_to_the_threshold_rate_and_the_source_keeps_its_hash():
+    net = NetworkConfig()
+    assert net.nu_thr_hz == pytest.approx(500.0)  # 20 mV / (0.5 mV x 8 x 10 ms)
+    assert net.nu_ext_hz == pytest.approx(500.0)  # the source's drive: nu_ext = nu_thr
+    half = dataclasses.replace(net, nu_ratio=0.5, j_mv=2.0)
+    assert half.nu_thr_hz == pytest.approx(125.0) and half.nu_ext_hz == pytest.approx(62.5)
+    # the default ratio is left out of the hash (the pinned hashes above hold), any other value is in it
+    assert config_hash(dataclasses.replace(net, nu_ratio=1.0)) == config_hash(net)
+    assert config_hash(dataclasses.replace(net, nu_ratio=1.5)) != config_hash(net)
+    assert NetworkConfig(nu_ratio=0).nu_ext_hz == 0.0  # no external drive is a valid model
+    for bad in (-0.5, float("nan"), True):
+        with pytest.raises(ConfigError, match="network.nu_ratio"):
+            NetworkConfig(nu_ratio=bad)

@@ -119,6 +119,9 @@ class NetworkConfig:
     j_mv: float = 0.5
     g: float = 5.5
     c_ext: int = 8
+    # the external drive as Brunel's ratio nu_ext / nu_thr (1: the source's, drive alone reaches threshold
+    # on average); left out of the hash at its default, so the source's network keeps its cache key
+    nu_ratio: float = field(default=1.0, metadata={"hash_omit_default": True})
     noise_mv: float = 0.5  # I_noise = noise_mv * N(0,1), redrawn every step
     tau_noise_ms: float = 1.0
     v0_sd_mv: float = 2.0
@@ -128,7 +131,7 @@ class NetworkConfig:
         # g is the inhibitory / excitatory strength ratio: g <= 0 would make inhibition vanish or excite
         # (n_inh=0 is the way to drop inhibition); zero noise or zero external sources are valid models
         _positive(self, "n_exc", "tau_ms", "refractory_ms", "delay_ms", "j_mv", "g", "tau_noise_ms")
-        _positive(self, "n_inh", "c_ext", "noise_mv", "v0_sd_mv", or_zero=True)
+        _positive(self, "n_inh", "c_ext", "noise_mv", "v0_sd_mv", "nu_ratio", or_zero=True)
         _check(0 < self.p_connect <= 1, "network.p_connect", self.p_connect, "a probability in (0, 1]")
         _check(self.theta_mv > self.e_l_mv, "network.theta_mv", self.theta_mv, "a threshold above e_l_mv")
         _check(
@@ -148,9 +151,14 @@ class NetworkConfig:
         return self.p_connect * self.n_exc
 
     @property
-    def nu_ext_hz(self) -> float:
-        """Rate of each external Poisson source: nu_thr = (theta - E_L) / (J * C_E * tau)."""
+    def nu_thr_hz(self) -> float:
+        """Brunel's threshold rate nu_thr = (theta - E_L) / (J * C_E * tau): C_E sources at it hold the mean at theta."""
         return (self.theta_mv - self.e_l_mv) / (self.j_mv * self.c_e * self.tau_ms * 1e-3)
+
+    @property
+    def nu_ext_hz(self) -> float:
+        """Rate of each external Poisson source: nu_ratio * nu_thr (the source's: nu_thr, 500 Hz)."""
+        return self.nu_ratio * self.nu_thr_hz
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,10 @@
-"""Spike statistics of a simulation: firing rates and the CV of inter-spike intervals."""
+"""Spike statistics of a simulation: firing rates, the CV of inter-spike intervals, and the population's
+synchrony (the Fano factor of its spike count, Golomb's chi of its voltages, the spectral peak of its rate)."""
 
 from __future__ import annotations
 
 import numpy as np
+from scipy import signal
 
 
 def rates_hz(spike_i: np.ndarray, n_neurons: int, duration_s: float) -> np.ndarray:
@@ -42,4 +44,72 @@ def network_stats(sim) -> dict:
         "rate_hz_per_run": rates.mean(axis=1),
         "rates_hz": rates,
         "cvs": cvs,
+    }
+
+
+def population_counts(spike_t_ms: np.ndarray, t0_ms: float, t1_ms: float, bin_ms: float = 1.0) -> np.ndarray:
+    """Spikes of the whole population in each bin of [t0_ms, t1_ms), shape [(t1 - t0) / bin_ms]."""
+    n_bins = int(round((t1_ms - t0_ms) / bin_ms))
+    if n_bins < 1:
+        raise ValueError(
+            f"the span [{t0_ms}, {t1_ms}) ms holds no bin of {bin_ms} ms: expected t1_ms >= t0_ms + bin_ms"
+        )
+    t = np.asarray(spike_t_ms, np.float64)
+    t = t[(t >= t0_ms) & (t < t0_ms + n_bins * bin_ms)]  # half-open: np.histogram would count the end in the last bin
+    return np.bincount(((t - t0_ms) // bin_ms).astype(np.int64), minlength=n_bins)[:n_bins].astype(np.float64)
+
+
+def fano_factor(counts: np.ndarray) -> float:
+    """Variance over mean of the population's spike counts: about 1 for independent Poisson neurons
+    (below 1 for regular ones), far above 1 when they fire together. NaN for a silent population."""
+    counts = np.asarray(counts, np.float64)
+    mean = counts.mean()
+    return float(counts.var() / mean) if mean > 0 else float("nan")
+
+
+def golomb_chi(v: np.ndarray) -> float:
+    """Golomb's synchrony chi of voltages v [time, neuron]: sqrt(var of the population mean / mean of each
+    neuron's var). 1 when every neuron moves alike, about 1/sqrt(n_neurons) when they move independently."""
+    v = np.asarray(v, np.float64)
+    if v.ndim != 2 or v.shape[0] < 2 or v.shape[1] < 1:
+        raise ValueError(f"v has shape {v.shape}: expected [time >= 2, neuron >= 1]")
+    each = v.var(axis=0).mean()
+    return float(np.sqrt(v.mean(axis=1).var() / each)) if each > 0 else float("nan")
+
+
+def rate_peak(counts: np.ndarray, bin_ms: float = 1.0, fmin_hz: float = 5.0, nperseg: int = 512) -> dict:
+    """The population rate's dominant frequency above fmin_hz (Welch spectrum of the counts) and how far its
+    power stands above the median of the spectrum there: a clear oscillation stands many times above it,
+    an asynchronous population's highest bin only a few times (the spread of a noise spectrum)."""
+    counts = np.asarray(counts, np.float64)
+    if len(counts) < nperseg:
+        raise ValueError(f"{len(counts)} bins are too few for a spectrum of {nperseg}-bin segments: simulate longer")
+    f, p = signal.welch(counts - counts.mean(), fs=1000.0 / bin_ms, nperseg=nperseg)
+    band = f >= fmin_hz
+    f, p = f[band], p[band]
+    k = int(np.argmax(p))
+    median = float(np.median(p))
+    return {"peak_hz": float(f[k]), "peak_over_median": float(p[k] / median) if median > 0 else float("nan")}
+
+
+def run_state(
+    v_mv: np.ndarray, spike_i: np.ndarray, spike_t_ms: np.ndarray, t0_ms: float, record_dt_ms: float = 1.0
+) -> dict:
+    """One run's state from t0_ms on (the transient before it left out): mean rate (Hz), mean CV of ISIs, the
+    Fano factor of its 1 ms population counts, Golomb's chi of its recorded voltages, its rate's spectral peak."""
+    v_mv = np.asarray(v_mv)
+    n_neurons = v_mv.shape[1]
+    t1_ms = v_mv.shape[0] * record_dt_ms
+    spike_i, spike_t_ms = np.asarray(spike_i), np.asarray(spike_t_ms)
+    keep = spike_t_ms >= t0_ms
+    spike_i, spike_t_ms = spike_i[keep], spike_t_ms[keep]
+    counts = population_counts(spike_t_ms, t0_ms, t1_ms)
+    rates = rates_hz(spike_i, n_neurons, (t1_ms - t0_ms) / 1000.0)
+    cvs = cv_isi(spike_i, spike_t_ms, n_neurons)
+    return {
+        "rate_hz": float(rates.mean()),
+        "cv_isi": float(np.nanmean(cvs)) if np.isfinite(cvs).any() else float("nan"),
+        "fano": fano_factor(counts),
+        "chi": golomb_chi(v_mv[int(round(t0_ms / record_dt_ms)) :]),
+        **rate_peak(counts),
     }
