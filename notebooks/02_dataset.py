@@ -49,9 +49,7 @@ cfg = notebook_profile(profile)
 require_inputs(profile, "02_dataset")
 sim = simulate(cfg.sim, progress=False)
 datasets = {p: make_dataset(sim, cfg.data, p) for p in PROTOCOLS}
-Markdown(f"{sim.n_runs} runs x {cfg.sim.duration_s:g} s; the first {cfg.data.discard_ms:g} ms of each run "
-         f"are dropped, N(0, {cfg.data.meas_noise_mv} mV) measurement noise is added (seed "
-         f"{cfg.data.noise_seed}), leaving {datasets['clean'].kept_samples} samples per run.")
+Markdown(prose.render("dataset_size", n_runs=sim.n_runs, sim=cfg.sim, data=cfg.data, kept=datasets["clean"].kept_samples))
 
 # %% [markdown]
 # ## How a window is cut
@@ -121,8 +119,7 @@ for ax, key, label in ((axes[0], "mean_mv", "mean (mV)"), (axes[1], "std_mv", "s
 axes[0].legend(frameon=False)
 plots.save_figure(fig, profile, "dataset_normalisation.png");
 c = datasets["clean"]
-Markdown(f"Per-neuron means {c.mean_mv.min():.1f} to {c.mean_mv.max():.1f} mV, standard deviations "
-         f"{c.std_mv.min():.2f} to {c.std_mv.max():.2f} mV (mean {c.std_mv.mean():.2f} mV, clean protocol).")
+Markdown(prose.render("normalisation", mean_mv=c.mean_mv, std_mv=c.std_mv))
 
 # %% [markdown]
 # ## Baselines

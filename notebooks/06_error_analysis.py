@@ -91,9 +91,7 @@ plots.save_figure(fig, profile, "neuron_performance_heatmap.png");
 # %%
 r2_1 = r2_by_h[0]
 spread = {"min": float(r2_1.min()), "max": float(r2_1.max()), "sd": float(r2_1.std(ddof=1))}
-Markdown(f"At 1 ms the per-neuron R² ranges from {spread['min']:.3f} to {spread['max']:.3f} (SD {spread['sd']:.3f} "
-         f"over {n} neurons); the source reported 0.720-0.789 on its leaky split. At {horizons_ms[-1]:g} ms the "
-         f"per-neuron mean is {r2_by_h[-1].mean():.3f}.")
+Markdown(prose.render("neuron_spread", spread=spread, n=n, h_last=horizons_ms[-1], mean_last=r2_by_h[-1].mean()))
 
 # %% [markdown]
 # ## Neurons ranked, excitatory against inhibitory, and what predicts a neuron's error

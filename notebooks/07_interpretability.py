@@ -57,10 +57,8 @@ model = model.cpu().eval()       # the analyses below index tensors in memory; t
 # every importance value costs a pass over its windows: seeded subsets of the test windows
 idx = analysis.seeded_subset(len(test), caps.eval_windows, caps.subset_seed)
 x_eval, y_eval = test.get_batch(idx)
-Markdown(f"Evaluation sets (seeded subsets of the {len(test):,} clean test windows): {len(idx):,} windows for ablations "
-         f"and lag importance, {min(caps.perm_windows, len(idx))} for the per-neuron permutation importance "
-         f"({n} passes), {caps.grad_windows} windows of one test run for gradients, and {caps.dense_windows} consecutive "
-         f"windows of that run for hidden-state and residual time series.")
+Markdown(prose.render("evaluation_sets", n_test=len(test), n_eval=len(idx), n_perm=min(caps.perm_windows, len(idx)), n=n,
+                      caps=caps))
 
 # %% [markdown]
 # ## The convolution filters

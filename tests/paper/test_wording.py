@@ -429,3 +429,33 @@ def test_the_findings_are_a_list_read_back_as_its_sentences():
         items[4]
         == "Hidden states decode the population-rate oscillation phase with held-out R² 0.40, the last input sample alone with 0.10."
     )
+
+
+def test_the_captions_of_the_data_the_normalisation_the_spread_and_the_evaluation_sets():
+    from voltlib.config import get_profile
+
+    cfg = get_profile("smoke")
+    text = prose.render("dataset_size", n_runs=4, sim=cfg.sim, data=cfg.data, kept=1200)
+    assert text == (
+        f"4 runs x {cfg.sim.duration_s:g} s; the first {cfg.data.discard_ms:g} ms of each run are dropped, "
+        f"N(0, {cfg.data.meas_noise_mv} mV) measurement noise is added (seed {cfg.data.noise_seed}), leaving 1200 "
+        "samples per run."
+    )
+    text = prose.render("normalisation", mean_mv=np.array([-60.04, -55.0]), std_mv=np.array([2.0, 3.0]))
+    assert (
+        text
+        == "Per-neuron means -60.0 to -55.0 mV, standard deviations 2.00 to 3.00 mV (mean 2.50 mV, clean protocol)."
+    )
+    text = prose.render(
+        "neuron_spread", spread={"min": -0.1, "max": 0.8, "sd": 0.05}, n=100, h_last=20.0, mean_last=0.1
+    )
+    assert text == (
+        "At 1 ms the per-neuron R² ranges from -0.100 to 0.800 (SD 0.050 over 100 neurons); the source reported "
+        "0.720-0.789 on its leaky split. At 20 ms the per-neuron mean is 0.100."
+    )
+    text = prose.render("evaluation_sets", n_test=12345, n_eval=2000, n_perm=500, n=100, caps=cfg.analysis)
+    assert text.startswith(
+        "Evaluation sets (seeded subsets of the 12,345 clean test windows): 2,000 windows for ablations and lag "
+        "importance, 500 for the per-neuron permutation importance (100 passes), "
+    )
+    assert text.endswith("consecutive windows of that run for hidden-state and residual time series.")
