@@ -38,6 +38,7 @@ from voltlib.config import PROTOCOLS, SOURCE_R2, notebook_profile
 from voltlib.display import frame, name
 from voltlib.forecast.baselines import BASELINES, baseline_table, table_frame
 from voltlib.forecast.data import SOURCE_WINDOW_COUNTS, make_dataset, protocol_summary
+from voltlib.paper import prose, wording
 from voltlib.paper.inputs import require_inputs
 from voltlib.paper.plots import style as plots
 from voltlib.paper.summary import best_baseline
@@ -48,9 +49,7 @@ cfg = notebook_profile(profile)
 require_inputs(profile, "02_dataset")
 sim = simulate(cfg.sim, progress=False)
 datasets = {p: make_dataset(sim, cfg.data, p) for p in PROTOCOLS}
-Markdown(f"{sim.n_runs} runs x {cfg.sim.duration_s:g} s; the first {cfg.data.discard_ms:g} ms of each run "
-         f"are dropped, N(0, {cfg.data.meas_noise_mv} mV) measurement noise is added (seed "
-         f"{cfg.data.noise_seed}), leaving {datasets['clean'].kept_samples} samples per run.")
+Markdown(prose.render("dataset_size", n_runs=sim.n_runs, sim=cfg.sim, data=cfg.data, kept=datasets["clean"].kept_samples))
 
 # %% [markdown]
 # ## How a window is cut
@@ -102,11 +101,7 @@ leak = pd.DataFrame({p: [summary[p][k] for k in leak_rows] for p in PROTOCOLS}, 
 o = summary["original"]
 display(frame(leak, row_specs={"mean_samples_shared_with_nearest_train": ".1f",
                                 "n_train_windows_spanning_two_runs": ",.0f"}))
-Markdown(f"Under the original protocol {100 * o['frac_test_targets_inside_a_train_input']:.1f} % of test "
-         f"targets appear as an input sample of some training window, and a test window shares on "
-         f"average {o['mean_samples_shared_with_nearest_train']:.0f} of its {cfg.data.window} samples "
-         f"with its nearest training window; {o['n_train_windows_spanning_two_runs']} training windows "
-         f"join the end of one run to the start of another. Under the clean protocol all of these are 0.")
+Markdown(prose.render("dataset_leak", o=o, window=cfg.data.window))
 
 # %% [markdown]
 # ## Normalisation
@@ -124,8 +119,7 @@ for ax, key, label in ((axes[0], "mean_mv", "mean (mV)"), (axes[1], "std_mv", "s
 axes[0].legend(frameon=False)
 plots.save_figure(fig, profile, "dataset_normalisation.png");
 c = datasets["clean"]
-Markdown(f"Per-neuron means {c.mean_mv.min():.1f} to {c.mean_mv.max():.1f} mV, standard deviations "
-         f"{c.std_mv.min():.2f} to {c.std_mv.max():.2f} mV (mean {c.std_mv.mean():.2f} mV, clean protocol).")
+Markdown(prose.render("normalisation", mean_mv=c.mean_mv, std_mv=c.std_mv))
 
 # %% [markdown]
 # ## Baselines
@@ -177,23 +171,7 @@ plots.save_figure(fig, profile, "baselines_by_horizon.png");
 # %%
 r2_1ms = {b: table["clean"][b][horizon_key(1)]["r2"] for b in BASELINES}
 best, _ = best_baseline(table, "clean")
-beat_p1 = [n for n in BASELINES if r2_1ms[n] > SOURCE_R2["phase1_lstm"]]
-p4 = SOURCE_R2["phase4_cnn_lstm"]
-
-
-def above(x, ref):
-    return f"{abs(x - ref):.3f} {'above' if x >= ref else 'below'}"
-
-
-Markdown(
-    f"At 1 ms on the clean protocol ({profile} profile): persistence reaches R² = "
-    f"{r2_1ms['persistence']:.3f}, the per-neuron ridge AR {r2_1ms['ar_ridge']:.3f}, the population ridge "
-    f"{r2_1ms['population_ridge']:.3f} and the own-lag tree model {r2_1ms['own_lags_boosting']:.3f}. "
-    f"The source's basic LSTM ({SOURCE_R2['phase1_lstm']}) sits below {len(beat_p1)} of these "
-    f"{len(BASELINES)} baselines ({', '.join(map(name, beat_p1))}). Its final CNN-LSTM ({p4}) is "
-    f"{above(p4, r2_1ms['persistence'])} persistence and {above(p4, r2_1ms[best])} the best baseline here "
-    f"({name(best)}, which sees no other neuron). The source's phases 1-3 used other data settings (window 100, "
-    f"stride 10, 0.3 mV noise), so their numbers compare to these baselines only roughly; phase 4 used these.")
+Markdown(prose.render("baselines_vs_source", profile=profile, **wording.source_vs_baselines(r2_1ms, best, SOURCE_R2)))
 
 # %%
 results_dir = paths.results_dir(profile)

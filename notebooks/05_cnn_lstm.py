@@ -36,7 +36,7 @@ from voltlib.config import PHASE_LABELS, SOURCE_R2, notebook_profile, paper_phas
 from voltlib.device import pick_device
 from voltlib.forecast import ladder
 from voltlib.forecast.models import build_model, count_params
-from voltlib.paper import budget, summary
+from voltlib.paper import budget, prose, summary
 from voltlib.paper.inputs import require_inputs
 from voltlib.paper.plots import training as plots
 from voltlib.sim.simulate import simulate
@@ -99,13 +99,10 @@ summary.comparison_table(cmp)
 # %%
 o, c = lad["original"]["phase4_cnn_lstm"], lad["clean"]["phase4_cnn_lstm"]
 best_phase, best_phase_r2 = summary.best_phase(lad, "clean")
-Markdown(f"Trained for {budget.budget_words(budget.ladder_budget(cfg))}, the CNN-LSTM ({len(c['seeds'])} training "
-         f"seeds) reaches R² = {o['r2']:.3f} on the source's leaky random "
-         f"split and {c['r2']:.3f} on unseen network runs (the source: 0.755). The leak's effect, original minus "
-         f"clean: {summary.say(cmp['leak_effect'])}. On the clean test runs, against persistence: "
-         f"{summary.say(cmp['cnn_lstm_vs_persistence'])}; against the best naive baseline, {best_clean} "
-         f"(R² {best_clean_r2:.3f}): {summary.say(cmp['cnn_lstm_vs_best_baseline'])}. The best phase on the clean "
-         f"protocol is {PHASE_LABELS[best_phase]} (R² {best_phase_r2:.3f}).")
+Markdown(prose.render("cnn_lstm_verdicts", budget_words=budget.budget_words(budget.ladder_budget(cfg)),
+                      n_seeds=len(c["seeds"]), original_r2=o["r2"], clean_r2=c["r2"],
+                      source_r2=SOURCE_R2["phase4_cnn_lstm"], cmp=cmp, best_baseline=best_clean,
+                      best_baseline_r2=best_clean_r2, best_phase=PHASE_LABELS[best_phase], best_phase_r2=best_phase_r2))
 
 # %% [markdown]
 # ## The verdicts at more training: R² against training compute

@@ -40,10 +40,10 @@ from voltlib.forecast import fits
 from voltlib.forecast.ceiling import compute_ceiling
 from voltlib.forecast.metrics import evaluate, gain_floor, gain_share, gain_share_interval
 from voltlib.forecast.train import predict
-from voltlib.paper import analysis
+from voltlib.paper import analysis, prose, wording
 from voltlib.paper.inputs import require_inputs
 from voltlib.paper.plots import errors as plots
-from voltlib.paper.summary import floor_baseline, pct_interval
+from voltlib.paper.summary import floor_baseline
 from voltlib.store import horizon_key, read_json, update_json, write_json
 
 t_start = time.perf_counter()
@@ -91,9 +91,7 @@ plots.save_figure(fig, profile, "neuron_performance_heatmap.png");
 # %%
 r2_1 = r2_by_h[0]
 spread = {"min": float(r2_1.min()), "max": float(r2_1.max()), "sd": float(r2_1.std(ddof=1))}
-Markdown(f"At 1 ms the per-neuron R² ranges from {spread['min']:.3f} to {spread['max']:.3f} (SD {spread['sd']:.3f} "
-         f"over {n} neurons); the source reported 0.720-0.789 on its leaky split. At {horizons_ms[-1]:g} ms the "
-         f"per-neuron mean is {r2_by_h[-1].mean():.3f}.")
+Markdown(prose.render("neuron_spread", spread=spread, n=n, h_last=horizons_ms[-1], mean_last=r2_by_h[-1].mean()))
 
 # %% [markdown]
 # ## Neurons ranked, excitatory against inhibitory, and what predicts a neuron's error
@@ -112,18 +110,8 @@ fig = plots.neuron_ranking(r2_1, n_exc, ei, r2_rn, rate_rn, indeg_rn, rho_rate, 
 plots.save_figure(fig, profile, "neuron_ranking.png");
 
 # %%
-Markdown(
-    f"*Source: no systematic bias toward excitatory vs inhibitory neurons.* Ours: median per-neuron R² "
-    f"{ei['median_exc']:.3f} (E) vs {ei['median_inh']:.3f} (I), Mann-Whitney p = {ei['p']:.2g}; a random E neuron "
-    f"beats a random I neuron with probability {ei['p_exc_better']:.2f}"
-    + (" - a difference the source did not report." if ei["p"] < 0.05 else " - no detectable difference, as the source said.")
-    + f"\n\n*Source: error magnitude independent of neuron connectivity.* Ours: across (run, neuron) pairs, R² "
-    f"against in-degree has Spearman rho = {rho_deg['rho']:.2f} (p = {rho_deg['p']:.2g}), and against the neuron's "
-    f"firing rate rho = {rho_rate['rho']:.2f} (p = {rho_rate['p']:.2g}). "
-    + ("The rate, i.e. how often the neuron resets, goes with its error more than its in-degree does."
-       if rho_rate["p"] < 0.05 and abs(rho_rate["rho"]) > abs(rho_deg["rho"])
-       else "In-degree goes with the error at least as much as the rate does." if rho_deg["p"] < 0.05
-       else "Neither relation is detectable here."))
+Markdown(prose.render("neuron_bias", ei=ei, ei_differs=wording.ei_differs(ei), rho_deg=rho_deg, rho_rate=rho_rate,
+                      driver=wording.error_driver(rho_rate, rho_deg)))
 
 # %% [markdown]
 # ## When the error happens: spikes, voltage, time
@@ -145,18 +133,9 @@ plots.save_figure(fig, profile, "temporal_patterns.png");
 
 # %%
 time_mse = prof["CNN-LSTM"]["time"]["mse"]
-Markdown(
-    f"*Source: effective handling of voltage transitions.* Ours: targets within {RESET_MS:g} ms after the neuron's "
-    f"spike are {100 * reset['share_of_samples']:.1f} % of test samples but carry {100 * reset['share_of_error']:.0f} % "
-    f"of the CNN-LSTM's squared error (MSE {reset['mse_near']:.2f} there vs {reset['mse_far']:.3f} elsewhere, z units). "
-    f"A reset between the last input and the target ({100 * unseen['share_of_samples']:.2f} % of samples) alone carries "
-    f"{100 * unseen['share_of_error']:.0f} %. "
-    + ("Resets are where the model fails, against the source's claim: no reader of past voltages can foresee the spike.\n\n"
-       if reset["share_of_error"] > 1.5 * reset["share_of_samples"] else "Resets carry no outsized share of the error.\n\n")
-    + f"*Source: stable prediction accuracy across all timesteps.* Ours: binned over time in the run, the MSE varies from "
-    f"{np.nanmin(time_mse):.3f} to {np.nanmax(time_mse):.3f} (z units) - "
-    + ("stable, in agreement with the source." if np.nanmax(time_mse) < 1.25 * np.nanmin(time_mse)
-       else "not stable: it changes by more than 25 % over the run."))
+Markdown(prose.render("error_timing", reset_ms=RESET_MS, reset=reset, unseen=unseen,
+                      outsized=wording.resets_outsized(reset), mse_min=np.nanmin(time_mse), mse_max=np.nanmax(time_mse),
+                      stable=wording.stable_over_time(time_mse)))
 
 # %% [markdown]
 # ## Several steps ahead: rolling out the 1-ms model vs training at the horizon
@@ -187,11 +166,8 @@ plots.save_figure(fig, profile, "multistep_forecasting.png");
 
 # %%
 h_last = horizons_ms[-1]
-better = [h for h in horizons_ms[1:] if multi[h]["direct"]["r2"] > multi[h]["rollout"]["r2"]]
-Markdown(f"Rolled out, the 1-ms model reaches R² {multi[h_last]['rollout']['r2']:.3f} at {h_last:g} ms; trained directly "
-         f"at that horizon, {multi[h_last]['direct']['r2']:.3f} (persistence: {multi[h_last]['persistence']['r2']:.3f}). "
-         f"Direct training beats the rollout at {len(better)} of {len(horizons_ms) - 1} horizons beyond 1 ms. "
-         "The source reported only 1-ms forecasts.")
+Markdown(prose.render("multistep", h_last=h_last, last=multi[h_last], better=wording.direct_better(multi, horizons_ms),
+                      n_beyond=len(horizons_ms) - 1))
 
 # %% [markdown] tags=["interactive"]
 # ## Explorer (JupyterLab only)
@@ -289,18 +265,9 @@ plots.save_figure(fig, profile, "predictability.png");
 
 # %%
 s1 = shares["CNN-LSTM direct"][0]
-best_1 = max(shares, key=lambda k: shares[k][0])
-Markdown(f"At 1 ms the ceiling is R² = {ceiling_r2[0]:.3f} ({display.ci_words(ceiling_ci[0])}; "
-         f"{ceil['ceiling_r2_oracle'][0]:.3f} without the measurement noise) and persistence scores {pers[0]:.3f}. The CNN-LSTM "
-         f"({full[horizons_ms[0]]['r2']:.3f}) captures {100 * s1:.0f} % of the achievable gain over persistence "
-         f"({pct_interval(share_cis['CNN-LSTM direct'][0])}); the best at 1 ms is {best_1} "
-         f"({100 * shares[best_1][0]:.0f} %, {pct_interval(share_cis.get(best_1, [None])[0])}). At {h_last:g} ms the ceiling falls to {ceiling_r2[-1]:.3f}. "
-         + (f"From {min(h for h, p, m in zip(horizons_ms, pers, mean_r2) if m > p):g} ms on persistence falls below "
-            "the mean forecast, so the floor there is the mean: a share counts only what a model adds to the better trivial "
-            "forecast. " if any(m > p for p, m in zip(pers, mean_r2)) else "")
-         + ("No model exceeds the ceiling beyond its interval."
-            if all(v[i] <= ceiling_ci[i][1] for v in models_r2.values() for i in range(len(horizons_ms)))
-            else "**A model exceeds the ceiling beyond its interval: a bug to find.**"))
+Markdown(prose.render("predictability", **wording.predictability_fields(horizons_ms, ceiling_r2, ceiling_ci,
+                                                                        ceil["ceiling_r2_oracle"], models_r2, shares,
+                                                                        share_cis)))
 
 # %% [markdown]
 # ## Results

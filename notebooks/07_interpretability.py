@@ -39,10 +39,10 @@ from voltlib.config import to_dict
 from voltlib.forecast import fits, interpret
 from voltlib.forecast.metrics import r2_from_stats, r2_pooled, run_stats
 from voltlib.forecast.models import build_model
-from voltlib.paper import analysis
+from voltlib.paper import analysis, prose, wording
 from voltlib.paper.inputs import require_inputs
 from voltlib.paper.plots import interpretation as plots
-from voltlib.paper.summary import compare, comparison_table, say
+from voltlib.paper.summary import compare, comparison_table
 from voltlib.store import update_json
 
 t_start = time.perf_counter()
@@ -57,10 +57,8 @@ model = model.cpu().eval()       # the analyses below index tensors in memory; t
 # every importance value costs a pass over its windows: seeded subsets of the test windows
 idx = analysis.seeded_subset(len(test), caps.eval_windows, caps.subset_seed)
 x_eval, y_eval = test.get_batch(idx)
-Markdown(f"Evaluation sets (seeded subsets of the {len(test):,} clean test windows): {len(idx):,} windows for ablations "
-         f"and lag importance, {min(caps.perm_windows, len(idx))} for the per-neuron permutation importance "
-         f"({n} passes), {caps.grad_windows} windows of one test run for gradients, and {caps.dense_windows} consecutive "
-         f"windows of that run for hidden-state and residual time series.")
+Markdown(prose.render("evaluation_sets", n_test=len(test), n_eval=len(idx), n_perm=min(caps.perm_windows, len(idx)), n=n,
+                      caps=caps))
 
 # %% [markdown]
 # ## The convolution filters
@@ -77,18 +75,7 @@ fig = plots.cnn_filters(filt, filt0)
 plots.save_figure(fig, profile, "cnn_filters.png");
 
 # %%
-c1, c1_0 = filt["conv1"]["centre_over_neighbours"], filt0["conv1"]["centre_over_neighbours"]
-c2, c2_0 = filt["conv2"]["centre_over_neighbours"], filt0["conv2"]["centre_over_neighbours"]
-steps = filt["conv1"]["by_input_step"]
-Markdown(f"*Source: learned spatial receptive fields capturing local neuron groups, at multiple spatial scales.* Ours: the centre "
-         f"tap (the neuron itself) over its index neighbours is {c1:.2f} in conv1 and {c2:.2f} in conv2 (at initialisation "
-         f"{c1_0:.2f} and {c2_0:.2f}). Neighbouring indices are unrelated neurons of a random graph, so a 'local group' "
-         f"along the index is an arbitrary set. The weights on the newest 10 input steps average {steps[-10:].mean():.4f} "
-         f"against {steps[:-10].mean():.4f} on older ones"
-         + (": the block reads mainly the newest samples. " if steps[-10:].mean() > 1.2 * steps[:-10].mean() else ". ")
-         + f"Training shrank conv2's "
-         f"weights to {np.mean(filt['conv2']['by_offset']) / np.mean(filt0['conv2']['by_offset']):.2f} of their initial "
-         f"mean size (conv1's: {np.mean(filt['conv1']['by_offset']) / np.mean(filt0['conv1']['by_offset']):.2f}).")
+Markdown(prose.render("cnn_filters", **wording.filter_fields(filt, filt0)))
 
 # %% [markdown]
 # ## Feature importance: ablations and permutation importance
@@ -118,17 +105,8 @@ fig = plots.feature_importance(ablation, own, others, n_exc, lag_labels, imp_lag
 plots.save_figure(fig, profile, "feature_importance.png");
 
 # %%
-full_r2 = ablation["full CNN-LSTM"]
 own_share = float(own.sum() / (own.sum() + np.clip(others, 0, None).sum()))
-Markdown(
-    "*Source: spatial CNN features 35 %, temporal LSTM features 65 %, residual connections 15 %.* The source's code never "
-    "computed this split (its numbers sum to 115 %). Ours: switching the CNN off in the trained model moves R² from "
-    f"{full_r2:.3f} to {ablation['CNN switched off']:.3f}; a model trained without it reaches "
-    f"{ablation['no CNN, retrained (phase 3)']:.3f}. Switching the residual path off gives "
-    f"{ablation['residual switched off']:.3f}; trained without it, {ablation['no residual, retrained']:.3f}. "
-    f"Shuffling a neuron's own input history accounts for {100 * own_share:.0f} % of the summed permutation importance, "
-    f"all other neurons' inputs together for {100 * (1 - own_share):.0f} %. The newest input sample (lag 1) alone raises "
-    f"the MSE by {imp_lag[0]:.3f} when shuffled, lags {lag_labels[-1]} together by {imp_lag[-1]:.4f} (z units²).")
+Markdown(prose.render("ablations", ablation=ablation, own_share=own_share, lag_labels=lag_labels, imp_lag=imp_lag))
 
 # %% [markdown]
 # ## Sensitivity between neurons against the true connectivity
@@ -149,12 +127,8 @@ fig = plots.spatial_patterns(sens, weights[own_run], corr, n_exc, own_run)
 plots.save_figure(fig, profile, "spatial_patterns.png");
 
 # %%
-z_own = (corr["r_own"] - corr["r_other_mean"]) / corr["r_other_sd"]
-Markdown(f"*Source: discovered spatial correlations; attention-like spatial patterns.* Ours: the model's sensitivity correlates "
-         f"with test run {own_run}'s connectivity at r = {corr['r_own']:.3f}, and with the graphs of the {len(corr['r_other_runs'])} "
-         f"other runs at r = {corr['r_other_mean']:.3f} +- {corr['r_other_sd']:.3f} (own run {z_own:+.1f} SD from that null). "
-         + ("The model's cross-neuron sensitivity reflects this run's graph." if z_own > 3 else
-            "The model's cross-neuron sensitivity does not reflect this run's graph more than any other run's."))
+z_own = wording.graph_z(corr)
+Markdown(prose.render("connectivity", own_run=own_run, corr=corr, z=z_own, reflects=wording.reflects_graph(z_own)))
 
 # %% [markdown]
 # ## The control the source never ran: shuffle the neuron order
@@ -173,12 +147,8 @@ shuffle_cmp = compare({"run_stats": order_stats["shuffled"]}, {"run_stats": orde
                       "shuffled order", "original order")
 update_json(results / "comparisons.json", "interpretability", value={"shuffled_vs_ordered": shuffle_cmp,
             **{f"{k} vs full": v for k, v in abl_cmp.items()}})
-Markdown(f"Trained on shuffled neuron order ({display.count(len(shuffled), 'seed')}), the CNN-LSTM scores R² {r2_shuffled:.3f} on the same "
-         f"test windows, against {r2_ordered:.3f} in the original order ({display.count(len(ordered), 'seed')}). Shuffled minus original: "
-         f"{say(shuffle_cmp)}. "
-         + ("The neuron order makes no difference this budget can resolve: the convolution finds no spatial layout to use."
-            if shuffle_cmp["verdict"].startswith("not") else
-            "The order changes the score beyond the interval."))
+Markdown(prose.render("shuffled_order", n_shuffled=len(shuffled), n_ordered=len(ordered), r2_shuffled=r2_shuffled,
+                      r2_ordered=r2_ordered, cmp=shuffle_cmp, resolved=wording.resolved(shuffle_cmp)))
 
 # %% [markdown]
 # ## LSTM hidden states against the population rate and its oscillation
@@ -206,16 +176,9 @@ plots.save_figure(fig, profile, "lstm_dynamics.png");
 # %%
 pc_rate = [abs(np.corrcoef(pcs[:, k], rate)[0, 1]) for k in range(3)]
 dh, di = decoding["hidden (all)"], decoding["last input sample"]
-Markdown(f"*Source: LSTM hidden states track network oscillation phases.* Ours: the population rate has its spectral peak at "
-         f"{osc['peak_hz']:.0f} Hz, {osc['peak_over_median']:.1f} times the median power"
-         + (" (a weak peak: the network is asynchronous rather than oscillating)." if osc["peak_over_median"] < 5 else ".")
-         + f" The top three hidden PCs ({100 * explained[:3].sum():.0f} % of the variance) correlate with the rate at |r| = "
-         f"{', '.join(f'{c:.2f}' for c in pc_rate)}. Held out, the hidden state decodes the rate with R² {dh['rate']:.2f} and "
-         f"the phase with {dh['phase (cos, sin)']:.2f}; the last input sample alone gives {di['rate']:.2f} and "
-         f"{di['phase (cos, sin)']:.2f}. "
-         + ("The hidden state carries the phase beyond what the newest voltages already show."
-            if dh["phase (cos, sin)"] > max(di["phase (cos, sin)"], 0) + 0.05 else
-            "The hidden state carries no more about the phase than the newest voltages themselves."))
+Markdown(prose.render("hidden_states", osc=osc, weak_peak=wording.weak_peak(osc), top3_explained=explained[:3].sum(),
+                      pc_rate=pc_rate, hidden=dh, last_input=di,
+                      carries_phase=wording.hidden_carries_phase(dh["phase (cos, sin)"], di["phase (cos, sin)"])))
 
 # %% [markdown]
 # ## Residuals, and what the residual connection contributes
@@ -241,34 +204,19 @@ plots.save_figure(fig, profile, "residual_analysis.png");
 
 # %%
 stats = interpret.residual_stats(resid, skip_part, lstm_part)
-kurt, var_skip, top_share = stats["excess_kurtosis"], stats["skip_variance_share"], stats["top1pct_share_of_sse"]
-Markdown(f"*Source: residual connections preserve 15 % of original signal information.* Ours: the skip part carries "
-         f"{100 * var_skip:.0f} % of the summed variance of the two parts of the forecast; alone (with the output bias) it "
-         f"scores R² {parts['skip part alone (+ bias)']:.3f}. Switched off, the model scores {ablation['residual switched off']:.3f}; "
-         f"trained without it, it reaches {ablation['no residual, retrained']:.3f} (with it: {full_r2:.3f}). "
-         f"The residuals are {'heavy-tailed' if kurt > 1 else 'not heavy-tailed'} (excess kurtosis {kurt:.1f}; the largest "
-         f"1 % carry {100 * top_share:.0f} % of the squared error) and "
-         f"{'autocorrelated' if acfs['CNN-LSTM'][1] > 0.2 else 'nearly uncorrelated in time'} (lag-1 autocorrelation "
-         f"{acfs['CNN-LSTM'][1]:.2f}; persistence's {acfs['persistence'][1]:.2f}).")
+Markdown(prose.render("residuals", stats=stats, parts=parts, lag1=acfs["CNN-LSTM"][1], lag1_persistence=acfs["persistence"][1],
+                      heavy_tailed=wording.heavy_tailed(stats["excess_kurtosis"]),
+                      autocorrelated=wording.autocorrelated(acfs["CNN-LSTM"][1])))
 
 # %% [markdown]
 # ## Results
 
 # %%
-findings = [
-    f"The source's 35 % / 65 % / 15 % importance split was never computed by its code. Switching the CNN off moves the "
-    f"clean-test R² from {full_r2:.3f} to {ablation['CNN switched off']:.3f} (retrained without it: "
-    f"{ablation['no CNN, retrained (phase 3)']:.3f}); switching the residual path off gives {ablation['residual switched off']:.3f} "
-    f"(retrained: {ablation['no residual, retrained']:.3f}).",
-    f"A neuron's own input history carries {100 * own_share:.0f} % of the permutation importance; all other neurons together "
-    f"{100 * (1 - own_share):.0f} %.",
-    f"Trained on a shuffled neuron order the CNN-LSTM scores {r2_shuffled:.3f} (original order {r2_ordered:.3f}, "
-    f"{len(ordered)} seeds each); shuffled minus original: {say(shuffle_cmp)}.",
-    f"The model's sensitivity between neurons correlates with the test run's true connectivity at r = {corr['r_own']:.3f} "
-    f"(other runs' graphs: {corr['r_other_mean']:.3f} +- {corr['r_other_sd']:.3f}).",
-    f"Hidden states decode the population-rate oscillation phase with held-out R² {dh['phase (cos, sin)']:.2f}, the last "
-    f"input sample alone with {di['phase (cos, sin)']:.2f}.",
-]
+findings_text = prose.render("interpretability_findings", ablation=ablation, own_share=own_share,
+                             r2_shuffled=r2_shuffled, r2_ordered=r2_ordered, n_seeds=len(ordered),
+                             shuffle_cmp=shuffle_cmp, corr=corr, phase_hidden=dh["phase (cos, sin)"],
+                             phase_input=di["phase (cos, sin)"])
+findings = prose.items(findings_text)
 summary = {
     "protocol": "clean", "analysis_config": to_dict(caps), "n_test_windows": len(test),
     "filters": {k: {kk: vv for kk, vv in v.items() if kk != "by_step_offset"} for k, v in filt.items()},
@@ -287,7 +235,7 @@ summary = {
 }
 update_json(results / "analysis.json", "interpretability", value=summary)
 update_json(results / "analysis.json", "findings", value=findings)
-Markdown("\n".join(f"- {f}" for f in findings))
+Markdown(findings_text)
 
 # %% tags=["nbval-ignore-output"]
 print(f"07 took {summary['wall_s']:.0f} s; retrained now: no-residual {not no_res_info['cached']}, "

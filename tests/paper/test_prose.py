@@ -178,3 +178,11 @@ def test_every_template_is_rendered_by_the_code_or_a_notebook():
     sources = [*paths.PACKAGE_DIR.rglob("*.py"), *paths.NOTEBOOKS.glob("*.py")]
     used = {m for f in sources for m in re.findall(r'render\(\s*"(\w+)"', f.read_text())}
     assert set(prose.names()) == used
+
+
+def test_items_reads_a_rendered_list_back_as_its_sentences(templates):
+    templates("t", "{% for f in fs %}\n- {{ f }}\n  and more\n{% endfor %}\n")
+    text = prose.render("t", fs=["One.", "Two - 2."])
+    assert text == "- One. and more\n- Two - 2. and more"
+    assert prose.items(text) == ["One. and more", "Two - 2. and more"]
+    assert prose.items("A paragraph, not a list.") == []

@@ -9,7 +9,8 @@ one (list items stay items), so the text does not depend on where a line of the 
 Filters: num (a number formatted by a spec, default ".3f"), pct (a share as a percentage), pct_interval,
 interval (display.ci_words), with_interval, say (a comparison's words, summary.say), name
 (display.name), count (display.count), vs (one word or another as a number compares with another).
-The global `missing` is the words for a value no notebook has written.
+The global `missing` is the words for a value no notebook has written. `items` reads a rendered list back
+as its sentences (notebook 07's findings, which analysis.json keeps as a list).
 """
 
 from __future__ import annotations
@@ -127,6 +128,11 @@ def tidy(text: str) -> str:
     """Rendered template text with each paragraph on one line, runs of spaces as one, blank lines as one."""
     blocks = (_join_paragraph(b) for b in re.split(r"\n\s*\n", text))
     return "\n\n".join(b for b in blocks if b)
+
+
+def items(text: str) -> list[str]:
+    """The items of a rendered Markdown list (render's output, one item a line), each without its marker."""
+    return [_ITEM.sub("", line, count=1) for line in text.splitlines() if _ITEM.match(line)]
 
 
 def render(name: str, **fields) -> str:
