@@ -543,4 +543,12 @@ def test_editing_a_module_reruns_only_the_notebooks_that_run_it(tmp_path):
     with open(package / "paper" / "templates" / "abstract.md", "a") as fh:  # prose reads its templates as code
         fh.write("\nAn edit.\n")
     worded = stamps()
-    assert {n for n in edited if worded[n] != edited[n]} == {"00_abstract", "08_reaching_the_ceiling"}
+    # the notebooks that render prose, and no other (01, 03 and 04 write no sentence from a template)
+    assert {n for n in edited if worded[n] != edited[n]} == {
+        "00_abstract",
+        "02_dataset",
+        "05_cnn_lstm",
+        "06_error_analysis",
+        "07_interpretability",
+        "08_reaching_the_ceiling",
+    }
