@@ -405,6 +405,18 @@ class BeyondConfig:
 
 
 @dataclass(frozen=True)
+class StatesConfig:
+    """The network states of METHODS.md section 14: how many runs of the profile's length measure each."""
+
+    n_runs: int = 50  # per 100-neuron state: the source's data set, so the clean split is 35 / 7 / 8 runs
+    n_runs_large: int = 4  # of the 1,000-neuron state, whose statistics only are measured
+
+    def __post_init__(self):
+        _check_types(self)
+        _positive(self, "n_runs", "n_runs_large")
+
+
+@dataclass(frozen=True)
 class Profile:
     """A complete, named scale of the paper."""
 
@@ -415,6 +427,8 @@ class Profile:
     ceiling: CeilingConfig
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
     beyond: BeyondConfig = field(default_factory=BeyondConfig)
+    # added after the profiles' hashes were pinned: at its default it is left out of them
+    states: StatesConfig = field(default_factory=StatesConfig, metadata={"hash_omit_default": True})
     description: str = ""
     # training seeds per phase (absent: 1): seed k of a phase trains with TrainConfig.seed + k. Phase 4's
     # count also sets the seeds of its controls (the shuffled neuron order).
@@ -474,6 +488,7 @@ def _profiles() -> dict:
             rollout_windows=64, eval_windows=256, perm_windows=64, grad_windows=16, dense_windows=800
         ),
         beyond=BeyondConfig(hidden=16, rows_per_epoch=20_000, val_rows=5_000, max_epochs=2),
+        states=StatesConfig(n_runs=4, n_runs_large=1),
         description="seconds to minutes on 2 CPU cores: 4 runs x 2 s, tiny models, 2 epochs",
         seeds={"phase4_cnn_lstm": 2},
     )
@@ -550,7 +565,10 @@ def notebook_profile(profile, device=None) -> Profile:
 
 def _omitted(cfg, f: dataclasses.Field) -> bool:
     """True for a field that config_hash leaves out: one added later, at the default that keeps old keys."""
-    return bool(f.metadata.get("hash_omit_default")) and getattr(cfg, f.name) == f.default
+    if not f.metadata.get("hash_omit_default"):
+        return False
+    default = f.default_factory() if f.default is dataclasses.MISSING else f.default  # type: ignore[operator]
+    return getattr(cfg, f.name) == default
 
 
 def to_dict(cfg, for_hash: bool = False) -> dict:

@@ -193,3 +193,13 @@ def test_the_committed_quick_archive_matches_its_checksums_and_the_code():
         assert -1 < rec["test"]["r2"] < 1
     manifest = json.loads(budget.manifest_path("quick").read_text())
     assert set(manifest["tasks"]) >= set(archive["tasks"])
+
+
+def test_an_archived_config_stays_current_when_a_field_is_added_at_a_hash_omitted_default():
+    from voltlib.paper.budget import same_config
+
+    now = {"sim": {"network": {"g": 5.5, "nu_ratio": 1.0}, "n_runs": 50}, "hash": "abc"}
+    assert same_config(now, {"sim": {"network": {"g": 5.5}, "n_runs": 50}, "hash": "abc"})  # nu_ratio added since
+    assert not same_config(now, {"sim": {"network": {"g": 5.0}, "n_runs": 50}, "hash": "abc"})  # a value moved
+    assert not same_config(now, {"sim": {"network": {"g": 5.5}, "n_runs": 50}, "hash": "abd"})  # the hash moved
+    assert not same_config(now, {"sim": {"network": {"g": 5.5, "j_mv": 0.5}}, "hash": "abc"})  # a field now gone

@@ -30,7 +30,8 @@ def test_misses_name_every_statistic_that_contradicts_the_label():
     assert states.misses(ai, _stats()) == []
     wrong = states.misses(ai, _stats(cv_isi=0.5, fano=3.0, peak_over_median=30.0, rate_hz=30.0))
     assert len(wrong) == 3
-    assert "synchronous" in wrong[0] and "0.50" in wrong[1] and "30.0 Hz, outside 5-20 Hz" in wrong[2]
+    assert wrong[0].startswith("synchronous: Fano factor 3.00 and a spectral peak 30.0 times the median")
+    assert wrong[1].startswith("near-regular: CV of ISIs 0.50") and wrong[2] == "a rate of 30.0 Hz, outside 5-20 Hz"
 
 
 def test_the_states_are_the_source_and_four_others_at_its_connection_probability():

@@ -531,6 +531,7 @@ def test_editing_a_module_reruns_only_the_notebooks_that_run_it(tmp_path):
         "06_error_analysis",
         "07_interpretability",
         "08_reaching_the_ceiling",
+        "09_network_states",
     }
     after = drawn
     with open(package / "config.py", "a") as fh:  # every notebook reads the configuration
@@ -551,4 +552,5 @@ def test_editing_a_module_reruns_only_the_notebooks_that_run_it(tmp_path):
         "06_error_analysis",
         "07_interpretability",
         "08_reaching_the_ceiling",
+        "09_network_states",
     }

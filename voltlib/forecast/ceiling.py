@@ -16,6 +16,7 @@ the variance of the models' test targets, with and without the measurement noise
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -76,9 +77,13 @@ def summarise(
     }
 
 
-def cache_path(profile_name: str, test_runs=None, std_mv=None, target_var_z=None) -> Path:
-    """data/ceiling/<hash of CACHE_VERSION, the sim, data, ceiling configs, the arguments as given (None = derived)>.json."""
+def cache_path(profile_name: str, test_runs=None, std_mv=None, target_var_z=None, sim_cfg=None) -> Path:
+    """data/ceiling/<hash of CACHE_VERSION, the sim, data, ceiling configs, the arguments as given (None = derived)>.json.
+
+    sim_cfg: another network's runs at the profile's ceiling settings (notebook 09's states); None, the profile's.
+    """
     p = get_profile(profile_name)
+    p = p if sim_cfg is None else replace(p, sim=sim_cfg)
 
     def rounded(x):
         return None if x is None else [round(float(v), 9) for v in np.ravel(x)]
@@ -95,6 +100,7 @@ def compute_ceiling(
     target_var_z=None,
     force: bool = False,
     progress: bool = True,
+    sim_cfg=None,
 ) -> dict:
     """The profile's ceiling on clean test runs (cached JSON dict): horizons_ms, e_var_mv2, ceiling R^2s and CIs."""
     # test_runs: run indices (the first ceiling.n_test_runs are used; default the clean protocol's
@@ -102,12 +108,13 @@ def compute_ceiling(
     # target_var_z [horizons]: pooled variance of the z-scored test targets (default from the clean
     # test split, as metrics.r2_pooled's SST / N). Derived defaults are functions of the profile,
     # so the cache is keyed on the arguments as given and a hit loads nothing else.
-    path = cache_path(profile_name, test_runs, std_mv, target_var_z)
+    # sim_cfg: the runs of another network (a state of notebook 09) at this profile's ceiling settings
+    path = cache_path(profile_name, test_runs, std_mv, target_var_z, sim_cfg)
     cached = None if force else load_checked(path, parse_json, "recomputing the ceiling")
     if cached is not None:
         return cached
     p = get_profile(profile_name)
-    cfg, sim_cfg, data_cfg = p.ceiling, p.sim, p.data
+    cfg, sim_cfg, data_cfg = p.ceiling, p.sim if sim_cfg is None else sim_cfg, p.data
     horizons = [int(h) for h in cfg.horizons_ms]
     h_samples = [ms_to_samples(h, sim_cfg.record_dt_ms) for h in horizons]
 

@@ -224,6 +224,19 @@ class ArchiveError(RuntimeError):
     """The archive is damaged, of another schema, or was made with other configurations than the code's."""
 
 
+def same_config(current: dict, recorded: dict) -> bool:
+    """Whether an archived task's configuration is the code's current one: the same hash, and every value it
+    recorded the same now. A field added to a config since (at a default that config_hash leaves out, so
+    the hash holds) is absent from the record and does not make it stale; at any other value it moves the hash."""
+
+    def within(rec, cur) -> bool:
+        if isinstance(rec, dict) and isinstance(cur, dict):
+            return all(k in cur and within(v, cur[k]) for k, v in rec.items())
+        return rec == cur
+
+    return current.get("hash") == recorded.get("hash") and within(recorded, current)
+
+
 def load_archive(profile_name: str = "quick") -> dict:
     """Reads the study's archive: {"tasks": {id: record}, "missing": [ids], "stale": [ids], "manifest": ...}.
 
@@ -254,7 +267,7 @@ def load_archive(profile_name: str = "quick") -> dict:
             )
         record_read(path)
         record = json.loads(path.read_text())
-        if task_id not in current or current[task_id].configs() != record["config"]:
+        if task_id not in current or not same_config(current[task_id].configs(), record["config"]):
             stale.append(task_id)
             continue
         tasks[task_id] = record

@@ -42,6 +42,7 @@ WRITES: dict[str, list[tuple[str, ...]]] = {
         ("comparisons.json", "interpretability"),
     ],
     "08_reaching_the_ceiling": [("beyond.json",), ("analysis.json", "reaching_the_ceiling")],
+    "09_network_states": [("states.json",)],
 }
 LAST = "00_abstract"
 READS = {
@@ -53,6 +54,7 @@ READS = {
     "06_error_analysis": ["baselines.json", "ladder.json"],
     "07_interpretability": [],
     "08_reaching_the_ceiling": ["baselines.json", "ceiling.json"],
+    "09_network_states": ["baselines.json", "ceiling.json", "beyond.json", "analysis.json"],
     # summary.load_results (summary.RESULT_FILES), the build's timings too
     LAST: [
         f"{name}.json"

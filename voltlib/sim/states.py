@@ -34,7 +34,7 @@ class State:
     """A named network and the label it must measure as (synchrony, regularity), with a rate band if any."""
 
     key: str
-    name: str
+    name: str  # a noun phrase the sentences put "the" before: "asynchronous irregular state"
     network: NetworkConfig
     synchrony: str  # "synchronous" or "asynchronous"
     regularity: str  # "irregular", "near-regular" or "regular"
@@ -48,7 +48,7 @@ STATES: dict[str, State] = {
     for s in (
         State(
             "source",
-            "the source's state",
+            "source's state",
             SOURCE,
             "asynchronous",
             "near-regular",
@@ -56,7 +56,7 @@ STATES: dict[str, State] = {
         ),
         State(
             "ai",
-            "asynchronous irregular",
+            "asynchronous irregular state",
             replace(SOURCE, j_mv=3.0, nu_ratio=0.5),
             "asynchronous",
             "irregular",
@@ -66,7 +66,7 @@ STATES: dict[str, State] = {
         ),
         State(
             "si",
-            "synchronous irregular",
+            "synchronous irregular state",
             replace(SOURCE, j_mv=6.0, g=8.0, nu_ratio=0.3),
             "synchronous",
             "irregular",
@@ -75,7 +75,7 @@ STATES: dict[str, State] = {
         ),
         State(
             "sr",
-            "synchronous regular",
+            "synchronous regular state",
             replace(SOURCE, j_mv=10.0, g=1.0),
             "synchronous",
             "regular",
@@ -83,7 +83,7 @@ STATES: dict[str, State] = {
         ),
         State(
             "source_1000",
-            "the source's parameters at 1,000 neurons",
+            "source's network at 1,000 neurons",
             replace(SOURCE, n_exc=800, n_inh=200, c_ext=80),
             "synchronous",
             "near-regular",
@@ -120,14 +120,16 @@ def misses(state: State, stats: dict) -> list[str]:
     out = []
     if (got := synchrony(stats["fano"], stats["peak_over_median"])) != state.synchrony:
         out.append(
-            f"measures {got} (Fano {stats['fano']:.2f}, peak {stats['peak_over_median']:.1f} x the median; "
-            f"synchronous needs >= {SYNC_FANO} and >= {CLEAR_PEAK:g})"
+            f"{got}: Fano factor {stats['fano']:.2f} and a spectral peak {stats['peak_over_median']:.1f} times the "
+            f"median, where synchronous needs at least {SYNC_FANO:g} and {CLEAR_PEAK:g}"
         )
     if (got := regularity(stats["cv_isi"])) != state.regularity:
-        out.append(f"measures {got} (CV of ISIs {stats['cv_isi']:.2f})")
+        out.append(
+            f"{got}: CV of ISIs {stats['cv_isi']:.2f}, where irregular needs at least {IRREGULAR_CV:g} and regular less than {REGULAR_CV:g}"
+        )
     if state.rate_band_hz and not state.rate_band_hz[0] <= stats["rate_hz"] <= state.rate_band_hz[1]:
         lo, hi = state.rate_band_hz
-        out.append(f"fires at {stats['rate_hz']:.1f} Hz, outside {lo:g}-{hi:g} Hz")
+        out.append(f"a rate of {stats['rate_hz']:.1f} Hz, outside {lo:g}-{hi:g} Hz")
     return out
 
 

@@ -1,0 +1,111 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3.11 (voltlib)
+#     language: python
+#     name: voltlib
+# ---
+
+# %% [markdown]
+# # 9. Which findings hold across network states?
+#
+# Every verdict so far was measured in one network: the source's, whose neurons fire at about 30 Hz
+# with a CV of inter-spike intervals of 0.4, more regular than cortex (0.8-1.2). Brunel (2000) showed
+# that the same kind of network is asynchronous and irregular, like cortex, or synchronous with a
+# fast or slow population rhythm, depending on its inhibition g and its external drive
+# ν_ext/ν_thr. His map holds for networks of thousands of inputs per neuron; at 100 neurons with 8
+# excitatory inputs each, we choose each state's parameters so that it measures as its label says,
+# and we show the measurements (Methods section 14). Each state is then forecast as the source's
+# was: the clean protocol (whole runs held out), every horizon, the baselines of Methods section 7,
+# with 95 % intervals over the held-out runs.
+
+# %% tags=["parameters"]
+profile = "smoke"
+
+# %%
+import time
+
+from IPython.display import Markdown
+
+from voltlib import display, paths
+from voltlib.config import notebook_profile
+from voltlib.forecast import staircase
+from voltlib.paper import across_states, prose
+from voltlib.paper.inputs import require_inputs
+from voltlib.paper.plots import network_states as plots
+from voltlib.sim import states
+from voltlib.store import read_json, write_json
+
+t_start = time.perf_counter()
+cfg = notebook_profile(profile)
+require_inputs(profile, "09_network_states")
+results = paths.results_dir(profile)
+
+# %% [markdown]
+# ## The states, measured
+# Each state runs at this profile's length and seeds; statistics are taken after the first
+# 800 ms. *Irregular* means a mean CV of inter-spike intervals of at least 0.8, *regular* below 0.3;
+# *synchronous* means a Fano factor of the 1-ms population count of at least 1.5 together with a
+# population-rate spectrum whose peak stands at least 10 times above its median.
+
+# %%
+measured = across_states.measure_states(cfg)
+display.frame(across_states.states_frame(measured))
+
+# %%
+fig = plots.state_portraits({states.STATES[k].name: m.example for k, m in measured.items()})
+plots.save_figure(fig, profile, "network_states.png");
+
+# %%
+Markdown(prose.render("states_measured", **across_states.measured_fields(measured)))
+
+# %% [markdown]
+# ## The forecasts, state by state
+# Each 100-neuron state is forecast by the baselines, by the best staircase member of notebook 08
+# (trained on that state's training runs, from the same seeds), and bounded by its own oracle
+# ceiling (Methods section 9: restarts of that state's network from its saved test-run states). The
+# source's state reuses notebooks 02, 06 and 08's results for the same runs rather than computing
+# them twice. The 1,000-neuron network is measured above but not forecast here.
+
+# %%
+forecasts = across_states.forecast_states(cfg, read_json(results / "baselines.json")["clean"])
+ceilings = across_states.ceilings(cfg, read_json(results / "ceiling.json"))
+source = across_states.source_member(read_json(results / "beyond.json"), read_json(results / "analysis.json"))
+members = across_states.members_by_state(cfg, forecasts, ceilings, source)
+display.frame(across_states.forecasts_frame(forecasts, cfg.data.horizons_ms[0]))
+
+# %%
+display.frame(across_states.reach_frame(forecasts, ceilings, members, cfg.data.horizons_ms[0]))
+
+# %%
+label = staircase.MEMBER_LABELS[source["member"]]
+fig = plots.forecasts_by_state(cfg.data.horizons_ms, forecasts, {k: states.STATES[k].name for k in forecasts},
+                               ceilings, {k: (label, m["scores"]) for k, m in members.items()})
+plots.save_figure(fig, profile, "forecasts_by_state.png");
+
+# %% [markdown]
+# ## Which verdicts hold
+# Each verdict is a paired difference of test R² between two forecasters on the same held-out
+# runs; its word is "holds" or "is reversed" only where the 95 % interval excludes zero.
+
+# %%
+scored = across_states.with_member(forecasts, members)
+judged = across_states.judge(scored)
+display.frame(across_states.verdicts_frame(judged))
+
+# %%
+Markdown(prose.render("states_verdicts", verdicts=judged, names={k: s.name for k, s in states.STATES.items()},
+                      member=label, above_ceiling=across_states.above_ceiling(scored, ceilings)))
+
+# %%
+write_json(results / "states.json", across_states.record(measured, forecasts, judged, cfg, ceilings, members));
+
+# %% tags=["nbval-ignore-output"]
+print(f"09 took {time.perf_counter() - t_start:.0f} s; members trained here, s per seed: "
+      + ", ".join(f"{k} {display.number(sum(m['train_s']) / len(m['train_s']), '.0f')}" for k, m in members.items()
+                  if k != "source"))

@@ -1,0 +1,405 @@
+"""Notebook 09: the paper's verdicts measured in each of Brunel's network states (METHODS.md section 14).
+
+Each state is simulated at the profile's length and seeds, measured (sim.states), and forecast on the
+clean protocol by the baselines of METHODS.md section 7 at every horizon. The source's state is the
+paper's own data set: its forecasts are notebook 02's, read back rather than fitted twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from voltlib.config import Profile, ms_to_samples
+from voltlib.display import name, number, with_interval
+from voltlib.forecast import staircase
+from voltlib.forecast.baselines import baseline_table
+from voltlib.forecast.ceiling import compute_ceiling
+from voltlib.forecast.data import make_datasets
+from voltlib.forecast.metrics import paired_difference, verdict
+from voltlib.paper import staircase_scores
+from voltlib.sim import states, wiring
+from voltlib.sim.simulate import simulate
+from voltlib.sim.stats import population_counts, rate_spectrum
+from voltlib.store import horizon_key
+
+FORECAST_KEYS = ("r2", "r2_ci", "skill_vs_persistence", "run_stats")  # of each baseline's metrics, kept in states.json
+RASTER_MS = 500.0  # the example's span, after the transient
+
+
+@dataclass
+class Measured:
+    """One state's record (sim.states.measure) and an example of its first run for the figure."""
+
+    record: dict
+    example: dict
+
+
+def n_runs(cfg: Profile, state: states.State) -> int:
+    """Runs that measure a state: the profile's states.n_runs at 100 neurons, n_runs_large above."""
+    return cfg.states.n_runs if state.network.n_neurons <= 100 else cfg.states.n_runs_large
+
+
+def forecast_keys(cfg: Profile) -> list[str]:
+    """The states whose voltages are forecast here: those of 100 neurons (the 1,000-neuron state is measured only)."""
+    return [k for k, s in states.STATES.items() if s.network.n_neurons <= 100]
+
+
+def example(sim, discard_ms: float, span_ms: float = RASTER_MS) -> dict:
+    """The first run's spikes in [discard_ms, discard_ms + span_ms) of its first 100 neurons, its population
+    rate there (Hz per neuron, 1 ms bins) and the spectrum of its whole post-transient population counts."""
+    i, t = np.asarray(sim.spike_i[0]), np.asarray(sim.spike_t_ms[0])
+    n = sim.sim.network.n_neurons
+    end_ms = sim.sim.duration_s * 1000.0
+    window = (t >= discard_ms) & (t < discard_ms + span_ms) & (i < 100)
+    freqs, power = rate_spectrum(population_counts(t, discard_ms, end_ms))
+    return {
+        "spike_t_ms": t[window],
+        "spike_i": i[window],
+        "t_ms": discard_ms + np.arange(int(span_ms)),
+        "rate_hz": population_counts(t, discard_ms, discard_ms + span_ms) / n * 1000.0,
+        "freqs_hz": freqs,
+        "power": power,
+        "n_neurons": n,
+        "n_exc": sim.sim.network.n_exc,
+    }
+
+
+def measure_states(cfg: Profile, keys=None, progress: bool = False) -> dict[str, Measured]:
+    """Every state (or those of keys) simulated at the profile's length and measured."""
+    out = {}
+    for key in keys or states.STATES:
+        state = states.STATES[key]
+        record = states.measure(state, cfg.sim, cfg.data.discard_ms, n_runs(cfg, state), progress=progress)
+        sim = simulate(states.state_sim(cfg.sim, state, n_runs(cfg, state)), progress=False)  # from the cache
+        out[key] = Measured(record, example(sim, cfg.data.discard_ms))
+    return out
+
+
+def _compact(table: dict) -> dict:
+    """{baseline: {horizon: metrics}} with only FORECAST_KEYS of each."""
+    return {b: {h: {k: m[k] for k in FORECAST_KEYS if k in m} for h, m in by_h.items()} for b, by_h in table.items()}
+
+
+def forecast_states(cfg: Profile, source_clean: dict, keys=None) -> dict[str, dict]:
+    """{state: {baseline: {horizon key: metrics}}} on the clean protocol; the source's from notebook 02's table."""
+    out = {}
+    for key in keys or forecast_keys(cfg):
+        if key == "source":
+            out[key] = _compact(source_clean)
+            continue
+        state = states.STATES[key]
+        sim = simulate(states.state_sim(cfg.sim, state, n_runs(cfg, state)), progress=False)
+        out[key] = _compact(baseline_table(sim, cfg.data, ("clean",), cfg.data.horizons_ms)["clean"])
+    return out
+
+
+CEILING_KEYS = ("horizons_ms", "ceiling_r2", "ceiling_r2_ci", "ceiling_r2_oracle", "ceiling_r2_oracle_ci", "test_runs")
+
+
+def state_sim_of(cfg: Profile, key: str):
+    """The SimConfig of a state at this profile (its runs are cached by it)."""
+    state = states.STATES[key]
+    return states.state_sim(cfg.sim, state, n_runs(cfg, state))
+
+
+def ceilings(cfg: Profile, source_ceiling: dict, keys=None, progress: bool = False) -> dict[str, dict]:
+    """{state: the oracle ceiling (METHODS.md section 9) on its clean test runs}; the source's is notebook 06's."""
+    out = {}
+    for key in keys or forecast_keys(cfg):
+        c = (
+            source_ceiling
+            if key == "source"
+            else compute_ceiling(cfg.name, progress=progress, sim_cfg=state_sim_of(cfg, key))
+        )
+        out[key] = {k: c[k] for k in CEILING_KEYS}
+    return out
+
+
+def member_scores(cfg: Profile, key: str, baselines_clean: dict, ceiling: dict, member: str) -> dict:
+    """One staircase member (METHODS.md section 11) trained and scored in one state at every horizon, and the
+    recovery of that state's wiring from its runs: {"scores": staircase_scores.score, "recovery":
+    staircase_scores.recovery_summary, "train_s": per seed}."""
+    sim = simulate(state_sim_of(cfg, key), progress=False)
+    h_samples = tuple(ms_to_samples(h, cfg.sim.record_dt_ms) for h in cfg.data.horizons_ms)
+    datasets = make_datasets(sim, cfg.data, "clean", h_samples)
+    runs = datasets[h_samples[0]].runs
+    test_runs = [int(r) for r in runs["test"]]
+    inp = staircase.build_inputs(sim, cfg.data, runs, h_samples, keep_couplings=test_runs)
+    spec = {m.name: m for m in staircase.members(cfg.beyond)}[member]
+    fitted = [
+        staircase.fit_member(spec, staircase.member_train_config(cfg.beyond, seed=k), inp, runs,
+                             cfg.data.window - 1, sim.sim, cfg.data)
+        for k in range(cfg.beyond.seeds)
+    ]  # fmt: skip
+    per_seed = [staircase.forecasts_z(model, spec, inp, scale, datasets) for model, _, scale in fitted]
+    preds = {h: np.stack([p[h] for p in per_seed]) for h in h_samples}
+    scores = staircase_scores.score(preds, datasets, cfg.data.horizons_ms, baselines_clean, ceiling)
+    weights = {r: sim.weights_mv(r) for r in test_runs}
+    auc, auc_null = wiring.recovery_table(inp.couplings, weights, sim.sim.network.n_exc)
+    past_s = np.arange(auc["E"].shape[1]) * wiring.STEP * cfg.sim.record_dt_ms / 1000
+    return {
+        "member": member,
+        "scores": {h: {f: e[f] for f in staircase_scores.BEYOND_FIELDS} for h, e in scores.items()},
+        **_recovery(auc, auc_null, past_s),
+        "train_s": [info["train_s"] for _, info, _ in fitted],
+    }
+
+
+def _recovery(auc: dict, auc_null: dict, past_s) -> dict:
+    """The wiring's recovery (staircase_scores.recovery_summary) and each test run's AUC with the whole past.
+    Values read back from JSON hold None where a NaN was written (a null without another test run)."""
+    auc, auc_null = ({k: np.array(v, dtype=float) for k, v in d.items()} for d in (auc, auc_null))
+    return {
+        "recovery": staircase_scores.recovery_summary(auc, auc_null, past_s),
+        "auc_runs": {k: np.asarray(v, float)[:, -1].tolist() for k, v in auc.items()},
+    }
+
+
+def source_member(beyond: dict, analysis: dict) -> dict:
+    """Notebook 08's best member that reads only the recording, in member_scores' layout, from its results."""
+    reaching = analysis["reaching_the_ceiling"]
+    member = reaching["best_without_oracle"]
+    fields = staircase_scores.BEYOND_FIELDS
+    return {
+        "member": member,
+        "scores": {h: {f: e[f] for f in fields} for h, e in beyond[member].items()},
+        **_recovery(reaching["auc"], reaching["auc_null"], reaching["checkpoint_s"]),
+        "train_s": [beyond[member][next(iter(beyond[member]))]["train_s"]],
+    }
+
+
+def members_by_state(cfg: Profile, forecasts: dict, ceilings_: dict, source: dict, keys=None) -> dict[str, dict]:
+    """{state: member_scores of notebook 08's best member}: the source's from notebook 08, the others trained here."""
+    out = {}
+    for key in keys or forecast_keys(cfg):
+        out[key] = (
+            source if key == "source" else member_scores(cfg, key, forecasts[key], ceilings_[key], source["member"])
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A verdict of the paper that the baselines alone decide: forecaster a against b at one horizon."""
+
+    claim: str  # what 'higher' means, in words
+    a: str
+    b: str
+    horizon_ms: float
+
+
+VERDICTS = (
+    Verdict("boosted trees on own lags forecast better than the per-neuron AR", "own_lags_boosting", "ar_ridge", 1),
+    Verdict("the per-neuron AR forecasts better than persistence", "ar_ridge", "persistence", 1),
+    Verdict("the population's past adds to a linear forecaster", "population_ridge", "ar_ridge", 1),
+    Verdict("persistence forecasts better than the mean at 20 ms", "persistence", "mean", 20),
+    Verdict("notebook 08's best member forecasts better than the boosted trees", "member", "own_lags_boosting", 1),
+)
+MEMBER = "member"  # the key of notebook 08's best member among a state's forecasters (with_member)
+
+
+def with_member(forecasts: dict, members: dict) -> dict:
+    """Each state's forecasters with its staircase member among them, under MEMBER."""
+    return {k: {**t, MEMBER: members[k]["scores"]} if k in members else t for k, t in forecasts.items()}
+
+
+def above_ceiling(forecasts: dict, ceilings_: dict) -> list[dict]:
+    """Every (state, forecaster, horizon) whose test R^2 lies above the upper end of the state's ceiling
+    interval: none, unless a forecaster or the ceiling is wrong."""
+    out = []
+    for key, table in forecasts.items():
+        c = ceilings_[key]
+        for h_ms, (_, hi) in zip(c["horizons_ms"], c["ceiling_r2_ci"]):
+            for f, by_h in table.items():
+                r2 = by_h.get(horizon_key(h_ms), {}).get("r2")
+                if r2 is not None and r2 > hi:
+                    out.append({"state": key, "forecaster": f, "horizon_ms": h_ms, "r2": r2, "ceiling_hi": hi})
+    return out
+
+
+HOLDS, REVERSED = "holds", "is reversed"
+UNDECIDED = "is " + verdict(None)  # 'is not distinguishable at this budget'
+
+
+def judge(forecasts: dict[str, dict], verdicts=VERDICTS, reference: str = "source") -> list[dict]:
+    """Each verdict in each state: the paired difference R^2(a) - R^2(b) over test runs with its interval and
+    its word (HOLDS where the interval lies above zero, REVERSED below, else UNDECIDED), and how the
+    words elsewhere compare with the reference state's ('across', and the states grouped by word)."""
+    out = []
+    for v in verdicts:
+        h = horizon_key(v.horizon_ms)
+        by_state = {}
+        for key, table in forecasts.items():
+            d = paired_difference(table[v.a][h]["run_stats"], table[v.b][h]["run_stats"])
+            word = verdict(d["ci"], higher=HOLDS, lower=REVERSED)
+            word = UNDECIDED if word == verdict(None) else word
+            by_state[key] = {"difference": d["difference"], "ci": list(d["ci"]), "word": word}
+        out.append({"claim": v.claim, "a": v.a, "b": v.b, "horizon_ms": v.horizon_ms, "by_state": by_state,
+                    **across(by_state, reference)})  # fmt: skip
+    return out
+
+
+def across(by_state: dict, reference: str = "source") -> dict:
+    """How one verdict's words in the other states compare with the reference state's: 'holds in every state'
+    (the same word, decided, everywhere), 'changes' (a decided word elsewhere differs from the reference's),
+    'not distinguishable in some states', or 'undecided in the reference state'; and the other states by word."""
+    ref = by_state[reference]["word"]
+    others = {k: s["word"] for k, s in by_state.items() if k != reference}
+    elsewhere = {w: sorted(k for k, x in others.items() if x == w) for w in (HOLDS, REVERSED, UNDECIDED)}
+    elsewhere = {w: ks for w, ks in elsewhere.items() if ks}
+    if ref == UNDECIDED:
+        verdict_across = "undecided in the reference state"
+    elif any(w not in (ref, UNDECIDED) for w in others.values()):
+        verdict_across = "changes"
+    elif UNDECIDED in elsewhere:
+        verdict_across = "not distinguishable in some states"
+    else:
+        verdict_across = "holds in every state"
+    return {"in_reference": ref, "across": verdict_across, "elsewhere": elsewhere}
+
+
+def record(
+    measured: dict[str, Measured], forecasts: dict, judged: list[dict], cfg: Profile, ceilings_: dict, members: dict
+) -> dict:
+    """The layout of results/<profile>/states.json."""
+    return {
+        "ceilings": ceilings_,
+        "members": members,
+        "profile": cfg.name,
+        "thresholds": {
+            "irregular_cv": states.IRREGULAR_CV,
+            "regular_cv": states.REGULAR_CV,
+            "sync_fano": states.SYNC_FANO,
+            "clear_peak": states.CLEAR_PEAK,
+        },
+        "states": {k: m.record for k, m in measured.items()},
+        "forecasts": forecasts,
+        "verdicts": judged,
+    }
+
+
+def states_frame(measured: dict[str, Measured]):
+    """Table of the states: parameters, each statistic's mean and SD over runs, the measured label, and how
+    many runs carry it."""
+    import pandas as pd
+
+    rows = {}
+    for key, m in measured.items():
+        r, net = m.record, states.STATES[key].network
+        agree = sum(label == r["expected"] for label in r["run_labels"])
+        rows[states.STATES[key].name] = {
+            "g": number(net.g, "g"),
+            "ν_ext/ν_thr": number(net.nu_ratio, "g"),
+            "J (mV)": number(net.j_mv, "g"),
+            "neurons": number(net.n_neurons),
+            "rate (Hz)": _mean_sd(r["rate_hz"], ".1f"),
+            "CV of ISIs": _mean_sd(r["cv_isi"], ".2f"),
+            "Fano factor": _mean_sd(r["fano"], ".2f"),
+            "Golomb's χ": _mean_sd(r["chi"], ".2f"),
+            "peak (Hz)": _mean_sd(r["peak_hz"], ".0f"),
+            "peak / median": _mean_sd(r["peak_over_median"], ".1f"),
+            "measured as": r["label"],
+            "runs with the label": f"{agree} of {len(r['run_labels'])}",
+        }
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def _mean_sd(stat: dict, spec: str) -> str:
+    return f"{number(stat['mean'], spec)} ± {number(stat['sd'], spec)}"
+
+
+def forecasts_frame(forecasts: dict[str, dict], horizon_ms: float = 1):
+    """Test R^2 [95 % interval over test runs] of each baseline (columns) in each state (rows) at one horizon."""
+    import pandas as pd
+
+    h = horizon_key(horizon_ms)
+    rows = {
+        states.STATES[key].name: {name(b): with_interval(t[b][h]["r2"], t[b][h]["r2_ci"]) for b in t if b != "mean"}
+        for key, t in forecasts.items()
+    }
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def verdicts_frame(judged: list[dict]):
+    """One row per verdict: its word in each state (with the difference's interval) and how it fares across them."""
+    import pandas as pd
+
+    rows = {}
+    for v in judged:
+        row = {
+            states.STATES[k].name: f"{s['word']}: {with_interval(s['difference'], s['ci'])}"
+            for k, s in v["by_state"].items()
+        }
+        row["across the states"] = v["across"]
+        rows[f"{v['claim']} ({number(v['horizon_ms'], 'g')} ms)"] = row
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def measured_fields(measured: dict[str, Measured]) -> dict:
+    """The fields of the states_measured template: which states measure as their labels (and why not),
+    the irregular states' rates and CVs, and how far each state's spectral peak stands above its median."""
+
+    def stat(r, k):
+        return {"mean": r[k]["mean"], "sd": r[k]["sd"]}
+
+    rows = [(states.STATES[k], m.record) for k, m in measured.items()]
+    return {
+        "n_states": len(rows),
+        "n_runs": sorted({r["n_runs"] for _, r in rows}),
+        "duration_s": rows[0][1]["duration_s"],
+        "missed": [
+            {"name": s.name, "expected": r["expected"], "measured": r["label"], "why": "; ".join(r["misses"])}
+            for s, r in rows
+            if r["misses"]
+        ],  # fmt: skip
+        "split_runs": [
+            {"name": s.name, "agree": sum(x == r["expected"] for x in r["run_labels"]), "of": r["n_runs"]}
+            for s, r in rows
+            if any(x != r["expected"] for x in r["run_labels"])
+        ],  # fmt: skip
+        "irregular": [
+            {"name": s.name, "rate": stat(r, "rate_hz"), "cv": stat(r, "cv_isi")}
+            for s, r in rows
+            if s.regularity == "irregular"
+        ],  # fmt: skip
+        "peaks": [
+            {
+                "name": s.name,
+                "synchronous": s.synchrony == "synchronous",
+                "hz": r["peak_hz"]["mean"],
+                "ratio": r["peak_over_median"]["mean"],
+            }
+            for s, r in rows
+        ],  # fmt: skip
+    }
+
+
+def reach_frame(forecasts: dict, ceilings_: dict, members: dict, horizon_ms: float = 1):
+    """At one horizon, per state: the ceiling, the boosted trees and notebook 08's member (R^2 [95 % interval]),
+    the member's share of the achievable gain, and its run's wiring recovered (ROC AUC, mean and range over
+    the test runs)."""
+    import pandas as pd
+
+    h = horizon_key(horizon_ms)
+    rows = {}
+    for key, table in forecasts.items():
+        c, m = ceilings_[key], members[key]
+        i = [float(x) for x in c["horizons_ms"]].index(float(horizon_ms))
+        e = m["scores"][h]
+        label = staircase.MEMBER_LABELS[m["member"]]
+        rows[states.STATES[key].name] = {
+            "ceiling": with_interval(c["ceiling_r2"][i], c["ceiling_r2_ci"][i]),
+            name("own_lags_boosting"): with_interval(table["own_lags_boosting"][h]["r2"], table["own_lags_boosting"][h]["r2_ci"]),
+            label: with_interval(e["r2"], e["r2_ci"]),
+            "its share of the achievable gain": with_interval(e["gain_share"], e["gain_share_ci"], ".0f", 100, "%"),
+            **{f"AUC, {pop} synapses (range over test runs)": _range(m["auc_runs"][k])
+               for k, pop in (("E", "excitatory"), ("I", "inhibitory"))},
+        }  # fmt: skip
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def _range(values) -> str:
+    v = np.asarray(values, float)
+    return f"{number(v.mean())} [{number(v.min())}–{number(v.max())}]"

@@ -1,0 +1,100 @@
+"""Notebook 09's figures: each network state's spikes and population rhythm, and its forecasts by horizon."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from voltlib.display import name
+from voltlib.paper.plots.horizons import r2_vs_horizon
+
+# save_figure and the colours, for the notebook that draws with this module (`plots.save_figure`)
+from voltlib.paper.plots.style import EXC_COLOR, INH_COLOR, save_figure  # noqa: F401
+from voltlib.store import horizon_key
+
+MEMBER_COLOR = "k"  # notebook 08's best staircase member
+# the baselines drawn per state, each in one colour in every panel
+BASELINE_COLORS = {
+    "persistence": "0.45",
+    "ar_ridge": "#8e44ad",
+    "population_ridge": "#d68910",
+    "own_lags_boosting": "#1e8449",
+}
+
+
+def state_portraits(examples: dict, fmin_hz: float = 5.0):
+    """One row per state {title: example of across_states.example}: 100 neurons' spikes over the example's span
+    with the population rate beneath them (left), and the population rate's power spectrum (right, log)."""
+    rows = len(examples)
+    fig = plt.figure(figsize=(9.5, 2.3 * rows))
+    outer = fig.add_gridspec(rows, 2, width_ratios=[3, 1.3], hspace=0.45, wspace=0.25)
+    for k, (title, ex) in enumerate(examples.items()):
+        left = outer[k, 0].subgridspec(2, 1, height_ratios=[3, 1], hspace=0.08)
+        ax_r = fig.add_subplot(left[0])
+        ax_p = fig.add_subplot(left[1], sharex=ax_r)
+        ax_s = fig.add_subplot(outer[k, 1])
+        exc = ex["spike_i"] < ex["n_exc"]
+        for sel, color in ((exc, EXC_COLOR), (~exc, INH_COLOR)):
+            ax_r.plot(ex["spike_t_ms"][sel], ex["spike_i"][sel], "|", ms=2.5, mew=0.6, color=color)
+        ax_r.set_ylim(-1, 100)
+        ax_r.set_ylabel("neuron")
+        shown = "" if ex["n_neurons"] <= 100 else f" (neurons 0-99 of {ex['n_neurons']:,}, all excitatory)"
+        ax_r.set_title(title + shown, loc="left", fontsize=10)
+        ax_r.tick_params(labelbottom=False)
+        ax_p.plot(ex["t_ms"], ex["rate_hz"], color="k", lw=0.7)
+        ax_p.set_ylabel("Hz", fontsize=8)
+        band = ex["freqs_hz"] >= fmin_hz
+        ax_s.semilogy(ex["freqs_hz"][band], ex["power"][band], color="k", lw=0.8)
+        peak = np.argmax(ex["power"][band])
+        ax_s.plot(ex["freqs_hz"][band][peak], ex["power"][band][peak], "o", ms=4, color="#c0392b")
+        ax_s.set_ylabel("power", fontsize=8)
+        last = k == rows - 1
+        ax_p.tick_params(labelbottom=last)
+        ax_s.tick_params(labelbottom=last)
+        if last:
+            ax_p.set_xlabel("time (ms)")
+            ax_s.set_xlabel("frequency of the population rate (Hz)")
+    fig.suptitle("Spikes of 100 neurons, the population rate (1 ms bins) and its spectrum, by state", x=0.01, ha="left")
+    return fig
+
+
+def forecasts_by_state(
+    horizons_ms, forecasts: dict, titles: dict, ceilings: dict | None = None, members: dict | None = None
+):
+    """One panel per state: test R^2 against horizon for each baseline of BASELINE_COLORS, with its 95 % interval
+    over test runs as a band, and where given the state's ceiling (band: its interval) and a staircase member
+    (members {state: (label, {horizon key: {r2, r2_ci}})}). forecasts as across_states.forecast_states,
+    titles {state: title}, ceilings {state: ceiling.json layout}."""
+    keys = list(forecasts)
+    fig, axes = plt.subplots(1, len(keys), figsize=(2.6 * len(keys) + 1.8, 3.5), sharey=True, squeeze=False)
+    h = np.asarray(horizons_ms, float)
+    hk = [horizon_key(x) for x in horizons_ms]
+    for ax, key in zip(axes[0], keys):
+        table = forecasts[key]
+        curves: dict[str, tuple[list, dict]] = {
+            name(b): ([table[b][k]["r2"] for k in hk], {"color": c}) for b, c in BASELINE_COLORS.items()
+        }
+        bands = {b: [table[b][k]["r2_ci"] for k in hk] for b in BASELINE_COLORS}
+        if members and key in members:
+            label, scores = members[key]
+            curves[label] = ([scores[k]["r2"] for k in hk], {"color": MEMBER_COLOR, "lw": 2})
+            bands[label] = [scores[k]["r2_ci"] for k in hk]
+        ceiling = (ceilings or {}).get(key)
+        r2_vs_horizon(
+            horizons_ms,
+            curves,
+            ceiling=None if ceiling is None else ceiling["ceiling_r2"],
+            ceiling_ci=None if ceiling is None else ceiling["ceiling_r2_ci"],
+            ylim=(-1.2, 1.0),
+            ax=ax,
+        )
+        for b, cis in bands.items():
+            ci = np.array(cis, float)
+            ax.fill_between(h, ci[:, 0], ci[:, 1], color=BASELINE_COLORS.get(b, MEMBER_COLOR), alpha=0.18, lw=0)
+        ax.set_title(titles[key], loc="left", fontsize=10)
+        if ax is not axes[0, -1]:
+            ax.get_legend().remove()
+        if ax is not axes[0, 0]:
+            ax.set_ylabel("")
+    fig.tight_layout()
+    return fig
