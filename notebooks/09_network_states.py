@@ -39,7 +39,7 @@ from voltlib.paper import across_states, prose
 from voltlib.paper.inputs import require_inputs
 from voltlib.paper.plots import network_states as plots
 from voltlib.sim import states
-from voltlib.store import read_json, write_json
+from voltlib.store import write_json
 
 t_start = time.perf_counter()
 cfg = notebook_profile(profile)
@@ -66,24 +66,24 @@ Markdown(prose.render("states_measured", **across_states.measured_fields(measure
 
 # %% [markdown]
 # ## The forecasts, state by state
-# Each 100-neuron state is forecast by the baselines, by the best staircase member of notebook 08
-# (trained on that state's training runs, from the same seeds), and bounded by its own oracle
+# Each 100-neuron state is forecast by the baselines and by the staircase member of notebook 08
+# that infers the wiring from the run (the best member that reads only the recording at the quick
+# profile), trained on that state's training runs from the same seeds, and bounded by its own oracle
 # ceiling (Methods section 9: restarts of that state's network from its saved test-run states). The
 # source's state reuses notebooks 02, 06 and 08's results for the same runs rather than computing
-# them twice. The 1,000-neuron network is measured above but not forecast here.
+# them twice; the others are computed once per configuration and cached, on the build's Dask
+# workers where there are any. The 1,000-neuron network is measured above but not forecast here.
 
 # %%
-forecasts = across_states.forecast_states(cfg, read_json(results / "baselines.json")["clean"])
-ceilings = across_states.ceilings(cfg, read_json(results / "ceiling.json"))
-source = across_states.source_member(read_json(results / "beyond.json"), read_json(results / "analysis.json"))
-members = across_states.members_by_state(cfg, forecasts, ceilings, source)
+products = across_states.gather(cfg, results)
+forecasts, ceilings, members = across_states.split(products)
 display.frame(across_states.forecasts_frame(forecasts, cfg.data.horizons_ms[0]))
 
 # %%
 display.frame(across_states.reach_frame(forecasts, ceilings, members, cfg.data.horizons_ms[0]))
 
 # %%
-label = staircase.MEMBER_LABELS[source["member"]]
+label = staircase.MEMBER_LABELS[across_states.STATE_MEMBER]
 fig = plots.forecasts_by_state(cfg.data.horizons_ms, forecasts, {k: states.STATES[k].name for k in forecasts},
                                ceilings, {k: (label, m["scores"]) for k, m in members.items()})
 plots.save_figure(fig, profile, "forecasts_by_state.png");
@@ -103,9 +103,8 @@ Markdown(prose.render("states_verdicts", verdicts=judged, names={k: s.name for k
                       member=label, above_ceiling=across_states.above_ceiling(scored, ceilings)))
 
 # %%
-write_json(results / "states.json", across_states.record(measured, forecasts, judged, cfg, ceilings, members));
+write_json(results / "states.json", across_states.record(measured, products, judged, cfg));
 
 # %% tags=["nbval-ignore-output"]
-print(f"09 took {time.perf_counter() - t_start:.0f} s; members trained here, s per seed: "
-      + ", ".join(f"{k} {display.number(sum(m['train_s']) / len(m['train_s']), '.0f')}" for k, m in members.items()
-                  if k != "source"))
+print(f"09 took {time.perf_counter() - t_start:.0f} s; each state's product (s, where it was computed): "
+      + ", ".join(f"{k} {display.number(p.get('wall_s'), '.0f')}" for k, p in products.items() if k != "source"))

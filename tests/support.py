@@ -101,7 +101,7 @@ def start_pipeline(*args, env=None, **kw) -> subprocess.Popen:
 # ---------------------------------------------------------------- whole smoke builds compared by their numbers
 # (tests/test_scheduler_report.py, tests/test_layouts.py)
 
-BUILD_RESULTS = ("simulation", "baselines", "ladder", "comparisons", "ceiling", "analysis", "beyond")
+BUILD_RESULTS = ("simulation", "baselines", "ladder", "comparisons", "ceiling", "analysis", "beyond", "states")
 
 
 def scratch_root(folder: Path) -> Path:

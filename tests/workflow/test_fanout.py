@@ -153,7 +153,7 @@ def test_the_fan_out_caches_every_fit_and_the_notebooks_load_them(cache):
         summary = fan.summary()
     assert summary["fits_trained"] == 4 and summary["fits_failed"] == 0
     assert "fan-out: 4 fits to train on a local cluster of 2 worker processes" in lines[0]
-    assert sum("fits " in ln and "trained in" in ln for ln in lines) == 4
+    assert sum("tasks " in ln and "trained in" in ln for ln in lines) == 4
     for spec in specs:
         model, info = spec.fit_or_load(spec.dataset(SIM), "cpu")
         assert info["cached"] and info["name"] == spec.name
@@ -179,7 +179,8 @@ def test_a_failing_fit_is_reported_with_its_traceback_and_the_others_are_cached(
 def test_stopping_the_fan_out_leaves_no_entry_that_looks_complete(cache):
     slow = dataclasses.replace(
         fits.find(PROFILE, "phase2_large_lstm", "clean"),
-        train_cfg=dataclasses.replace(PROFILE.phases["phase2_large_lstm"][1], max_epochs=50, early_stop=50),
+        # 2,000 epochs: minutes; 50 took under 3 s on an idle core, and the fit was cached before the stop came
+        train_cfg=dataclasses.replace(PROFILE.phases["phase2_large_lstm"][1], max_epochs=2000, early_stop=2000),
     )
     fan = fanout.FanOut(PROFILE, fanout.Options(workers=1, dashboard=":0"), say=lambda t: None)
     fan.start(SIM, [slow])
@@ -306,3 +307,35 @@ logging.getLogger("distributed.core").error("odd message %s", "x")
     assert "StreamClosedError" not in err and "CommClosedError" not in err and "Unable to connect" not in err
     assert "Unexpected exception during heartbeat" in err and "ValueError: a real worker error" in err
     assert "odd message x" in err
+
+
+@pytest.mark.slow
+def test_a_network_state_computed_on_a_worker_is_cached_with_the_in_process_numbers(monkeypatch, tmp_path):
+    # notebook 09's product of one state (its baselines, ceiling and staircase member), on a one-thread
+    # worker, against the same computed here on one thread: the client caches it where notebook 09 reads it
+    from support import build_numbers
+
+    from voltlib.config import get_profile
+    from voltlib.paper import across_states
+
+    smoke = get_profile("smoke")
+    with fanout.FanOut(smoke, fanout.Options(workers=1, dashboard=":0"), say=lambda t: None) as fan:
+        monkeypatch.setattr(paths, "DATA", tmp_path / "data")  # where the client writes; the worker keeps its own
+        assert fan.start(None, specs=[], states=["ai"]) == 1
+        fan.wait_for(None)
+        assert fan.summary()["states_computed"] == 1
+    cached = across_states.product(smoke, "ai")  # a cache hit: nothing is simulated under tmp_path
+    assert not (tmp_path / "data" / "sim").exists()
+    monkeypatch.setattr(paths, "DATA", paths.ROOT / "data")
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        here = across_states.compute_product(smoke, "ai")
+    finally:
+        torch.set_num_threads(before)
+    from voltlib.store import parse_json, write_json
+
+    here = parse_json(write_json(tmp_path / "here.json", here))  # as the cache holds it: NaN as null
+    a, b = build_numbers(cached), build_numbers(here)
+    assert a.keys() == b.keys() and len(a) > 100
+    assert all(a[k] == pytest.approx(b[k], rel=1e-6, abs=1e-9, nan_ok=True) for k in a)

@@ -7,11 +7,14 @@ paper's own data set: its forecasts are notebook 02's, read back rather than fit
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-from voltlib.config import Profile, ms_to_samples
+from voltlib import paths
+from voltlib.config import Profile, config_hash, ms_to_samples
 from voltlib.display import name, number, with_interval
 from voltlib.forecast import staircase
 from voltlib.forecast.baselines import baseline_table
@@ -22,7 +25,7 @@ from voltlib.paper import staircase_scores
 from voltlib.sim import states, wiring
 from voltlib.sim.simulate import simulate
 from voltlib.sim.stats import population_counts, rate_spectrum
-from voltlib.store import horizon_key
+from voltlib.store import horizon_key, load_checked, parse_json, verify, write_json
 
 FORECAST_KEYS = ("r2", "r2_ci", "skill_vs_persistence", "run_stats")  # of each baseline's metrics, kept in states.json
 RASTER_MS = 500.0  # the example's span, after the transient
@@ -82,19 +85,6 @@ def _compact(table: dict) -> dict:
     return {b: {h: {k: m[k] for k in FORECAST_KEYS if k in m} for h, m in by_h.items()} for b, by_h in table.items()}
 
 
-def forecast_states(cfg: Profile, source_clean: dict, keys=None) -> dict[str, dict]:
-    """{state: {baseline: {horizon key: metrics}}} on the clean protocol; the source's from notebook 02's table."""
-    out = {}
-    for key in keys or forecast_keys(cfg):
-        if key == "source":
-            out[key] = _compact(source_clean)
-            continue
-        state = states.STATES[key]
-        sim = simulate(states.state_sim(cfg.sim, state, n_runs(cfg, state)), progress=False)
-        out[key] = _compact(baseline_table(sim, cfg.data, ("clean",), cfg.data.horizons_ms)["clean"])
-    return out
-
-
 CEILING_KEYS = ("horizons_ms", "ceiling_r2", "ceiling_r2_ci", "ceiling_r2_oracle", "ceiling_r2_oracle_ci", "test_runs")
 
 
@@ -102,19 +92,6 @@ def state_sim_of(cfg: Profile, key: str):
     """The SimConfig of a state at this profile (its runs are cached by it)."""
     state = states.STATES[key]
     return states.state_sim(cfg.sim, state, n_runs(cfg, state))
-
-
-def ceilings(cfg: Profile, source_ceiling: dict, keys=None, progress: bool = False) -> dict[str, dict]:
-    """{state: the oracle ceiling (METHODS.md section 9) on its clean test runs}; the source's is notebook 06's."""
-    out = {}
-    for key in keys or forecast_keys(cfg):
-        c = (
-            source_ceiling
-            if key == "source"
-            else compute_ceiling(cfg.name, progress=progress, sim_cfg=state_sim_of(cfg, key))
-        )
-        out[key] = {k: c[k] for k in CEILING_KEYS}
-    return out
 
 
 def member_scores(cfg: Profile, key: str, baselines_clean: dict, ceiling: dict, member: str) -> dict:
@@ -157,27 +134,67 @@ def _recovery(auc: dict, auc_null: dict, past_s) -> dict:
     }
 
 
-def source_member(beyond: dict, analysis: dict) -> dict:
-    """Notebook 08's best member that reads only the recording, in member_scores' layout, from its results."""
+STATE_MEMBER = "wiring"  # the staircase member that infers the wiring from the run (notebook 08's best at quick)
+PRODUCT_VERSION = 1  # bump when what a state's product holds changes
+
+
+def product_path(cfg: Profile, key: str) -> Path:
+    """data/states/<hash>.json: a state's forecasts, ceiling and member, keyed on everything that makes them."""
+    key_hash = config_hash(PRODUCT_VERSION, state_sim_of(cfg, key), cfg.data, cfg.ceiling, cfg.beyond, STATE_MEMBER)
+    return paths.DATA / "states" / f"{key}-{key_hash}.json"
+
+
+def compute_product(cfg: Profile, key: str, progress: bool = False) -> dict:
+    """One state's forecasts on the clean protocol at every horizon: its baselines, its oracle ceiling and
+    STATE_MEMBER trained on its training runs, with its wiring's recovery (what notebook 09 reads of it)."""
+    t0 = time.perf_counter()
+    sim = simulate(state_sim_of(cfg, key), progress=progress)
+    baselines = _compact(baseline_table(sim, cfg.data, ("clean",), cfg.data.horizons_ms)["clean"])
+    c = compute_ceiling(cfg.name, progress=progress, sim_cfg=state_sim_of(cfg, key))
+    ceiling = {k: c[k] for k in CEILING_KEYS}
+    member = member_scores(cfg, key, baselines, ceiling, STATE_MEMBER)
+    return {"state": key, "baselines": baselines, "ceiling": ceiling, "member": member,
+            "wall_s": time.perf_counter() - t0}  # fmt: skip
+
+
+def product(cfg: Profile, key: str) -> dict:
+    """A state's product from its cache (the fan-out's, or an earlier run's), else computed here and cached."""
+    path = product_path(cfg, key)
+    cached = load_checked(path, parse_json, "computing the state's forecasts again")
+    if cached is not None:
+        return cached
+    write_json(path, compute_product(cfg, key))
+    return parse_json(path)  # the values a later cache hit returns, to the last digit
+
+
+def missing_products(cfg: Profile) -> list[str]:
+    """The states whose product is not cached (what the fan-out computes)."""
+    return [k for k in forecast_keys(cfg) if k != "source" and verify(product_path(cfg, k)) is not None]
+
+
+def source_product(baselines: dict, ceiling: dict, beyond: dict, analysis: dict) -> dict:
+    """The source's state in a product's layout, from notebooks 02, 06 and 08's results (the same runs)."""
     reaching = analysis["reaching_the_ceiling"]
-    member = reaching["best_without_oracle"]
     fields = staircase_scores.BEYOND_FIELDS
-    return {
-        "member": member,
-        "scores": {h: {f: e[f] for f in fields} for h, e in beyond[member].items()},
+    entry = beyond[STATE_MEMBER]
+    member = {
+        "member": STATE_MEMBER,
+        "scores": {h: {f: e[f] for f in fields} for h, e in entry.items()},
         **_recovery(reaching["auc"], reaching["auc_null"], reaching["checkpoint_s"]),
-        "train_s": [beyond[member][next(iter(beyond[member]))]["train_s"]],
+        "train_s": [entry[next(iter(entry))]["train_s"]],
     }
+    return {"state": "source", "baselines": _compact(baselines["clean"]), "ceiling": {k: ceiling[k] for k in CEILING_KEYS},
+            "member": member}  # fmt: skip
 
 
-def members_by_state(cfg: Profile, forecasts: dict, ceilings_: dict, source: dict, keys=None) -> dict[str, dict]:
-    """{state: member_scores of notebook 08's best member}: the source's from notebook 08, the others trained here."""
-    out = {}
-    for key in keys or forecast_keys(cfg):
-        out[key] = (
-            source if key == "source" else member_scores(cfg, key, forecasts[key], ceilings_[key], source["member"])
-        )
-    return out
+def gather(cfg: Profile, results_dir: Path) -> dict[str, dict]:
+    """{state: product} of every forecast state: the source's from this profile's results, the others cached."""
+    from voltlib.store import read_json
+
+    source = source_product(
+        *(read_json(results_dir / f"{n}.json") for n in ("baselines", "ceiling", "beyond", "analysis"))
+    )
+    return {k: source if k == "source" else product(cfg, k) for k in forecast_keys(cfg)}
 
 
 @dataclass(frozen=True)
@@ -195,9 +212,9 @@ VERDICTS = (
     Verdict("the per-neuron AR forecasts better than persistence", "ar_ridge", "persistence", 1),
     Verdict("the population's past adds to a linear forecaster", "population_ridge", "ar_ridge", 1),
     Verdict("persistence forecasts better than the mean at 20 ms", "persistence", "mean", 20),
-    Verdict("notebook 08's best member forecasts better than the boosted trees", "member", "own_lags_boosting", 1),
+    Verdict("the inferred-wiring member forecasts better than the boosted trees", "member", "own_lags_boosting", 1),
 )
-MEMBER = "member"  # the key of notebook 08's best member among a state's forecasters (with_member)
+MEMBER = "member"  # the key of STATE_MEMBER among a state's forecasters (with_member)
 
 
 def with_member(forecasts: dict, members: dict) -> dict:
@@ -260,13 +277,15 @@ def across(by_state: dict, reference: str = "source") -> dict:
     return {"in_reference": ref, "across": verdict_across, "elsewhere": elsewhere}
 
 
-def record(
-    measured: dict[str, Measured], forecasts: dict, judged: list[dict], cfg: Profile, ceilings_: dict, members: dict
-) -> dict:
+def split(products: dict[str, dict]) -> tuple[dict, dict, dict]:
+    """(forecasts, ceilings, members), each {state: ...}, of gather()'s products."""
+    return tuple({k: p[part] for k, p in products.items()} for part in ("baselines", "ceiling", "member"))  # type: ignore[return-value]
+
+
+def record(measured: dict[str, Measured], products: dict[str, dict], judged: list[dict], cfg: Profile) -> dict:
     """The layout of results/<profile>/states.json."""
+    forecasts, ceilings_, members = split(products)
     return {
-        "ceilings": ceilings_,
-        "members": members,
         "profile": cfg.name,
         "thresholds": {
             "irregular_cv": states.IRREGULAR_CV,
@@ -276,6 +295,8 @@ def record(
         },
         "states": {k: m.record for k, m in measured.items()},
         "forecasts": forecasts,
+        "ceilings": ceilings_,
+        "members": members,
         "verdicts": judged,
     }
 

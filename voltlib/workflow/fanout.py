@@ -181,6 +181,48 @@ def train_on_worker(spec: FitSpec, sim, library: str | None = None, checkpoint_r
     return {"weights": weights_bytes(state), "info": info, "worker": name, "seconds": time.perf_counter() - t0}
 
 
+@dataclass(frozen=True)
+class StateJob:
+    """A network state's product for notebook 09 (paper.across_states.compute_product: its baselines, its oracle
+    ceiling and its staircase member), computed on a worker and cached by the client as a fit is."""
+
+    profile: str
+    state: str
+    notebook: str = "09_network_states"
+
+    @property
+    def label(self) -> str:
+        return f"state {self.state} (baselines, ceiling, staircase member)"
+
+    def path(self) -> Path:
+        from voltlib.config import get_profile
+        from voltlib.paper.across_states import product_path
+
+        return product_path(get_profile(self.profile), self.state)
+
+
+def state_on_worker(job: StateJob, library: str | None = None) -> dict:
+    """Runs on a worker: computes a state's product, returns {product, worker, seconds}. The state's own
+    caches (its runs, its ceiling, the member's weights) are written on the worker's disk along the way."""
+    import torch
+
+    from voltlib.config import get_profile
+    from voltlib.paper.across_states import compute_product
+
+    check_library(library)
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+        threads, name = worker.state.nthreads, worker.address
+    except (ImportError, ValueError):  # called outside a worker (tests)
+        threads, name = torch.get_num_threads(), "in-process"
+    t0 = time.perf_counter()
+    torch.set_num_threads(threads)
+    product = compute_product(get_profile(job.profile), job.state)
+    return {"product": product, "worker": name, "seconds": time.perf_counter() - t0}
+
+
 def dask_setup(worker) -> None:
     """Dask's preload hook, run in every worker process of the embedded cluster as it starts.
 
@@ -300,7 +342,7 @@ class FanOut:
         self.record = Record()
         self.client: Client | None = None
         self.cluster: LocalCluster | None = None  # the embedded cluster, when no scheduler is given
-        self._pending: dict = {}  # future -> spec
+        self._pending: dict = {}  # future -> FitSpec or StateJob
         self._finished = threading.Condition()
         self._thread: threading.Thread | None = None
         self._closing = False
@@ -348,26 +390,36 @@ class FanOut:
         assert self.client is not None  # _connect made it, or raised
         return self.client
 
-    def start(self, sim, specs: list[FitSpec] | None = None) -> int:
-        """Submits every missing fit (or `specs`); returns how many. Nothing to train starts no cluster."""
+    def start(self, sim, specs: list[FitSpec] | None = None, states: list[str] | None = None) -> int:
+        """Submits every missing fit and every missing state product of notebook 09 (or the fits of `specs` and
+        the states of `states`, none unless given); returns how many. Nothing to do starts no cluster."""
         from voltlib.forecast.fits import missing
 
         todo = missing(self.profile) if specs is None else list(specs)
-        self.record.todo = len(todo)
-        if not todo:
+        if states is None and specs is None:
+            from voltlib.paper.across_states import missing_products  # (its baselines set KMP_* variables here)
+
+            states = missing_products(self.profile)
+        states = states or []
+        jobs = [StateJob(self.profile.name, k) for k in states]
+        self.record.todo = len(todo) + len(jobs)
+        if not self.record.todo:
             return 0
         client = self.connect()
         self.record.started = time.perf_counter()
         n_workers = len(client.scheduler_info(n_workers=-1).get("workers", {}))
         dash = client.dashboard_link if self.cluster is not None or n_workers else ""
+        what = [f"{len(todo)} fit{'s' * (len(todo) != 1)}"] * bool(todo)
+        what += [f"{len(jobs)} network state{'s' * (len(jobs) != 1)}"] * bool(jobs)
         self.say(
-            f"fan-out: {len(todo)} fit{'s' * (len(todo) > 1)} to train on {self.options.describe()} "
+            f"fan-out: {' and '.join(what)} to {'compute' if jobs else 'train'} on {self.options.describe()} "
             f"({n_workers} worker{'s' * (n_workers != 1)} connected); dashboard {dash}"
-            + ("; no worker yet: the fits wait until one connects" if not n_workers else "")
+            + ("; no worker yet: the tasks wait until one connects" if not n_workers else "")
         )
         local = self.cluster is not None
-        sim_future = client.scatter(light_simulation(sim), broadcast=True, hash=False)
         order = sorted({s.notebook for s in todo})
+        if todo:
+            sim_future = client.scatter(light_simulation(sim), broadcast=True, hash=False)
         for spec in todo:
             # the notebooks' order first; in a notebook, the larger models first (they finish last)
             priority = (len(order) - order.index(spec.notebook)) * 10**6 + spec.model_cfg.hidden
@@ -382,16 +434,21 @@ class FanOut:
                 pure=False,
             )
             self._pending[fut] = spec
+        for job in jobs:  # after every fit (a lower priority): notebook 09 runs last but the abstract
+            fut = client.submit(
+                state_on_worker, job, self.library, key=f"state-{job.path().stem}", priority=0, pure=False
+            )
+            self._pending[fut] = job
         self._thread = threading.Thread(target=self._collect, name="voltlib-fanout", daemon=True)
         self._thread.start()
-        return len(todo)
+        return self.record.todo
 
     # -- collecting (a thread)
     def _collect(self) -> None:
         from distributed import as_completed
 
         from voltlib.forecast.train import save_trained
-        from voltlib.store import DiskFullError
+        from voltlib.store import DiskFullError, write_json
 
         for fut in as_completed(list(self._pending)):
             if self._closing:
@@ -399,17 +456,24 @@ class FanOut:
             spec = self._pending[fut]
             try:
                 out = fut.result()
-                save_trained(spec.folder(), out["weights"], out["info"])
+                if isinstance(spec, StateJob):
+                    write_json(spec.path(), out["product"])
+                    took = out["seconds"]
+                else:
+                    save_trained(spec.folder(), out["weights"], out["info"])
+                    took = out["info"]["train_s"]
                 entry = {
                     "label": spec.label,
+                    "kind": "state" if isinstance(spec, StateJob) else "fit",
                     "worker": out["worker"],
-                    "train_s": round(out["info"]["train_s"], 2),
+                    "train_s": round(took, 2),
                     "task_s": round(out["seconds"], 2),
                     "finished_s": round(time.perf_counter() - self.record.started, 2),
                 }
                 with self._finished:
                     self.record.done.append(entry)
-                self._progress(f"{spec.label} trained in {entry['train_s']:.0f} s on {entry['worker']}")
+                verb = "computed" if isinstance(spec, StateJob) else "trained"
+                self._progress(f"{spec.label} {verb} in {entry['train_s']:.0f} s on {entry['worker']}")
             except DiskFullError as err:  # this disk, not the fit: said once, and the build stops
                 with self._finished:
                     self.record.disk_full = str(err)
@@ -448,7 +512,7 @@ class FanOut:
         elapsed = time.perf_counter() - r.started
         running = self._running() if n_done < r.todo else []
         self.say(
-            f"  fits {n_done}/{r.todo} [{int(elapsed // 60)}:{int(elapsed % 60):02d}] {what}"
+            f"  tasks {n_done}/{r.todo} [{int(elapsed // 60)}:{int(elapsed % 60):02d}] {what}"
             + (
                 f"; assigned to workers: {', '.join(running[:3])}{', ...' if len(running) > 3 else ''}"
                 if running
@@ -484,14 +548,14 @@ class FanOut:
 
         with self._finished:
             if needed():
-                self.say(f"  waiting for {len(needed())} fit(s) that {notebook or 'the build'} reads")
+                self.say(f"  waiting for {len(needed())} task(s) of the fan-out that {notebook or 'the build'} reads")
             while needed():
                 self._finished.wait(timeout=5)
                 self._check_collector()
             failed = list(self.record.failed)
             if failed:
                 if self._pending:
-                    self.say(f"  a fit failed; waiting for the {len(self._pending)} others so that they are cached")
+                    self.say(f"  a task failed; waiting for the {len(self._pending)} others so that they are cached")
                 while self._pending:
                     self._finished.wait(timeout=5)
                     self._check_collector()
@@ -527,7 +591,8 @@ class FanOut:
         r = self.record
         return {
             "engine": self.options.describe() if r.todo else "nothing to train",
-            "fits_trained": len(r.done),
+            "fits_trained": sum(e.get("kind") != "state" for e in r.done),
+            "states_computed": sum(e.get("kind") == "state" for e in r.done),
             "fits_failed": len(r.failed),
             "wall_s": r.wall_s or round(time.perf_counter() - r.started, 2),
             "fits": r.done,

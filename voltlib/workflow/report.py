@@ -265,10 +265,12 @@ def run_time(results_dir: Path) -> str:
     total = sum((n.get("seconds") or 0) for n in t.get("notebooks", {}).values())
     text = f"The notebooks ran for {total / 60:.1f} min in all (each notebook's latest run)"
     fan = t.get("fanout") or {}
-    if fan.get("fits_trained"):
+    if fan.get("fits_trained") or fan.get("states_computed"):
+        states = fan.get("states_computed") or 0
         text += (
-            f"; in the latest run the fan-out trained {display.count(fan['fits_trained'], 'model')} "
-            f"in {fan.get('wall_s', 0) / 60:.1f} min beside them"
+            f"; in the latest run the fan-out trained {display.count(fan['fits_trained'], 'model')}"
+            + (f" and computed {display.count(states, 'network state')}" if states else "")
+            + f" in {fan.get('wall_s', 0) / 60:.1f} min beside them"
         )
     ladder_file = results_dir / "ladder.json"
     if ladder_file.exists():
