@@ -158,7 +158,8 @@ def test_the_abstract_says_the_numbers_and_the_leak_in_words_its_interval_allows
     assert "original minus clean, is 0.050 higher (95" in text["abstract"]
     assert "best simple baseline (AR per neuron) **0.700**" in text["abstract"]
     assert "realises **17 %** of the gain" in text["abstract"]  # (0.65 - 0.6) / (0.9 - 0.6)
-    assert text["abstract"].endswith(f"The forecasters that go beyond the source are {S.MISSING}.")
+    assert f"The forecasters that go beyond the source are {S.MISSING}." in text["abstract"]
+    assert text["abstract"].endswith(f"The findings across network states are {S.MISSING}.")
     assert "\n" not in text["abstract"]  # one paragraph
     assert text["discussion"].startswith("1. **The source's split leaks, and here it shows.** With windows")
     assert [int(m) for m in re.findall(r"^(\d)\. ", text["discussion"], re.M)] == [1, 2, 3, 4, 5, 6]
@@ -186,3 +187,28 @@ def test_items_reads_a_rendered_list_back_as_its_sentences(templates):
     assert text == "- One. and more\n- Two - 2. and more"
     assert prose.items(text) == ["One. and more", "Two - 2. and more"]
     assert prose.items("A paragraph, not a list.") == []
+
+
+def test_the_abstract_counts_the_verdicts_that_hold_change_or_stay_open_across_states():
+    def v(claim, across):
+        return {"claim": claim, "across": across}
+
+    states = {
+        "forecasts": {"source": {}, "ai": {}, "si": {}, "sr": {}},
+        "verdicts": [
+            v("a beats b", "holds in every state"),
+            v("c beats d", "changes"),
+            v("e beats f", "not distinguishable in some states"),
+            v("g beats h", "holds in every state"),
+        ],
+    }
+    a = S.across_states(states)
+    assert a == {"n_states": 4, "n_verdicts": 4, "holds": ["a beats b", "g beats h"], "changes": ["c beats d"],
+                 "undecided": ["e beats f"]}  # fmt: skip
+    text = prose.render("abstract", **{**S.headline(_results()), "across_states": a})
+    assert text.endswith(
+        "Across 4 network states of the same kind at this size, from the source's to asynchronous irregular firing "
+        "like cortex's and to synchronous rhythms, 2 of the 4 verdicts that two forecasters decide hold in every "
+        "state, and 1 changes direction in some (c beats d); 1 is not distinguishable in some states at this budget."
+    )
+    assert S.across_states(None) is None and S.across_states({"verdicts": []}) is None

@@ -58,7 +58,17 @@ READS = {
     # summary.load_results (summary.RESULT_FILES), the build's timings too
     LAST: [
         f"{name}.json"
-        for name in ("simulation", "baselines", "ladder", "comparisons", "ceiling", "analysis", "beyond", "timings")
+        for name in (
+            "simulation",
+            "baselines",
+            "ladder",
+            "comparisons",
+            "ceiling",
+            "analysis",
+            "beyond",
+            "states",
+            "timings",
+        )
     ],
 }
 

@@ -131,7 +131,8 @@ def headline(results: dict, horizon_ms=1) -> dict:
     under each protocol (persistence_r2, persistence_original_r2); the best simple baseline of each protocol
     (best_baseline, best_baseline_r2, best_baseline_original); the ceiling (ceiling_r2, ceiling_ci); the
     best phase's and the best baseline's gain shares (share, baseline_share); the ladder's comparisons
-    (leak, vs_best_baseline, vs_persistence); and notebook 08's best member (best_forecaster, or None)."""
+    (leak, vs_best_baseline, vs_persistence); notebook 08's best member (best_forecaster, or None); and
+    notebook 09's verdicts across the network states (across_states, or None)."""
     sim, base, ladder, ceil = (results.get(k) for k in ("simulation", "baselines", "ladder", "ceiling"))
     best_phase_name, best_r2 = best_phase(ladder, "clean")
     pers_r2 = baseline_r2(base, "clean", "persistence", horizon_ms)
@@ -160,6 +161,23 @@ def headline(results: dict, horizon_ms=1) -> dict:
         "vs_best_baseline": cmp.get("cnn_lstm_vs_best_baseline"),
         "vs_persistence": cmp.get("cnn_lstm_vs_persistence"),
         "best_forecaster": best_forecaster(results.get("beyond"), results.get("analysis"), horizon_ms),
+        "across_states": across_states(results.get("states")),
+    }
+
+
+def across_states(states_json) -> dict | None:
+    """Notebook 09's verdicts in short: how many hold in every state, change in some, or are undecided
+    somewhere, the claims that change, and the states' count; None before notebook 09 has run."""
+    verdicts = dig(states_json, "verdicts")
+    if not verdicts:
+        return None
+    by = {w: [v["claim"] for v in verdicts if v["across"] == w] for w in {v["across"] for v in verdicts}}
+    return {
+        "n_states": len(dig(states_json, "forecasts") or {}),
+        "n_verdicts": len(verdicts),
+        "holds": by.get("holds in every state", []),
+        "changes": by.get("changes", []),
+        "undecided": [c for w, cs in by.items() if w not in ("holds in every state", "changes") for c in cs],
     }
 
 
