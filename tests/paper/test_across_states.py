@@ -71,11 +71,11 @@ def test_the_states_table_shows_mean_and_sd_and_how_many_runs_carry_the_label():
     measured = {"ai": _record("ai"), "si": _record("si", labels=["synchronous irregular", "asynchronous irregular"],
                                                     fano=3.0, ratio=26.0, cv=0.95, n=2)}  # fmt: skip
     table = xs.states_frame(measured)
-    assert list(table.index) == ["asynchronous irregular state", "synchronous irregular state"]
-    assert table.loc["asynchronous irregular state", "rate (Hz)"] == "7.0 ± 0.7"
-    assert table.loc["asynchronous irregular state", "measured as"] == "asynchronous irregular"
-    assert table.loc["synchronous irregular state", "runs with the label"] == "1 of 2"
-    assert table.loc["synchronous irregular state", "ν_ext/ν_thr"] == "0.3"
+    assert list(table.columns) == ["AI", "SI"]
+    assert table.loc["rate (Hz)", "AI"] == "7.0 ± 0.7"
+    assert (table.loc["measured as", "AI"], table.loc["", "AI"]) == ("asynchronous", "irregular")
+    assert table.loc["runs with the label", "SI"] == "1 of 2"
+    assert table.loc["ν_ext/ν_thr", "SI"] == "0.3"
 
 
 def test_the_measured_sentence_names_a_state_that_misses_its_label_and_why():
@@ -115,3 +115,11 @@ def test_above_ceiling_finds_only_forecasts_beyond_the_intervals_upper_end():
     forecasts = {"ai": {"x": {"1": {"r2": 0.84}, "2": {"r2": 0.61}}, "y": {"1": {"r2": 0.86}}}}
     found = xs.above_ceiling(forecasts, ceilings)
     assert sorted((a["forecaster"], a["horizon_ms"]) for a in found) == [("x", 2), ("y", 1)]
+
+
+def test_the_verdicts_table_has_a_row_per_verdict_and_state():
+    (v,) = xs.judge(_forecasts({"source": 0.5, "ai": -0.5}), (xs.Verdict("a beats b", "a", "b", 1),))
+    table = xs.verdicts_frame([v])
+    assert list(table.index) == [("a beats b (1 ms)", "source's"), ("a beats b (1 ms)", "AI")]
+    assert list(table["verdict"]) == [xs.HOLDS, xs.REVERSED]
+    assert list(table["across the states"]) == ["changes", ""]

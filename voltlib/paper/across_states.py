@@ -302,29 +302,31 @@ def record(measured: dict[str, Measured], products: dict[str, dict], judged: lis
 
 
 def states_frame(measured: dict[str, Measured]):
-    """Table of the states: parameters, each statistic's mean and SD over runs, the measured label, and how
-    many runs carry it."""
+    """Table of the states, one column each: parameters, each statistic's mean and SD over runs, the measured
+    label, and how many runs carry it."""
     import pandas as pd
 
-    rows = {}
+    cols = {}
     for key, m in measured.items():
         r, net = m.record, states.STATES[key].network
         agree = sum(label == r["expected"] for label in r["run_labels"])
-        rows[states.STATES[key].name] = {
+        cols[states.STATES[key].short] = {
             "g": number(net.g, "g"),
             "ν_ext/ν_thr": number(net.nu_ratio, "g"),
             "J (mV)": number(net.j_mv, "g"),
             "neurons": number(net.n_neurons),
             "rate (Hz)": _mean_sd(r["rate_hz"], ".1f"),
             "CV of ISIs": _mean_sd(r["cv_isi"], ".2f"),
-            "Fano factor": _mean_sd(r["fano"], ".2f"),
+            "Fano factor (1 ms counts)": _mean_sd(r["fano"], ".2f"),
             "Golomb's χ": _mean_sd(r["chi"], ".2f"),
-            "peak (Hz)": _mean_sd(r["peak_hz"], ".0f"),
-            "peak / median": _mean_sd(r["peak_over_median"], ".1f"),
-            "measured as": r["label"],
+            "spectral peak (Hz)": _mean_sd(r["peak_hz"], ".0f"),
+            "peak / median power": _mean_sd(r["peak_over_median"], ".1f"),
+            # the label in two words on two rows: the table's cells do not wrap
+            "measured as": r["label"].split(" ", 1)[0],
+            "": r["label"].split(" ", 1)[-1],
             "runs with the label": f"{agree} of {len(r['run_labels'])}",
         }
-    return pd.DataFrame.from_dict(rows, orient="index")
+    return pd.DataFrame(cols)
 
 
 def _mean_sd(stat: dict, spec: str) -> str:
@@ -344,17 +346,19 @@ def forecasts_frame(forecasts: dict[str, dict], horizon_ms: float = 1):
 
 
 def verdicts_frame(judged: list[dict]):
-    """One row per verdict: its word in each state (with the difference's interval) and how it fares across them."""
+    """One row per verdict and state: the paired difference R^2(a) - R^2(b) with its 95 % interval, its word,
+    and, on the verdict's first row, how it fares across the states."""
     import pandas as pd
 
     rows = {}
     for v in judged:
-        row = {
-            states.STATES[k].name: f"{s['word']}: {with_interval(s['difference'], s['ci'])}"
-            for k, s in v["by_state"].items()
-        }
-        row["across the states"] = v["across"]
-        rows[f"{v['claim']} ({number(v['horizon_ms'], 'g')} ms)"] = row
+        claim = f"{v['claim']} ({number(v['horizon_ms'], 'g')} ms)"
+        for k, (key, s) in enumerate(v["by_state"].items()):
+            rows[(claim, states.STATES[key].short)] = {
+                "R² difference": with_interval(s["difference"], s["ci"]),
+                "verdict": s["word"],
+                "across the states": v["across"] if k == 0 else "",
+            }
     return pd.DataFrame.from_dict(rows, orient="index")
 
 

@@ -40,6 +40,7 @@ class State:
     regularity: str  # "irregular", "near-regular" or "regular"
     rate_band_hz: tuple[float, float] | None = None
     why: str = ""
+    short: str = ""  # a table's column: "AI"
 
 
 SOURCE = NetworkConfig()
@@ -53,6 +54,7 @@ STATES: dict[str, State] = {
             "asynchronous",
             "near-regular",
             why="the source's parameters: g 5.5, nu_ext / nu_thr 1, J 0.5 mV",
+            short="source's",
         ),
         State(
             "ai",
@@ -63,6 +65,7 @@ STATES: dict[str, State] = {
             rate_band_hz=(5.0, 20.0),
             why="the state that resembles cortex: driven below threshold on average (nu_ext / nu_thr 0.5), "
             "firing on large fluctuations (J 3 mV), the source's g",
+            short="AI",
         ),
         State(
             "si",
@@ -72,6 +75,7 @@ STATES: dict[str, State] = {
             "irregular",
             why="Brunel's slow synchronous irregular state: strong inhibition (g 8), weak drive, J 6 mV; "
             "irregular neurons on a slow population rhythm",
+            short="SI",
         ),
         State(
             "sr",
@@ -80,6 +84,7 @@ STATES: dict[str, State] = {
             "synchronous",
             "regular",
             why="excitation dominates (g 1 < n_exc / n_inh = 4) and J 10 mV: neurons fire near saturation in step",
+            short="SR",
         ),
         State(
             "source_1000",
@@ -90,6 +95,7 @@ STATES: dict[str, State] = {
             why="the same connection probability (C_E = 80) and C_ext = C_E, Brunel's convention that keeps "
             "nu_ext / nu_thr = 1 meaning what it means at 100 neurons (with the source's C_ext = 8 the larger "
             "network is silent)",
+            short="1,000 neurons",
         ),
     )
 }
