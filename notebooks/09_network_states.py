@@ -89,6 +89,24 @@ fig = plots.forecasts_by_state(cfg.data.horizons_ms, forecasts, {k: states.STATE
 plots.save_figure(fig, profile, "forecasts_by_state.png");
 
 # %% [markdown]
+# ## Transfer: trees trained in one state, tested in another
+# The boosted trees read and predict millivolts, so trees trained on the source's state can forecast
+# any other state's recording unchanged (each state's voltages z-scored by its own training runs for
+# scoring). Each is compared with the trees trained in the state it is tested in, on the same test
+# windows; the asynchronous irregular state's trees are also tested on the source's.
+
+# %%
+panels = across_states.transfer_panels(products)
+display.frame(across_states.transfer_frame(panels, cfg.data.horizons_ms[0]))
+
+# %%
+fig = plots.transfer(cfg.data.horizons_ms, panels)
+plots.save_figure(fig, profile, "transfer_between_states.png");
+
+# %%
+Markdown(prose.render("states_transfer", **across_states.transfer_fields(panels, cfg.data.horizons_ms)))
+
+# %% [markdown]
 # ## Which verdicts hold
 # Each verdict is a paired difference of test R² between two forecasters on the same held-out
 # runs; its word is "holds" or "is reversed" only where the 95 % interval excludes zero.

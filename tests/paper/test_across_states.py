@@ -123,3 +123,24 @@ def test_the_verdicts_table_has_a_row_per_verdict_and_state():
     assert list(table.index) == [("a beats b (1 ms)", "source's"), ("a beats b (1 ms)", "AI")]
     assert list(table["verdict"]) == [xs.HOLDS, xs.REVERSED]
     assert list(table["across the states"]) == ["changes", ""]
+
+
+def _moved(diff_ci, r2=0.6, own=0.75):
+    return {"r2": r2, "r2_ci": [r2 - 0.1, r2 + 0.1], "own_r2": own, "own_r2_ci": [own - 0.05, own + 0.05],
+            "difference": r2 - own, "ci": diff_ci}  # fmt: skip
+
+
+def test_transfer_is_worse_only_where_its_paired_interval_lies_below_zero():
+    products = {
+        "source": {"state": "source"},
+        "ai": {"transfer": {"from_source": {"1": _moved([-0.2, -0.1]), "2": _moved([-0.2, 0.1])},
+                            "to_source": {"1": _moved([0.01, 0.2], r2=0.8), "2": _moved([-0.3, -0.1])}}},
+    }  # fmt: skip
+    panels = xs.transfer_panels(products)
+    assert list(panels) == ["source's trees on AI", "AI's trees on the source's"]
+    table = xs.transfer_frame(panels, 1)
+    assert list(table["verdict"]) == ["worse transferred", "better transferred"]
+    text = prose.render("states_transfer", **xs.transfer_fields(panels, (1, 2)))
+    assert "- *Source's trees on AI*: at 1 ms R² 0.600 against 0.750 for trees trained there (difference" in text
+    assert "worse at 1 ms, not distinguishable at 2 ms." in text
+    assert "worse at 2 ms, better at 1 ms." in text

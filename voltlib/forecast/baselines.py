@@ -125,10 +125,20 @@ class Fitted:
     name: str
     settings: dict
     forecast: Callable[[Split], np.ndarray]
+    # (split, its dataset) -> z forecasts in that dataset's units: the model applied to another recording
+    # (notebook 09's transfer between network states); None for a model defined in z units only
+    forecast_other: Callable[[Split, Dataset], np.ndarray] | None = None
 
     def predict(self, split: Split) -> np.ndarray:
         with threadpool_limits(limits=BASELINE_THREADS):
             return self.forecast(split)
+
+    def predict_other(self, split: Split, dataset: Dataset) -> np.ndarray:
+        """Forecasts of windows of another dataset (its own z units), with the fitted model unchanged."""
+        if self.forecast_other is None:
+            raise ValueError(f"{self.name} is fitted in its dataset's z units and cannot forecast another recording")
+        with threadpool_limits(limits=BASELINE_THREADS):
+            return self.forecast_other(split, dataset)
 
 
 @_one_thread
@@ -217,12 +227,13 @@ def fit_own_lags_boosting(ds: Dataset, seed: int = 0) -> Fitted:
     assert best is not None, "BOOST_LAGS is empty: nothing to select from"
     _, k, model = best
 
-    def forecast(sp: Split) -> np.ndarray:
-        xt, lt, _ = _boost_rows(sp, ds, k)
-        pred_mv = (model.predict(xt) + lt).reshape(len(sp), n)
-        return (pred_mv - ds.mean_mv) / ds.std_mv
+    def forecast_other(sp: Split, on: Dataset) -> np.ndarray:
+        # the trees read and predict millivolts, so they apply to any recording of the same neurons' kind
+        xt, lt, _ = _boost_rows(sp, on, k)
+        pred_mv = (model.predict(xt) + lt).reshape(len(sp), on.std_mv.shape[0])
+        return (pred_mv - on.mean_mv) / on.std_mv
 
-    return Fitted("own_lags_boosting", {"lags": k}, forecast)
+    return Fitted("own_lags_boosting", {"lags": k}, lambda sp: forecast_other(sp, ds), forecast_other)
 
 
 def own_lags_boosting(ds: Dataset, seed: int = 0) -> tuple[np.ndarray, dict]:

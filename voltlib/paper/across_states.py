@@ -135,7 +135,8 @@ def _recovery(auc: dict, auc_null: dict, past_s) -> dict:
 
 
 STATE_MEMBER = "wiring"  # the staircase member that infers the wiring from the run (notebook 08's best at quick)
-PRODUCT_VERSION = 1  # bump when what a state's product holds changes
+PRODUCT_VERSION = 2  # bump when what a state's product holds changes (2: the transfer of the boosted trees)
+TRANSFER_BACK = ("ai",)  # the states whose own trees are also tested on the source's state
 
 
 def product_path(cfg: Profile, key: str) -> Path:
@@ -154,7 +155,42 @@ def compute_product(cfg: Profile, key: str, progress: bool = False) -> dict:
     ceiling = {k: c[k] for k in CEILING_KEYS}
     member = member_scores(cfg, key, baselines, ceiling, STATE_MEMBER)
     return {"state": key, "baselines": baselines, "ceiling": ceiling, "member": member,
-            "wall_s": time.perf_counter() - t0}  # fmt: skip
+            "transfer": transfer(cfg, key, sim), "wall_s": time.perf_counter() - t0}  # fmt: skip
+
+
+def _scored(ds, pred: np.ndarray) -> dict:
+    """R^2, its interval over test runs and the run statistics of forecasts of ds's test windows."""
+    from voltlib.forecast.metrics import evaluate
+
+    m = evaluate(ds.test.targets(), pred, ds.std_mv, ds.n_exc, run_of_sample=ds.test.run_of_window)
+    return {k: m[k] for k in ("r2", "r2_ci", "run_stats")}
+
+
+def transfer(cfg: Profile, key: str, sim=None) -> dict:
+    """The boosted trees trained on the source's state and tested on this state's test windows, against the
+    trees trained in this state, at every horizon (and, for TRANSFER_BACK, this state's trees on the source's
+    test windows against the source's own): {direction: {horizon key: {r2, r2_ci, run_stats, own_r2,
+    difference, ci}}}, difference = transferred minus own (paired over the test runs)."""
+    from voltlib.forecast.baselines import fit_own_lags_boosting
+
+    sim = sim if sim is not None else simulate(state_sim_of(cfg, key), progress=False)
+    source = simulate(cfg.sim, progress=False)
+    h_samples = tuple(ms_to_samples(h, cfg.sim.record_dt_ms) for h in cfg.data.horizons_ms)
+    here, there = make_datasets(sim, cfg.data, "clean", h_samples), make_datasets(source, cfg.data, "clean", h_samples)
+    # direction: (where the trees were trained, where they are tested)
+    directions = {"from_source": ("there", "here")} | ({"to_source": ("here", "there")} if key in TRANSFER_BACK else {})
+    sets = {"here": here, "there": there}
+    out: dict = {d: {} for d in directions}
+    for h_ms, h in zip(cfg.data.horizons_ms, h_samples):
+        fitted = {"here": fit_own_lags_boosting(here[h]), "there": fit_own_lags_boosting(there[h])}
+        for d, (trained, tested) in directions.items():
+            test = sets[tested][h]
+            moved = _scored(test, fitted[trained].predict_other(test.test, test))
+            own = _scored(test, fitted[tested].predict(test.test))
+            diff = paired_difference(moved["run_stats"], own["run_stats"])
+            out[d][horizon_key(h_ms)] = {**moved, "own_r2": own["r2"], "own_r2_ci": own["r2_ci"],
+                                         "difference": diff["difference"], "ci": list(diff["ci"])}  # fmt: skip
+    return out
 
 
 def product(cfg: Profile, key: str) -> dict:
@@ -428,3 +464,52 @@ def reach_frame(forecasts: dict, ceilings_: dict, members: dict, horizon_ms: flo
 def _range(values) -> str:
     v = np.asarray(values, float)
     return f"{number(v.mean())} [{number(v.min())}–{number(v.max())}]"
+
+
+def transfer_panels(products: dict[str, dict]) -> dict[str, dict]:
+    """{panel title: one direction's transfer by horizon}: the source's trees in each state, then each state's
+    trees on the source's (for the states of TRANSFER_BACK)."""
+    out = {}
+    for key, p in products.items():
+        if "transfer" in p:
+            out[f"source's trees on {states.STATES[key].short}"] = p["transfer"]["from_source"]
+    for key, p in products.items():
+        if "to_source" in p.get("transfer", {}):
+            out[f"{states.STATES[key].short}'s trees on the source's"] = p["transfer"]["to_source"]
+    return out
+
+
+def transfer_frame(panels: dict[str, dict], horizon_ms: float = 1):
+    """At one horizon, per transfer: the trees trained where they are tested, those trained in the other
+    state, and their paired difference (transferred minus own), each with its 95 % interval over test runs."""
+    import pandas as pd
+
+    h = horizon_key(horizon_ms)
+    rows = {
+        title: {
+            "trained in this state": with_interval(e["own_r2"], e["own_r2_ci"]),
+            "trained in the other state": with_interval(e["r2"], e["r2_ci"]),
+            "difference": with_interval(e["difference"], e["ci"]),
+            "verdict": _transfer_word(e["ci"]),
+        }
+        for title, e in ((t, by_h[h]) for t, by_h in panels.items())
+    }
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def _transfer_word(ci) -> str:
+    return verdict(ci, higher="better transferred", lower="worse transferred")
+
+
+def transfer_fields(panels: dict[str, dict], horizons_ms) -> dict:
+    """The fields of the states_transfer template: per transfer, its difference at the first horizon and the
+    horizons at which the transferred trees are worse, not distinguishable, or better."""
+    rows = []
+    for title, by_h in panels.items():
+        words = {horizon_key(h): _transfer_word(by_h[horizon_key(h)]["ci"]) for h in horizons_ms}
+        first = by_h[horizon_key(horizons_ms[0])]
+        by_word = {w: [h for h, x in words.items() if x == w] for w in set(words.values())}
+        said = [(f"{say} at {', '.join(by_word[w])} ms") for w, say in (("worse transferred", "worse"),
+                (verdict(None), "not distinguishable"), ("better transferred", "better")) if w in by_word]  # fmt: skip
+        rows.append({"title": title, "first": first, "by_horizon": ", ".join(said)})
+    return {"rows": rows, "first_ms": horizons_ms[0]}

@@ -75,3 +75,15 @@ def test_forecasts_by_state_draw_every_baseline_in_one_colour_per_panel_with_its
         "persistence", "AR per neuron", "population ridge", "boosted trees"
     }  # fmt: skip
     assert right.get_xscale() == "log" and right.get_ylabel() == "" and left.get_ylabel() == "test R²"
+
+
+def test_transfer_draws_own_and_transferred_trees_per_panel_with_their_bands():
+    by_h = {k: {"r2": 0.5 - i / 10, "r2_ci": [0.4, 0.6], "own_r2": 0.8 - i / 10, "own_r2_ci": [0.7, 0.9]}
+            for i, k in enumerate(["1", "2", "5"])}  # fmt: skip
+    fig = plots.transfer([1, 2, 5], {"A on B": by_h, "B on A": by_h})
+    left, right = fig.axes
+    drawn = lines_by_label(right)
+    np.testing.assert_allclose(drawn["trained in this state"][1], [0.8, 0.7, 0.6])
+    np.testing.assert_allclose(drawn["trained in the other state"][1], [0.5, 0.4, 0.3])
+    assert len(right.collections) == 2 and left.get_legend() is None and right.get_legend() is not None
+    assert left.get_title(loc="left") == "A on B"

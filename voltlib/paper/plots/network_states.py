@@ -98,3 +98,31 @@ def forecasts_by_state(
             ax.set_ylabel("")
     fig.tight_layout()
     return fig
+
+
+def transfer(horizons_ms, panels: dict):
+    """One panel per transfer {title: {horizon key: {r2, r2_ci, own_r2, own_r2_ci}}}: test R^2 against horizon of
+    the boosted trees trained where they are tested (solid) and trained in another state (dashed), each with
+    its 95 % interval over test runs as a band."""
+    keys = list(panels)
+    fig, axes = plt.subplots(1, len(keys), figsize=(2.6 * len(keys) + 1.8, 3.3), sharey=True, squeeze=False)
+    h = np.asarray(horizons_ms, float)
+    hk = [horizon_key(x) for x in horizons_ms]
+    color = BASELINE_COLORS["own_lags_boosting"]
+    for ax, title in zip(axes[0], keys):
+        by_h = panels[title]
+        curves = {
+            "trained in this state": ([by_h[k]["own_r2"] for k in hk], {"color": color}),
+            "trained in the other state": ([by_h[k]["r2"] for k in hk], {"color": color, "ls": "--", "marker": "s"}),
+        }
+        r2_vs_horizon(horizons_ms, curves, ylim=(-1.2, 1.0), ax=ax)
+        for key, alpha in (("own_r2_ci", 0.2), ("r2_ci", 0.1)):
+            ci = np.array([by_h[k][key] for k in hk], float)
+            ax.fill_between(h, ci[:, 0], ci[:, 1], color=color, alpha=alpha, lw=0)
+        ax.set_title(title, loc="left", fontsize=10)
+        if ax is not axes[0, -1]:
+            ax.get_legend().remove()
+        if ax is not axes[0, 0]:
+            ax.set_ylabel("")
+    fig.tight_layout()
+    return fig
