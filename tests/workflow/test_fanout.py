@@ -311,8 +311,8 @@ logging.getLogger("distributed.core").error("odd message %s", "x")
 
 @pytest.mark.slow
 def test_a_network_state_computed_on_a_worker_is_cached_with_the_in_process_numbers(monkeypatch, tmp_path):
-    # notebook 09's product of one state (its baselines, ceiling and staircase member), on a one-thread
-    # worker, against the same computed here on one thread: the client caches it where notebook 09 reads it
+    # notebook 09's product of one state (its baselines, ceiling, staircase member and transfer), on a
+    # one-thread worker, against the same computed here: the client caches it where notebook 09 reads it
     from support import build_numbers
 
     from voltlib.config import get_profile
@@ -327,12 +327,9 @@ def test_a_network_state_computed_on_a_worker_is_cached_with_the_in_process_numb
     cached = across_states.product(smoke, "ai")  # a cache hit: nothing is simulated under tmp_path
     assert not (tmp_path / "data" / "sim").exists()
     monkeypatch.setattr(paths, "DATA", paths.ROOT / "data")
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        here = across_states.compute_product(smoke, "ai")
-    finally:
-        torch.set_num_threads(before)
+    torch.set_num_threads(2)  # as a notebook's kernel on 2 cores: the product pins itself to one thread
+    here = across_states.compute_product(smoke, "ai")
+    assert torch.get_num_threads() == 2  # and gives the caller its count back
     from voltlib.store import parse_json, write_json
 
     here = parse_json(write_json(tmp_path / "here.json", here))  # as the cache holds it: NaN as null

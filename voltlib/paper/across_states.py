@@ -148,14 +148,23 @@ def product_path(cfg: Profile, key: str) -> Path:
 def compute_product(cfg: Profile, key: str, progress: bool = False) -> dict:
     """One state's forecasts on the clean protocol at every horizon: its baselines, its oracle ceiling and
     STATE_MEMBER trained on its training runs, with its wiring's recovery (what notebook 09 reads of it)."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    from voltlib.forecast.train import fit_threads
+
     t0 = time.perf_counter()
-    sim = simulate(state_sim_of(cfg, key), progress=progress)
-    baselines = _compact(baseline_table(sim, cfg.data, ("clean",), cfg.data.horizons_ms)["clean"])
-    c = compute_ceiling(cfg.name, progress=progress, sim_cfg=state_sim_of(cfg, key))
-    ceiling = {k: c[k] for k in CEILING_KEYS}
-    member = member_scores(cfg, key, baselines, ceiling, STATE_MEMBER)
-    return {"state": key, "baselines": baselines, "ceiling": ceiling, "member": member,
-            "transfer": transfer(cfg, key, sim), "wall_s": time.perf_counter() - t0}  # fmt: skip
+    # on one thread wherever it runs (a fan-out worker has one, a notebook's kernel more): another count
+    # sums the member's forecasts and the coupling's ridge in another order, and the last digits move
+    with fit_threads(torch.device("cpu")), threadpool_limits(limits=1):
+        sim = simulate(state_sim_of(cfg, key), progress=progress)
+        baselines = _compact(baseline_table(sim, cfg.data, ("clean",), cfg.data.horizons_ms)["clean"])
+        c = compute_ceiling(cfg.name, progress=progress, sim_cfg=state_sim_of(cfg, key))
+        ceiling = {k: c[k] for k in CEILING_KEYS}
+        member = member_scores(cfg, key, baselines, ceiling, STATE_MEMBER)
+        moved = transfer(cfg, key, sim)
+    return {"state": key, "baselines": baselines, "ceiling": ceiling, "member": member, "transfer": moved,
+            "wall_s": time.perf_counter() - t0}  # fmt: skip
 
 
 def _scored(ds, pred: np.ndarray) -> dict:
