@@ -119,7 +119,7 @@ for ax, key, label in ((axes[0], "mean_mv", "mean (mV)"), (axes[1], "std_mv", "s
 axes[0].legend(frameon=False)
 plots.save_figure(fig, profile, "dataset_normalisation.png");
 c = datasets["clean"]
-Markdown(prose.render("normalisation", mean_mv=c.mean_mv, std_mv=c.std_mv))
+Markdown(prose.render("normalisation", **wording.normalisation_fields(c.mean_mv, c.std_mv)))
 
 # %% [markdown]
 # ## Baselines

@@ -441,7 +441,8 @@ def test_the_captions_of_the_data_the_normalisation_the_spread_and_the_evaluatio
         f"N(0, {cfg.data.meas_noise_mv} mV) measurement noise is added (seed {cfg.data.noise_seed}), leaving 1200 "
         "samples per run."
     )
-    text = prose.render("normalisation", mean_mv=np.array([-60.04, -55.0]), std_mv=np.array([2.0, 3.0]))
+    fields = W.normalisation_fields(np.array([-60.04, -55.0]), np.array([2.0, 3.0]))
+    text = prose.render("normalisation", **fields)
     assert (
         text
         == "Per-neuron means -60.0 to -55.0 mV, standard deviations 2.00 to 3.00 mV (mean 2.50 mV, clean protocol)."

@@ -14,6 +14,19 @@ from voltlib import display
 # --- notebook 02: the baselines against the source's numbers -------------------------------------------
 
 
+def normalisation_fields(mean_mv, std_mv) -> dict:
+    """The normalisation template's numbers: the range of the per-neuron means and standard deviations
+    (mV) and the standard deviations' mean."""
+    mean_mv, std_mv = np.asarray(mean_mv, float), np.asarray(std_mv, float)
+    return {
+        "mean_lo": float(mean_mv.min()),
+        "mean_hi": float(mean_mv.max()),
+        "std_lo": float(std_mv.min()),
+        "std_hi": float(std_mv.max()),
+        "std_mean": float(std_mv.mean()),
+    }
+
+
 def distance(x, ref, spec: str = ".3f") -> str:
     """How far x is from ref, and on which side: '0.122 above' (x at or above ref) or '0.052 below'."""
     return f"{abs(x - ref):{spec}} {'above' if x >= ref else 'below'}"
