@@ -8,6 +8,7 @@ import pytest
 
 from voltlib.config import NetworkConfig, get_profile
 from voltlib.sim import states
+from voltlib.sim.simulate import simulate
 
 
 def _stats(**kw):
@@ -67,6 +68,7 @@ def test_each_state_measures_as_its_label_says(key):
     # two runs of 5 s at the smoke profile's resolution and seeds (the source's state shares the cached
     # runs of a 5-s profile, if any); every run, not only their mean, must carry the label
     base = dataclasses.replace(get_profile("smoke").sim, duration_s=5.0)
-    rec = states.measure(states.STATES[key], base, discard_ms=800.0, n_runs=2, progress=False)
+    state = states.STATES[key]
+    rec = states.measure(state, simulate(states.state_sim(base, state, 2), progress=False), discard_ms=800.0)
     assert rec["misses"] == []
     assert rec["run_labels"] == [rec["expected"]] * 2

@@ -29,6 +29,7 @@ from voltlib.store import horizon_key, load_checked, parse_json, verify, write_j
 
 FORECAST_KEYS = ("r2", "r2_ci", "skill_vs_persistence", "run_stats")  # of each baseline's metrics, kept in states.json
 RASTER_MS = 500.0  # the example's span, after the transient
+FORECAST_NEURONS = 100  # states of at most this many neurons are forecast; the example shows this many
 
 
 @dataclass
@@ -41,12 +42,12 @@ class Measured:
 
 def n_runs(cfg: Profile, state: states.State) -> int:
     """Runs that measure a state: the profile's states.n_runs at 100 neurons, n_runs_large above."""
-    return cfg.states.n_runs if state.network.n_neurons <= 100 else cfg.states.n_runs_large
+    return cfg.states.n_runs if state.network.n_neurons <= FORECAST_NEURONS else cfg.states.n_runs_large
 
 
 def forecast_keys(cfg: Profile) -> list[str]:
     """The states whose voltages are forecast here: those of 100 neurons (the 1,000-neuron state is measured only)."""
-    return [k for k, s in states.STATES.items() if s.network.n_neurons <= 100]
+    return [k for k, s in states.STATES.items() if s.network.n_neurons <= FORECAST_NEURONS]
 
 
 def example(sim, discard_ms: float, span_ms: float = RASTER_MS) -> dict:
@@ -55,7 +56,7 @@ def example(sim, discard_ms: float, span_ms: float = RASTER_MS) -> dict:
     i, t = np.asarray(sim.spike_i[0]), np.asarray(sim.spike_t_ms[0])
     n = sim.sim.network.n_neurons
     end_ms = sim.sim.duration_s * 1000.0
-    window = (t >= discard_ms) & (t < discard_ms + span_ms) & (i < 100)
+    window = (t >= discard_ms) & (t < discard_ms + span_ms) & (i < FORECAST_NEURONS)
     freqs, power = rate_spectrum(population_counts(t, discard_ms, end_ms))
     return {
         "spike_t_ms": t[window],
@@ -73,10 +74,10 @@ def measure_states(cfg: Profile, keys=None, progress: bool = False) -> dict[str,
     """Every state (or those of keys) simulated at the profile's length and measured."""
     out = {}
     for key in keys or states.STATES:
-        state = states.STATES[key]
-        record = states.measure(state, cfg.sim, cfg.data.discard_ms, n_runs(cfg, state), progress=progress)
-        sim = simulate(states.state_sim(cfg.sim, state, n_runs(cfg, state)), progress=False)  # from the cache
-        out[key] = Measured(record, example(sim, cfg.data.discard_ms))
+        sim = simulate(state_sim_of(cfg, key), progress=progress)
+        out[key] = Measured(
+            states.measure(states.STATES[key], sim, cfg.data.discard_ms), example(sim, cfg.data.discard_ms)
+        )
     return out
 
 
@@ -94,11 +95,10 @@ def state_sim_of(cfg: Profile, key: str):
     return states.state_sim(cfg.sim, state, n_runs(cfg, state))
 
 
-def member_scores(cfg: Profile, key: str, baselines_clean: dict, ceiling: dict, member: str) -> dict:
-    """One staircase member (METHODS.md section 11) trained and scored in one state at every horizon, and the
-    recovery of that state's wiring from its runs: {"scores": staircase_scores.score, "recovery":
-    staircase_scores.recovery_summary, "train_s": per seed}."""
-    sim = simulate(state_sim_of(cfg, key), progress=False)
+def member_scores(cfg: Profile, sim, baselines_clean: dict, ceiling: dict, member: str) -> dict:
+    """One staircase member (METHODS.md section 11) trained and scored on a state's simulated runs at every
+    horizon, and the recovery of that state's wiring from its runs: {"scores": staircase_scores.score,
+    "recovery": staircase_scores.recovery_summary, "train_s": per seed}."""
     h_samples = tuple(ms_to_samples(h, cfg.sim.record_dt_ms) for h in cfg.data.horizons_ms)
     datasets = make_datasets(sim, cfg.data, "clean", h_samples)
     runs = datasets[h_samples[0]].runs
@@ -118,7 +118,7 @@ def member_scores(cfg: Profile, key: str, baselines_clean: dict, ceiling: dict, 
     past_s = np.arange(auc["E"].shape[1]) * wiring.STEP * cfg.sim.record_dt_ms / 1000
     return {
         "member": member,
-        "scores": {h: {f: e[f] for f in staircase_scores.BEYOND_FIELDS} for h, e in scores.items()},
+        "scores": _beyond_fields(scores),
         **_recovery(auc, auc_null, past_s),
         "train_s": [info["train_s"] for _, info, _ in fitted],
     }
@@ -130,8 +130,13 @@ def _recovery(auc: dict, auc_null: dict, past_s) -> dict:
     auc, auc_null = ({k: np.array(v, dtype=float) for k, v in d.items()} for d in (auc, auc_null))
     return {
         "recovery": staircase_scores.recovery_summary(auc, auc_null, past_s),
-        "auc_runs": {k: np.asarray(v, float)[:, -1].tolist() for k, v in auc.items()},
+        "auc_runs": {k: v[:, -1].tolist() for k, v in auc.items()},
     }
+
+
+def _beyond_fields(scores: dict) -> dict:
+    """{horizon: what beyond.json keeps of a member's score there (staircase_scores.BEYOND_FIELDS)}."""
+    return {h: {f: e[f] for f in staircase_scores.BEYOND_FIELDS} for h, e in scores.items()}
 
 
 STATE_MEMBER = "wiring"  # the staircase member that infers the wiring from the run (notebook 08's best at quick)
@@ -161,7 +166,7 @@ def compute_product(cfg: Profile, key: str, progress: bool = False) -> dict:
         baselines = _compact(baseline_table(sim, cfg.data, ("clean",), cfg.data.horizons_ms)["clean"])
         c = compute_ceiling(cfg.name, progress=progress, sim_cfg=state_sim_of(cfg, key))
         ceiling = {k: c[k] for k in CEILING_KEYS}
-        member = member_scores(cfg, key, baselines, ceiling, STATE_MEMBER)
+        member = member_scores(cfg, sim, baselines, ceiling, STATE_MEMBER)
         moved = transfer(cfg, key, sim)
     return {"state": key, "baselines": baselines, "ceiling": ceiling, "member": member, "transfer": moved,
             "wall_s": time.perf_counter() - t0}  # fmt: skip
@@ -220,11 +225,10 @@ def missing_products(cfg: Profile) -> list[str]:
 def source_product(baselines: dict, ceiling: dict, beyond: dict, analysis: dict) -> dict:
     """The source's state in a product's layout, from notebooks 02, 06 and 08's results (the same runs)."""
     reaching = analysis["reaching_the_ceiling"]
-    fields = staircase_scores.BEYOND_FIELDS
     entry = beyond[STATE_MEMBER]
     member = {
         "member": STATE_MEMBER,
-        "scores": {h: {f: e[f] for f in fields} for h, e in entry.items()},
+        "scores": _beyond_fields(entry),
         **_recovery(reaching["auc"], reaching["auc_null"], reaching["checkpoint_s"]),
         "train_s": [entry[next(iter(entry))]["train_s"]],
     }

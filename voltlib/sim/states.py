@@ -12,14 +12,13 @@ and the drive; the source's network stays the default and is one of them.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from voltlib.config import NetworkConfig, SimConfig
-from voltlib.sim.simulate import Simulation, simulate
-from voltlib.sim.stats import run_state
+from voltlib.config import NetworkConfig, SimConfig, to_dict
+from voltlib.sim.simulate import Simulation
+from voltlib.sim.stats import SPECTRUM_BINS, run_state
 
 # What the labels mean here, in measured statistics (METHODS.md section 14):
 IRREGULAR_CV = 0.8  # a mean CV of ISIs at or above it is irregular (cortex in vivo: 0.8-1.2)
@@ -146,10 +145,11 @@ def state_sim(base: SimConfig, state: State, n_runs: int | None = None) -> SimCo
 
 def run_statistics(sim: Simulation, discard_ms: float) -> dict[str, np.ndarray]:
     """Every statistic of every run of a simulation after its first discard_ms: {statistic: [run]}."""
-    if discard_ms + 512 * sim.sim.record_dt_ms > sim.sim.duration_s * 1000:
+    span_ms = SPECTRUM_BINS * sim.sim.record_dt_ms  # one Welch segment of the population rate
+    if discard_ms + span_ms > sim.sim.duration_s * 1000:
         raise ValueError(
-            f"runs of {sim.sim.duration_s:g} s leave less than 512 ms after the first {discard_ms:g} ms for the "
-            "population spectrum: simulate longer or discard less"
+            f"runs of {sim.sim.duration_s:g} s leave less than {span_ms:g} ms after the first {discard_ms:g} ms for "
+            "the population spectrum: simulate longer or discard less"
         )
     rows = [
         run_state(sim.v_mv[r], sim.spike_i[r], sim.spike_t_ms[r], discard_ms, sim.sim.record_dt_ms)
@@ -175,16 +175,16 @@ def summarise(per_run: dict[str, np.ndarray]) -> dict:
     return out
 
 
-def measure(state: State, base: SimConfig, discard_ms: float, n_runs: int | None = None, progress: bool = True) -> dict:
-    """A state's record: its parameters, its statistics over runs, its measured label and what contradicts it."""
-    sim = simulate(state_sim(base, state, n_runs), progress=progress)
+def measure(state: State, sim: Simulation, discard_ms: float) -> dict:
+    """A state's record from its simulated runs (state_sim's): its parameters, its statistics over runs, its
+    measured label and what contradicts it."""
     per_run = run_statistics(sim, discard_ms)
     summary = summarise(per_run)
     means = {k: summary[k]["mean"] for k in STATISTICS}
     return {
         "key": state.key,
         "name": state.name,
-        "network": {f.name: getattr(state.network, f.name) for f in dataclasses.fields(state.network)},
+        "network": to_dict(state.network),
         "nu_ext_hz": state.network.nu_ext_hz,
         "n_runs": sim.n_runs,
         "duration_s": sim.sim.duration_s,

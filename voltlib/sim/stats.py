@@ -77,7 +77,12 @@ def golomb_chi(v: np.ndarray) -> float:
     return float(np.sqrt(v.mean(axis=1).var() / each)) if each > 0 else float("nan")
 
 
-def rate_spectrum(counts: np.ndarray, bin_ms: float = 1.0, nperseg: int = 512) -> tuple[np.ndarray, np.ndarray]:
+SPECTRUM_BINS = 512  # bins of a Welch segment of the population rate: 512 ms at 1 ms
+
+
+def rate_spectrum(
+    counts: np.ndarray, bin_ms: float = 1.0, nperseg: int = SPECTRUM_BINS
+) -> tuple[np.ndarray, np.ndarray]:
     """The Welch power spectrum of the population's counts (mean removed): frequencies (Hz) and power."""
     counts = np.asarray(counts, np.float64)
     if len(counts) < nperseg:
@@ -85,7 +90,7 @@ def rate_spectrum(counts: np.ndarray, bin_ms: float = 1.0, nperseg: int = 512) -
     return signal.welch(counts - counts.mean(), fs=1000.0 / bin_ms, nperseg=nperseg)
 
 
-def rate_peak(counts: np.ndarray, bin_ms: float = 1.0, fmin_hz: float = 5.0, nperseg: int = 512) -> dict:
+def rate_peak(counts: np.ndarray, bin_ms: float = 1.0, fmin_hz: float = 5.0, nperseg: int = SPECTRUM_BINS) -> dict:
     """The population rate's dominant frequency above fmin_hz (rate_spectrum) and how far its power stands
     above the median of the spectrum there: a clear oscillation stands many times above it, an
     asynchronous population's highest bin only a few times (the spread of a noise spectrum)."""
