@@ -145,6 +145,20 @@ def check_library(library: str | None) -> None:
             )
 
 
+def _worker() -> tuple[int, str]:
+    """(threads, address) of the Dask worker running this task; this process's torch threads and "in-process"
+    when called outside a worker (tests)."""
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+        return worker.state.nthreads, worker.address
+    except (ImportError, ValueError):
+        import torch
+
+        return torch.get_num_threads(), "in-process"
+
+
 def train_on_worker(spec: FitSpec, sim, library: str | None = None, checkpoint_root: str | None = None) -> dict:
     """Runs on a worker: cuts the spec's dataset, trains it, returns {weights (bytes), info, worker, seconds}.
 
@@ -158,13 +172,7 @@ def train_on_worker(spec: FitSpec, sim, library: str | None = None, checkpoint_r
     from voltlib.store import remove
 
     check_library(library)
-    try:
-        from distributed import get_worker
-
-        worker = get_worker()
-        threads, name = worker.state.nthreads, worker.address
-    except (ImportError, ValueError):  # called outside a worker (tests)
-        threads, name = torch.get_num_threads(), "in-process"
+    threads, name = _worker()
     t0 = time.perf_counter()
     device = pick_device(None, verbose=False)
     if device.type == "cpu":
@@ -204,21 +212,12 @@ class StateJob:
 def state_on_worker(job: StateJob, library: str | None = None) -> dict:
     """Runs on a worker: computes a state's product, returns {product, worker, seconds}. The state's own
     caches (its runs, its ceiling, the member's weights) are written on the worker's disk along the way."""
-    import torch
-
     from voltlib.config import get_profile
     from voltlib.paper.across_states import compute_product
 
     check_library(library)
-    try:
-        from distributed import get_worker
-
-        worker = get_worker()
-        threads, name = worker.state.nthreads, worker.address
-    except (ImportError, ValueError):  # called outside a worker (tests)
-        threads, name = torch.get_num_threads(), "in-process"
+    _, name = _worker()  # compute_product runs on one thread wherever it runs
     t0 = time.perf_counter()
-    torch.set_num_threads(threads)
     product = compute_product(get_profile(job.profile), job.state)
     return {"product": product, "worker": name, "seconds": time.perf_counter() - t0}
 
