@@ -58,27 +58,50 @@ def state_portraits(examples: dict, fmin_hz: float = 5.0):
     return fig
 
 
+def _panel_row(n: int, height: float):
+    """A row of n panels sharing the R^2 axis."""
+    fig, axes = plt.subplots(1, n, figsize=(2.6 * n + 1.8, height), sharey=True, squeeze=False)
+    return fig, list(axes[0])
+
+
+def _band(ax, h, cis, color, alpha: float) -> None:
+    """A 95 % interval [(lo, hi) per horizon] as a band."""
+    ci = np.array(cis, float)
+    ax.fill_between(h, ci[:, 0], ci[:, 1], color=color, alpha=alpha, lw=0)
+
+
+def _finish_row(fig, axes, titles) -> None:
+    """Titles each panel; one legend (the last panel's) and one R^2 label (the first's) for the row."""
+    for ax, title in zip(axes, titles):
+        ax.set_title(title, loc="left", fontsize=10)
+    for ax in axes[:-1]:
+        ax.get_legend().remove()
+    for ax in axes[1:]:
+        ax.set_ylabel("")
+    fig.tight_layout()
+
+
 def forecasts_by_state(
     horizons_ms, forecasts: dict, titles: dict, ceilings: dict | None = None, members: dict | None = None
 ):
     """One panel per state: test R^2 against horizon for each baseline of BASELINE_COLORS, with its 95 % interval
     over test runs as a band, and where given the state's ceiling (band: its interval) and a staircase member
-    (members {state: (label, {horizon key: {r2, r2_ci}})}). forecasts as across_states.forecast_states,
-    titles {state: title}, ceilings {state: ceiling.json layout}."""
+    (members {state: (label, {horizon key: {r2, r2_ci}})}). forecasts: {state: {baseline: {horizon key: metrics}}}
+    (across_states.split), titles {state: title}, ceilings {state: ceiling.json layout}."""
     keys = list(forecasts)
-    fig, axes = plt.subplots(1, len(keys), figsize=(2.6 * len(keys) + 1.8, 3.5), sharey=True, squeeze=False)
+    fig, axes = _panel_row(len(keys), 3.5)
     h = np.asarray(horizons_ms, float)
     hk = [horizon_key(x) for x in horizons_ms]
-    for ax, key in zip(axes[0], keys):
+    for ax, key in zip(axes, keys):
         table = forecasts[key]
         curves: dict[str, tuple[list, dict]] = {
             name(b): ([table[b][k]["r2"] for k in hk], {"color": c}) for b, c in BASELINE_COLORS.items()
         }
-        bands = {b: [table[b][k]["r2_ci"] for k in hk] for b in BASELINE_COLORS}
+        bands = {c: [table[b][k]["r2_ci"] for k in hk] for b, c in BASELINE_COLORS.items()}
         if members and key in members:
             label, scores = members[key]
             curves[label] = ([scores[k]["r2"] for k in hk], {"color": MEMBER_COLOR, "lw": 2})
-            bands[label] = [scores[k]["r2_ci"] for k in hk]
+            bands[MEMBER_COLOR] = [scores[k]["r2_ci"] for k in hk]
         ceiling = (ceilings or {}).get(key)
         r2_vs_horizon(
             horizons_ms,
@@ -88,15 +111,9 @@ def forecasts_by_state(
             ylim=(-1.2, 1.0),
             ax=ax,
         )
-        for b, cis in bands.items():
-            ci = np.array(cis, float)
-            ax.fill_between(h, ci[:, 0], ci[:, 1], color=BASELINE_COLORS.get(b, MEMBER_COLOR), alpha=0.18, lw=0)
-        ax.set_title(titles[key], loc="left", fontsize=10)
-        if ax is not axes[0, -1]:
-            ax.get_legend().remove()
-        if ax is not axes[0, 0]:
-            ax.set_ylabel("")
-    fig.tight_layout()
+        for color, cis in bands.items():
+            _band(ax, h, cis, color, 0.18)
+    _finish_row(fig, axes, [titles[k] for k in keys])
     return fig
 
 
@@ -104,25 +121,17 @@ def transfer(horizons_ms, panels: dict):
     """One panel per transfer {title: {horizon key: {r2, r2_ci, own_r2, own_r2_ci}}}: test R^2 against horizon of
     the boosted trees trained where they are tested (solid) and trained in another state (dashed), each with
     its 95 % interval over test runs as a band."""
-    keys = list(panels)
-    fig, axes = plt.subplots(1, len(keys), figsize=(2.6 * len(keys) + 1.8, 3.3), sharey=True, squeeze=False)
+    fig, axes = _panel_row(len(panels), 3.3)
     h = np.asarray(horizons_ms, float)
     hk = [horizon_key(x) for x in horizons_ms]
     color = BASELINE_COLORS["own_lags_boosting"]
-    for ax, title in zip(axes[0], keys):
-        by_h = panels[title]
+    for ax, by_h in zip(axes, panels.values()):
         curves = {
             "trained in this state": ([by_h[k]["own_r2"] for k in hk], {"color": color}),
             "trained in the other state": ([by_h[k]["r2"] for k in hk], {"color": color, "ls": "--", "marker": "s"}),
         }
         r2_vs_horizon(horizons_ms, curves, ylim=(-1.2, 1.0), ax=ax)
         for key, alpha in (("own_r2_ci", 0.2), ("r2_ci", 0.1)):
-            ci = np.array([by_h[k][key] for k in hk], float)
-            ax.fill_between(h, ci[:, 0], ci[:, 1], color=color, alpha=alpha, lw=0)
-        ax.set_title(title, loc="left", fontsize=10)
-        if ax is not axes[0, -1]:
-            ax.get_legend().remove()
-        if ax is not axes[0, 0]:
-            ax.set_ylabel("")
-    fig.tight_layout()
+            _band(ax, h, [by_h[k][key] for k in hk], color, alpha)
+    _finish_row(fig, axes, list(panels))
     return fig
