@@ -171,13 +171,14 @@ def across_states(states_json) -> dict | None:
     verdicts = dig(states_json, "verdicts")
     if not verdicts:
         return None
-    by = {w: [v["claim"] for v in verdicts if v["across"] == w] for w in {v["across"] for v in verdicts}}
+    decided = ("holds in every state", "changes")
     return {
         "n_states": len(dig(states_json, "forecasts") or {}),
         "n_verdicts": len(verdicts),
-        "holds": by.get("holds in every state", []),
-        "changes": by.get("changes", []),
-        "undecided": [c for w, cs in by.items() if w not in ("holds in every state", "changes") for c in cs],
+        "holds": [v["claim"] for v in verdicts if v["across"] == decided[0]],
+        "changes": [v["claim"] for v in verdicts if v["across"] == decided[1]],
+        # in the verdicts' order (a set of their words would order them by the interpreter's string hashes)
+        "undecided": [v["claim"] for v in verdicts if v["across"] not in decided],
     }
 
 
