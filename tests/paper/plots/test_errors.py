@@ -1,22 +1,11 @@
 """Notebook 06's figures: errors by neuron and horizon, the ranking, errors in time, and the explorer's plot."""
 
 import matplotlib
+import numpy as np
+import pytest
+from support import legend_labels, lines_by_label, spill_inches
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from support import legend_labels, lines_by_label, spill_inches  # noqa: E402
-
-from voltlib.paper.plots import errors, style  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
-
+from voltlib.paper.plots import errors, style
 
 # ---------------------------------------------------------------- per neuron
 

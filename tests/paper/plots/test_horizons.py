@@ -1,27 +1,18 @@
 """R² and the gain share against the horizon (notebooks 06 and 08): the curves, the ceiling's bands, the bars."""
 
 import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from support import bar_heights, legend_labels, lines_by_label
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from support import bar_heights, legend_labels, lines_by_label  # noqa: E402
-
-from voltlib.paper.plots import horizons, style  # noqa: E402
+from voltlib.paper.plots import horizons, style
 
 H = [1, 2, 5, 10]
 CURVES = {
     "CNN-LSTM": ([0.9, 0.7, 0.4, 0.2], {"color": "k"}),
     "ridge": ([0.8, 0.5, 0.1], {"color": "C1", "ls": "--"}),  # one horizon short
 }
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
 
 
 def test_each_curve_is_its_r2_at_its_horizons_on_a_log_axis_labelled_in_ms():

@@ -1,21 +1,11 @@
 """Notebook 07's figures: the CNN's filters, the importances, sensitivity against the wiring, the LSTM, residuals."""
 
 import matplotlib
+import numpy as np
+import pytest
+from support import bar_heights, legend_labels, lines_by_label
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from support import bar_heights, legend_labels, lines_by_label  # noqa: E402
-
-from voltlib.paper.plots import interpretation, style  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
+from voltlib.paper.plots import interpretation, style
 
 
 def _filters(scale):

@@ -1,24 +1,13 @@
 """Notebook 01's figures: the raster above the voltage traces, and the rate and CV histograms."""
 
 import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from voltlib.config import NetworkConfig, SimConfig  # noqa: E402
-from voltlib.paper.plots import network, style  # noqa: E402
-from voltlib.sim.simulate import Simulation  # noqa: E402
+from voltlib.config import NetworkConfig, SimConfig
+from voltlib.paper.plots import network, style
+from voltlib.sim.simulate import Simulation
 
 N_EXC, N_INH = 4, 4
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
 
 
 def _simulation():

@@ -1,22 +1,10 @@
 """Notebook 09's figures: each state's spikes, rate and spectrum; each state's forecasts by horizon."""
 
-import matplotlib
+import numpy as np
+from support import legend_labels, lines_by_label
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from support import legend_labels, lines_by_label  # noqa: E402
-
-from voltlib.paper.plots import network_states as plots  # noqa: E402
-from voltlib.paper.plots.style import EXC_COLOR, INH_COLOR  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
+from voltlib.paper.plots import network_states as plots
+from voltlib.paper.plots.style import EXC_COLOR, INH_COLOR
 
 
 def _example(peak_at):

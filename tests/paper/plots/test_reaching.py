@@ -1,23 +1,12 @@
 """Notebook 08's figures: the staircase of forecasters against the ceiling, and the recovery of the wiring."""
 
 import matplotlib
+import numpy as np
+import pytest
+from support import bar_heights, legend_labels, lines_by_label, spill_inches
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from support import bar_heights, legend_labels, lines_by_label, spill_inches  # noqa: E402
-
-from voltlib.forecast.staircase import MEMBER_LABELS  # noqa: E402
-from voltlib.paper.plots import reaching, style  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
-
+from voltlib.forecast.staircase import MEMBER_LABELS
+from voltlib.paper.plots import reaching, style
 
 H = [1, 2, 5]
 LABELS = ["1 own", "2 clock", "3 wiring", "4 oracle"]

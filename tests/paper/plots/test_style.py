@@ -1,22 +1,13 @@
 """The house style: its colours, the figure described in words (the report's alt text), saving one, the E | I marks."""
 
 import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from PIL import Image
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from PIL import Image  # noqa: E402
-
-from voltlib import paths  # noqa: E402
-from voltlib.paper.plots import style  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
+from voltlib import paths
+from voltlib.paper.plots import style
 
 
 def test_the_house_colours_tell_excitatory_inhibitory_and_the_ceiling_apart():

@@ -1,22 +1,12 @@
 """Notebook 05's figures: the training curves, the ladder's bars beside the references, the budget study."""
 
 import matplotlib
+import numpy as np
+import pytest
+from support import bar_heights, legend_labels
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from support import bar_heights, legend_labels  # noqa: E402
-
-from voltlib.paper.budget import saturating  # noqa: E402
-from voltlib.paper.plots import training  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
+from voltlib.paper.budget import saturating
+from voltlib.paper.plots import training
 
 
 def _history(val, train):
