@@ -175,7 +175,9 @@ def sim_from_dict(d: dict) -> SimConfig:
 # ---------------------------------------------------------------- the Brian2 side (child process)
 
 # The white noise is redrawn at the start of every step, before the Euler update uses it; a
-# synaptic spike adds its jump to the target's voltage (also during the refractory period).
+# synaptic spike adds its jump to the target's voltage. While a neuron is refractory its voltage stays at the
+# reset value: the stored runs read exactly V_r for the whole 2 ms, so what arrives then is lost
+# (tests/sim/test_observer.py checks it on a run).
 NOISE_CODE = "I_noise = sigma_noise * randn()"
 ON_PRE = "v_post += w"
 
