@@ -274,3 +274,21 @@ def test_the_drive_is_a_ratio_to_the_threshold_rate_and_the_source_keeps_its_has
     for bad in (-0.5, float("nan"), True):
         with pytest.raises(ConfigError, match="network.nu_ratio"):
             NetworkConfig(nu_ratio=bad)
+
+
+def test_the_observers_settings_are_checked_and_left_out_of_the_profile_hash_at_their_default():
+    from voltlib.config import ObserverConfig, Profile
+
+    for bad, name in (
+        ({"n_particles": 1}, "observer.n_particles"),
+        ({"n_members": 1}, "observer.n_members"),
+        ({"check_particles": ()}, "check_particles"),
+        ({"burn_in_ms": 0.0}, "burn_in_ms"),
+    ):
+        with pytest.raises(ConfigError, match=name):
+            ObserverConfig(**bad)
+    quick = get_profile("quick")
+    assert isinstance(quick, Profile) and quick.observer == ObserverConfig()
+    other = dataclasses.replace(quick, observer=ObserverConfig(n_particles=512))
+    assert config_hash(dataclasses.replace(quick, observer=ObserverConfig())) == config_hash(quick)
+    assert config_hash(other) != config_hash(quick)

@@ -417,6 +417,32 @@ class StatesConfig:
 
 
 @dataclass(frozen=True)
+class ObserverConfig:
+    """The observer of METHODS.md section 15: a particle filter of the recording, scored at the ceiling's start times."""
+
+    n_test_runs: int = 8  # the first of the ceiling's test runs
+    n_start_times: int = 15  # per run: a seeded subset of the ceiling's start times
+    n_particles: int = 256  # per neuron
+    burn_in_ms: float = 30.0  # the filter reads this much recording before each forecast origin
+    n_members: int = 64  # network states drawn from the filters and run forward: the predictive ensemble
+    seed: int = 15
+    # the convergence check: the 1-ms forecast as the particles double and the burn-in grows, on the
+    # first test run's first start times
+    check_particles: tuple = (64, 128, 256, 512, 1024)
+    check_burn_in_ms: tuple = (10.0, 20.0, 30.0, 60.0)
+    check_starts: int = 15
+
+    def __post_init__(self):
+        _check_types(self)
+        _positive(
+            self, "n_test_runs", "n_start_times", "burn_in_ms", "check_particles", "check_burn_in_ms", "check_starts"
+        )
+        _positive(self, "seed", or_zero=True)
+        _check(self.n_particles >= 2, "observer.n_particles", self.n_particles, "an integer >= 2")
+        _check(self.n_members >= 2, "observer.n_members", self.n_members, "an integer >= 2 (a spread needs two)")
+
+
+@dataclass(frozen=True)
 class Profile:
     """A complete, named scale of the paper."""
 
@@ -429,6 +455,7 @@ class Profile:
     beyond: BeyondConfig = field(default_factory=BeyondConfig)
     # added after the profiles' hashes were pinned: at its default it is left out of them
     states: StatesConfig = field(default_factory=StatesConfig, metadata={"hash_omit_default": True})
+    observer: ObserverConfig = field(default_factory=ObserverConfig, metadata={"hash_omit_default": True})
     description: str = ""
     # training seeds per phase (absent: 1): seed k of a phase trains with TrainConfig.seed + k. Phase 4's
     # count also sets the seeds of its controls (the shuffled neuron order).
@@ -489,6 +516,16 @@ def _profiles() -> dict:
         ),
         beyond=BeyondConfig(hidden=16, rows_per_epoch=20_000, val_rows=5_000, max_epochs=2),
         states=StatesConfig(n_runs=4, n_runs_large=1),
+        observer=ObserverConfig(
+            n_test_runs=1,
+            n_start_times=6,
+            n_particles=64,
+            burn_in_ms=20.0,
+            n_members=16,
+            check_particles=(32, 64),
+            check_burn_in_ms=(10.0, 20.0),
+            check_starts=4,
+        ),
         description="seconds to minutes on 2 CPU cores: 4 runs x 2 s, tiny models, 2 epochs",
         seeds={"phase4_cnn_lstm": 2},
     )
@@ -526,6 +563,9 @@ def _profiles() -> dict:
         phases=paper_phases(),
         ceiling=CeilingConfig(n_start_times=400, n_test_runs=4, n_replicas=32),
         beyond=BeyondConfig(seeds=5),
+        observer=ObserverConfig(
+            n_start_times=50, n_particles=1024, n_members=128, check_particles=(256, 512, 1024, 2048)
+        ),
         description="the source's full sizes and schedules (CUDA or Apple MPS recommended)",
         seeds=dict.fromkeys(PHASES, 5),
     )

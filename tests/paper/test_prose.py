@@ -159,7 +159,8 @@ def test_the_abstract_says_the_numbers_and_the_leak_in_words_its_interval_allows
     assert "best simple baseline (AR per neuron) **0.700**" in text["abstract"]
     assert "realises **17 %** of the gain" in text["abstract"]  # (0.65 - 0.6) / (0.9 - 0.6)
     assert f"The forecasters that go beyond the source are {S.MISSING}." in text["abstract"]
-    assert text["abstract"].endswith(f"The findings across network states are {S.MISSING}.")
+    assert f"The findings across network states are {S.MISSING}." in text["abstract"]
+    assert text["abstract"].endswith(f"The observer's ceiling is {S.MISSING}.")
     assert "\n" not in text["abstract"]  # one paragraph
     assert text["discussion"].startswith("1. **The source's split leaks, and here it shows.** With windows")
     assert [int(m) for m in re.findall(r"^(\d)\. ", text["discussion"], re.M)] == [1, 2, 3, 4, 5, 6]
@@ -206,9 +207,27 @@ def test_the_abstract_counts_the_verdicts_that_hold_change_or_stay_open_across_s
     assert a == {"n_states": 4, "n_verdicts": 4, "holds": ["a beats b", "g beats h"], "changes": ["c beats d"],
                  "undecided": ["e beats f"]}  # fmt: skip
     text = prose.render("abstract", **{**S.headline(_results()), "across_states": a})
-    assert text.endswith(
+    assert text.split(" The observer's ceiling is")[0].endswith(
         "Across 4 network states of the same kind at this size, from the source's to asynchronous irregular firing "
         "like cortex's and to synchronous rhythms, 2 of the 4 verdicts that two forecasters decide hold in every "
         "state, and 1 changes direction in some (c beats d); 1 is not distinguishable in some states at this budget."
     )
     assert S.across_states(None) is None and S.across_states({"verdicts": []}) is None
+
+
+def test_the_abstract_states_the_observers_ceiling_and_the_shares_of_the_gap():
+    observer = {
+        "scores": {"observer": {"1": {"r2": 0.77, "r2_ci": [0.75, 0.79]}}, "oracle": {"1": {"r2": 0.79}}},
+        "differences": {"oracle_minus_observer": {"1": {"difference": 0.02, "ci": [0.01, 0.03]}}},
+        "decomposition": {"1": {"observer_share_of_oracle_gain": 0.9, "learned_share_of_observer_gain": 0.97}},
+    }
+    h = S.headline({**_results(), "observer": observer})
+    assert h["observer"]["r2"] == 0.77 and h["observer"]["learned_share"] == 0.97
+    text = prose.render("abstract", **h)
+    assert "**R² = 0.770** (95 % CI 0.750 to 0.790) where the oracle reaches 0.790" in text.replace("\xa0", " ")
+    assert "the oracle's R² is 0.020 higher" in text
+    assert "holds 90 % of the oracle's gain above the floor; the best learned forecaster reaches 97 %" in text
+    assert S.observer(None) is None and S.observer({"scores": {}}) is None
+    observer["scores"]["observer"]["1"]["r2_ci"] = [None, None]  # one test run: no interval, no empty brackets
+    text = prose.render("abstract", **S.headline({**_results(), "observer": observer}))
+    assert "**R² = 0.770** where the oracle reaches" in text

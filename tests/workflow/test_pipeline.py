@@ -532,6 +532,7 @@ def test_editing_a_module_reruns_only_the_notebooks_that_run_it(tmp_path):
         "07_interpretability",
         "08_reaching_the_ceiling",
         "09_network_states",
+        "10_observer",
     }
     after = drawn
     with open(package / "config.py", "a") as fh:  # every notebook reads the configuration
@@ -553,4 +554,5 @@ def test_editing_a_module_reruns_only_the_notebooks_that_run_it(tmp_path):
         "07_interpretability",
         "08_reaching_the_ceiling",
         "09_network_states",
+        "10_observer",
     }

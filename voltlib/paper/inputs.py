@@ -43,6 +43,7 @@ WRITES: dict[str, list[tuple[str, ...]]] = {
     ],
     "08_reaching_the_ceiling": [("beyond.json",), ("analysis.json", "reaching_the_ceiling")],
     "09_network_states": [("states.json",)],
+    "10_observer": [("observer.json",)],
 }
 LAST = "00_abstract"
 READS = {
@@ -55,6 +56,7 @@ READS = {
     "07_interpretability": [],
     "08_reaching_the_ceiling": ["baselines.json", "ceiling.json"],
     "09_network_states": ["baselines.json", "ceiling.json", "beyond.json", "analysis.json"],
+    "10_observer": ["ceiling.json", "beyond.json", "analysis.json"],
     # summary.load_results (summary.RESULT_FILES), the build's timings too
     LAST: [
         f"{name}.json"
@@ -67,6 +69,7 @@ READS = {
             "analysis",
             "beyond",
             "states",
+            "observer",
             "timings",
         )
     ],

@@ -162,6 +162,26 @@ def headline(results: dict, horizon_ms=1) -> dict:
         "vs_persistence": cmp.get("cnn_lstm_vs_persistence"),
         "best_forecaster": best_forecaster(results.get("beyond"), results.get("analysis"), horizon_ms),
         "across_states": across_states(results.get("states")),
+        "observer": observer(results.get("observer"), horizon_ms),
+    }
+
+
+def observer(observer_json, horizon_ms=1) -> dict | None:
+    """Notebook 10 in short at one horizon: the observer's R^2 with its interval, the oracle's at the same start
+    times, what the recording hides (oracle minus observer) and the shares of the gap each side holds; None
+    before notebook 10 has run."""
+    hk = horizon_key(horizon_ms)
+    obs = dig(observer_json, "scores", "observer", hk)
+    if obs is None:
+        return None
+    d = dig(observer_json, "decomposition", hk) or {}
+    return {
+        "r2": obs["r2"],
+        "r2_ci": obs["r2_ci"],
+        "oracle_r2": dig(observer_json, "scores", "oracle", hk, "r2"),
+        "hidden": dig(observer_json, "differences", "oracle_minus_observer", hk),
+        "observer_share": d.get("observer_share_of_oracle_gain"),
+        "learned_share": d.get("learned_share_of_observer_gain"),
     }
 
 

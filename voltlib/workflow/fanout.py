@@ -208,17 +208,55 @@ class StateJob:
 
         return product_path(get_profile(self.profile), self.state)
 
+    def compute(self) -> dict:
+        from voltlib.config import get_profile
+        from voltlib.paper.across_states import compute_product
 
-def state_on_worker(job: StateJob, library: str | None = None) -> dict:
-    """Runs on a worker: computes a state's product, returns {product, worker, seconds}. The state's own
-    caches (its runs, its ceiling, the member's weights) are written on the worker's disk along the way."""
-    from voltlib.config import get_profile
-    from voltlib.paper.across_states import compute_product
+        return compute_product(get_profile(self.profile), self.state)
 
+
+@dataclass(frozen=True)
+class ObserverJob:
+    """Notebook 10's product (paper.observing.compute_product: the particle filters' and the oracle's ensembles,
+    scored), computed on a worker and cached by the client as a state's product is."""
+
+    profile: str
+    notebook: str = "10_observer"
+
+    @property
+    def label(self) -> str:
+        return "the observer (particle filters, oracle and persistence ensembles)"
+
+    def path(self) -> Path:
+        from voltlib.config import get_profile
+        from voltlib.paper.observing import product_path
+
+        return product_path(get_profile(self.profile))
+
+    def compute(self) -> dict:
+        from voltlib.config import get_profile
+        from voltlib.paper.observing import compute_product
+        from voltlib.sim.simulate import simulate
+
+        cfg = get_profile(self.profile)
+        return compute_product(cfg, simulate(cfg.sim, progress=False))
+
+
+PRODUCT_JOBS = (StateJob, ObserverJob)
+
+
+def _kind(job) -> str:
+    """What a task computes, as the build's timings name it: 'fit', 'state' or 'observer'."""
+    return "state" if isinstance(job, StateJob) else "observer" if isinstance(job, ObserverJob) else "fit"
+
+
+def product_on_worker(job: StateJob | ObserverJob, library: str | None = None) -> dict:
+    """Runs on a worker: computes a product (a state's, the observer's), returns {product, worker, seconds}. Its
+    own caches (runs, ceiling, weights) are written on the worker's disk along the way."""
     check_library(library)
-    _, name = _worker()  # compute_product runs on one thread wherever it runs
+    _, name = _worker()  # each product runs on one thread wherever it runs
     t0 = time.perf_counter()
-    product = compute_product(get_profile(job.profile), job.state)
+    product = job.compute()
     return {"product": product, "worker": name, "seconds": time.perf_counter() - t0}
 
 
@@ -341,7 +379,7 @@ class FanOut:
         self.record = Record()
         self.client: Client | None = None
         self.cluster: LocalCluster | None = None  # the embedded cluster, when no scheduler is given
-        self._pending: dict = {}  # future -> FitSpec or StateJob
+        self._pending: dict = {}  # future -> FitSpec, StateJob or ObserverJob
         self._finished = threading.Condition()
         self._thread: threading.Thread | None = None
         self._closing = False
@@ -389,18 +427,24 @@ class FanOut:
         assert self.client is not None  # _connect made it, or raised
         return self.client
 
-    def start(self, sim, specs: list[FitSpec] | None = None, states: list[str] | None = None) -> int:
-        """Submits every missing fit and every missing state product of notebook 09 (or the fits of `specs` and
-        the states of `states`, none unless given); returns how many. Nothing to do starts no cluster."""
+    def start(
+        self, sim, specs: list[FitSpec] | None = None, states: list[str] | None = None, observer: bool | None = None
+    ) -> int:
+        """Submits every missing fit, every missing state product of notebook 09 and notebook 10's product if
+        missing (or the fits of `specs`, the states of `states` and the observer if `observer`, none unless given);
+        returns how many. Nothing to do starts no cluster."""
         from voltlib.forecast.fits import missing
 
         todo = missing(self.profile) if specs is None else list(specs)
         if states is None and specs is None:
             from voltlib.paper.across_states import missing_products  # (its baselines set KMP_* variables here)
+            from voltlib.paper.observing import missing_product
 
             states = missing_products(self.profile)
+            observer = missing_product(self.profile) if observer is None else observer
         states = states or []
-        jobs = [StateJob(self.profile.name, k) for k in states]
+        jobs: list[StateJob | ObserverJob] = [StateJob(self.profile.name, k) for k in states]
+        jobs += [ObserverJob(self.profile.name)] if observer else []
         self.record.todo = len(todo) + len(jobs)
         if not self.record.todo:
             return 0
@@ -409,7 +453,8 @@ class FanOut:
         n_workers = len(client.scheduler_info(n_workers=-1).get("workers", {}))
         dash = client.dashboard_link if self.cluster is not None or n_workers else ""
         what = [f"{len(todo)} fit{'s' * (len(todo) != 1)}"] * bool(todo)
-        what += [f"{len(jobs)} network state{'s' * (len(jobs) != 1)}"] * bool(jobs)
+        what += [f"{len(states)} network state{'s' * (len(states) != 1)}"] * bool(states)
+        what += ["the observer"] * bool(observer)
         self.say(
             f"fan-out: {' and '.join(what)} to {'compute' if jobs else 'train'} on {self.options.describe()} "
             f"({n_workers} worker{'s' * (n_workers != 1)} connected); dashboard {dash}"
@@ -433,9 +478,14 @@ class FanOut:
                 pure=False,
             )
             self._pending[fut] = spec
-        for job in jobs:  # after every fit (a lower priority): notebook 09 runs last but the abstract
+        for job in jobs:  # after every fit (a lower priority): notebooks 09 and 10 run last but the abstract
             fut = client.submit(
-                state_on_worker, job, self.library, key=f"state-{job.path().stem}", priority=0, pure=False
+                product_on_worker,
+                job,
+                self.library,
+                key=f"product-{job.path().stem}",
+                priority=-int(isinstance(job, ObserverJob)),
+                pure=False,
             )
             self._pending[fut] = job
         self._thread = threading.Thread(target=self._collect, name="voltlib-fanout", daemon=True)
@@ -455,7 +505,7 @@ class FanOut:
             spec = self._pending[fut]
             try:
                 out = fut.result()
-                if isinstance(spec, StateJob):
+                if isinstance(spec, PRODUCT_JOBS):
                     write_json(spec.path(), out["product"])
                     took = out["seconds"]
                 else:
@@ -463,7 +513,7 @@ class FanOut:
                     took = out["info"]["train_s"]
                 entry = {
                     "label": spec.label,
-                    "kind": "state" if isinstance(spec, StateJob) else "fit",
+                    "kind": _kind(spec),
                     "worker": out["worker"],
                     "train_s": round(took, 2),
                     "task_s": round(out["seconds"], 2),
@@ -471,7 +521,7 @@ class FanOut:
                 }
                 with self._finished:
                     self.record.done.append(entry)
-                verb = "computed" if isinstance(spec, StateJob) else "trained"
+                verb = "computed" if isinstance(spec, PRODUCT_JOBS) else "trained"
                 self._progress(f"{spec.label} {verb} in {entry['train_s']:.0f} s on {entry['worker']}")
             except DiskFullError as err:  # this disk, not the fit: said once, and the build stops
                 with self._finished:
@@ -590,8 +640,9 @@ class FanOut:
         r = self.record
         return {
             "engine": self.options.describe() if r.todo else "nothing to train",
-            "fits_trained": sum(e.get("kind") != "state" for e in r.done),
+            "fits_trained": sum(e.get("kind") not in ("state", "observer") for e in r.done),
             "states_computed": sum(e.get("kind") == "state" for e in r.done),
+            "observer_computed": any(e.get("kind") == "observer" for e in r.done),
             "fits_failed": len(r.failed),
             "wall_s": r.wall_s or round(time.perf_counter() - r.started, 2),
             "fits": r.done,

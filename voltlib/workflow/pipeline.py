@@ -656,10 +656,11 @@ def main(argv=None) -> int:
             out = report.assemble(args.profile)
             print(f"report: {out.relative_to(paths.ROOT)} ({time.perf_counter() - t1:.1f} s)")
     fan = timings.get("fanout")
-    if fan and (fan["fits_trained"] or fan.get("states_computed")):
+    if fan and (fan["fits_trained"] or fan.get("states_computed") or fan.get("observer_computed")):
         print(
             f"fan-out: {fan['fits_trained']} fit(s) trained and {fan.get('states_computed', 0)} network state(s) "
-            f"computed on {fan['engine']} in {fan['wall_s']:.0f} s"
+            + ("and the observer " * bool(fan.get("observer_computed")))
+            + f"computed on {fan['engine']} in {fan['wall_s']:.0f} s"
         )
     print(f"done in {time.perf_counter() - t0:.1f} s ({timings['executed_s']:.1f} s executing notebooks)")
     return 0

@@ -270,6 +270,7 @@ def run_time(results_dir: Path) -> str:
         text += (
             f"; in the latest run the fan-out trained {display.count(fan['fits_trained'], 'model')}"
             + (f" and computed {display.count(states, 'network state')}" if states else "")
+            + (" and the observer" if fan.get("observer_computed") else "")
             + f" in {fan.get('wall_s', 0) / 60:.1f} min beside them"
         )
     ladder_file = results_dir / "ladder.json"
