@@ -165,7 +165,7 @@ def test_the_abstract_says_the_numbers_and_the_leak_in_words_its_interval_allows
     assert text["discussion"].startswith("1. **The source's split leaks, and here it shows.** With windows")
     assert [int(m) for m in re.findall(r"^(\d)\. ", text["discussion"], re.M)] == [1, 2, 3, 4, 5, 6]
     assert text["findings"].splitlines()[2:] == ["- It reads its own past.", "- 3"]
-    assert text["limitations"].count("\n- ") == 4 and text["limitations"].endswith("Training ran on: cpu.")
+    assert text["limitations"].count("\n- ") == 5 and text["limitations"].endswith("Training ran on: cpu.")
 
 
 def test_with_no_results_every_template_says_what_is_missing():
