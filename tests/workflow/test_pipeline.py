@@ -556,3 +556,15 @@ def test_editing_a_module_reruns_only_the_notebooks_that_run_it(tmp_path):
         "09_network_states",
         "10_observer",
     }
+
+
+def test_the_build_silences_only_the_resource_trackers_cleanup_notice(monkeypatch):
+    monkeypatch.setenv("PYTHONWARNINGS", "error::DeprecationWarning")
+    pipeline.quiet_resource_tracker()
+    pipeline.quiet_resource_tracker()  # once is enough
+    assert os.environ["PYTHONWARNINGS"] == "error::DeprecationWarning,ignore:resource_tracker:UserWarning"
+    code = (
+        "import warnings; warnings.warn('resource_tracker: 1 leaked', UserWarning); warnings.warn('other', UserWarning)"
+    )
+    err = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stderr
+    assert "resource_tracker" not in err and "UserWarning: other" in err
