@@ -151,11 +151,13 @@ def _compute_product(cfg: Profile, sim, progress: bool) -> dict:
     inferred = inferred_graphs(y_kept, runs, test_runs, dyn)
     rng = np.random.default_rng([oc.seed, 1])
     # persistence's residuals on training origins, per horizon, in z units pooled over neurons
-    residuals = {}
+    # as the n_members quantiles of those residuals (probabilistic.residual_ensemble of a zero forecast)
+    quantiles = {}
     for h in h_samples:
         r_idx = rng.choice(runs["train"], PERSISTENCE_ORIGINS)
         t_idx = rng.integers(0, y_kept.shape[1] - h, PERSISTENCE_ORIGINS)
-        residuals[h] = ((y_kept[r_idx, t_idx + h] - y_kept[r_idx, t_idx]) / std_mv).ravel()
+        residuals = ((y_kept[r_idx, t_idx + h] - y_kept[r_idx, t_idx]) / std_mv).ravel()
+        quantiles[h] = prob.residual_ensemble(0.0, residuals, oc.n_members)
     per_start: dict = {f: {h: [] for h in h_samples} for f in FORECASTERS}
     mean_se: dict = {h: [] for h in h_samples}
     run_of, ess_all, collapsed_all, samples_all = [], [], [], []
@@ -180,9 +182,7 @@ def _compute_product(cfg: Profile, sim, progress: bool) -> dict:
             for name in FORECASTERS[:3]:
                 scored = _scores(ens[name][:, :, h], target, mean_mv, std_mv, meas, rng)
                 per_start[name][h].append(scored)
-            pers = y_kept[run][kept][:, None, :] + (
-                np.quantile(residuals[h], (np.arange(oc.n_members) + 0.5) / oc.n_members)[:, None] * std_mv
-            )
+            pers = y_kept[run][kept][:, None, :] + quantiles[h][:, None] * std_mv
             # persistence's ensemble already carries the recorded noise: score it as it is (no extra noise)
             per_start["persistence"][h].append(_scores(pers, target, mean_mv, std_mv, 0.0, rng, drawn=False))
             mean_se[h].append((((target - mean_mv) / std_mv) ** 2).mean(axis=1))  # the training mean's forecast
@@ -190,9 +190,7 @@ def _compute_product(cfg: Profile, sim, progress: bool) -> dict:
             example = near_threshold_example(ens, y_kept[run], kept, samples, run, h_samples[0], horizons_ms[0])
             pers_1 = y_kept[run][kept[example.pop("start")], example["neuron"]]
             example["members_mv"]["persistence"] = (
-                pers_1
-                + np.quantile(residuals[h_samples[0]], (np.arange(oc.n_members) + 0.5) / oc.n_members)
-                * std_mv[example["neuron"]]
+                pers_1 + quantiles[h_samples[0]] * std_mv[example["neuron"]]
             ).tolist()
         run_of.append(np.full(len(samples), run))
         samples_all.append(samples)
