@@ -145,3 +145,53 @@ def test_r2_by_past_groups_by_checkpoint(setup):
     present = np.unique(t // wiring.STEP)
     assert np.allclose(r2[present], 1.0) and np.isnan(r2[-1])
     assert np.isnan(np.delete(r2, present)).all()
+
+
+def test_the_pinball_loss_is_minimised_by_the_quantiles_of_the_target():
+    # a free forecast of 8 levels at 2 horizons, fitted to fixed skewed targets: it must land on their quantiles
+    gen = torch.Generator().manual_seed(0)
+    y = torch.stack([torch.empty(4000).exponential_(1.0, generator=gen), torch.randn(4000, generator=gen) * 2], 1)
+    q = torch.zeros(1, 2 * 8, requires_grad=True)
+    loss = staircase.pinball_loss(8)
+    opt = torch.optim.Adam([q], lr=0.05)
+    for _ in range(1500):
+        opt.zero_grad()
+        loss(q.expand(len(y), -1), y).backward()
+        opt.step()
+    want = np.quantile(y.numpy(), staircase.quantile_levels(8).numpy(), axis=0).T  # [2, 8]
+    np.testing.assert_allclose(q.detach().view(2, 8).numpy(), want, atol=0.06)
+    # and half its value at the optimum approximates the CRPS of those quantiles as an ensemble
+    assert staircase.quantile_levels(8).tolist() == pytest.approx([(k + 0.5) / 8 for k in range(8)])
+
+
+def test_member_config_refuses_what_it_cannot_train():
+    with pytest.raises(ValueError, match="expected 0 .* or a whole number >= 2"):
+        staircase.MemberConfig("wiring", quantiles=1)
+    with pytest.raises(ValueError, match="expected one of"):
+        staircase.MemberConfig("population")
+    # a mean member keeps its cache key: the quantiles field is left out of the hash at 0
+    from voltlib.config import config_hash
+
+    assert config_hash(staircase.MemberConfig("own")) == config_hash({"name": "own", "hidden": 128, "depth": 2})
+
+
+def test_a_quantile_member_trains_caches_and_its_intervals_cover_the_test_targets(setup, tmp_path, monkeypatch):
+    _, datasets, ds, inp = setup
+    monkeypatch.setattr(paths, "MODELS", tmp_path)
+    cfg = dataclasses.replace(SMOKE.beyond, rows_per_epoch=20000, val_rows=4000, max_epochs=4)
+    m = staircase.MemberConfig("clock", hidden=16, depth=2, quantiles=20)
+    tc = staircase.member_train_config(cfg)
+    model, info, scale = staircase.fit_member(m, tc, inp, ds.runs, 149, SMOKE.sim, SMOKE.data)
+    folder = staircase.member_folder(m, tc, inp, 149, SMOKE.sim, SMOKE.data)
+    assert folder.name.startswith("clock-q20-") and not info["cached"]
+    assert staircase.fit_member(m, tc, inp, ds.runs, 149, SMOKE.sim, SMOKE.data)[1]["cached"]
+    run, t = staircase.window_origins(ds)
+    q = staircase.forecast_quantiles_mv(model, m, inp, scale, run, t)  # [origins, n, horizons, 20]
+    assert q.shape == (len(run), inp.v_mv.shape[2], len(H), 20)
+    assert np.all(np.diff(q, axis=-1) >= 0)
+    y = inp.v_mv[torch.as_tensor(run), torch.as_tensor(t + H[0])].numpy()
+    # levels 0.075 and 0.925 (k = 1 and 18 of 20) bound a central 85 % interval
+    inside = np.mean((y >= q[:, :, 0, 1]) & (y <= q[:, :, 0, 18]))
+    assert 0.75 < inside < 0.95
+    with pytest.raises(ValueError, match="use forecast_mv"):
+        staircase.forecast_quantiles_mv(model, staircase.MemberConfig("clock"), inp, scale, run, t)

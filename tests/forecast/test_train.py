@@ -151,6 +151,26 @@ def test_predict_shape_and_values(ds):
         assert np.allclose(pred, model(x).numpy(), atol=1e-5)
 
 
+def test_a_given_loss_is_trained_and_validated_on_and_the_mse_is_its_default(ds):
+    from torch.nn import functional as F
+
+    model = _fresh().eval()
+    idx = np.arange(len(ds.val))
+    cpu = torch.device("cpu")
+    assert tr.mean_loss(model, ds.val, idx, cpu, F.mse_loss, batch_size=7) == pytest.approx(
+        tr.mse(model, ds.val, idx, cpu, batch_size=7), rel=1e-6
+    )
+    short = TrainConfig(**{**CFG.__dict__, "max_epochs": 2, "warmup_epochs": 0})
+    by_default, given_mse, l1 = _fresh(short), _fresh(short), _fresh(short)
+    a = tr.train(by_default, short, ds.train, ds.val, cpu)
+    b = tr.train(given_mse, short, ds.train, ds.val, cpu, loss=F.mse_loss)
+    c = tr.train(l1, short, ds.train, ds.val, cpu, loss=F.l1_loss)
+    assert [e["val_loss"] for e in a["history"]] == pytest.approx([e["val_loss"] for e in b["history"]], rel=1e-6)
+    # an L1 training reports L1 losses: the validation L1 of the weights it ends with
+    assert c["best_val_loss"] == pytest.approx(tr.mean_loss(l1, ds.val, idx, cpu, F.l1_loss), rel=1e-5)
+    assert c["best_val_loss"] != pytest.approx(tr.mse(l1, ds.val, idx, cpu), rel=1e-3)
+
+
 # ---------------------------------------------------------------- damaged cache entries
 
 SHORT = TrainConfig(**{**CFG.__dict__, "max_epochs": 2})  # each damage below costs one retraining

@@ -19,7 +19,7 @@ scored on its test windows (the targets every other model of the paper is scored
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -65,12 +65,43 @@ class MemberConfig:
     name: str
     hidden: int = 128
     depth: int = 2
+    # > 0: a distributional member that forecasts this many quantiles of each change, at the levels
+    # (k + 0.5) / quantiles, trained on the pinball loss; 0: the mean forecaster. Left out of the cache key at 0.
+    quantiles: int = field(default=0, metadata={"hash_omit_default": True})
+
+    def __post_init__(self):
+        if self.name not in MEMBERS:
+            raise ValueError(f"member name {self.name!r} is not one of the staircase's: expected one of {MEMBERS}.")
+        if not isinstance(self.quantiles, int) or self.quantiles < 0 or self.quantiles == 1:
+            raise ValueError(
+                f"member quantiles={self.quantiles!r}: expected 0 (a mean forecaster) or a whole number >= 2 of "
+                "quantile levels."
+            )
 
     def reads(self, part: str) -> bool:
         """True if the member reads `part` ('clock' or 'population')."""
         order = {"own": 0, "clock": 1, "wiring": 2, "oracle": 2}
         need = {"clock": 1, "population": 2}[part]
         return order[self.name] >= need
+
+
+def quantile_levels(n: int) -> torch.Tensor:
+    """The n quantile levels (k + 0.5) / n, k = 0..n-1, of a distributional member (float32 [n])."""
+    return (torch.arange(n, dtype=torch.float64) + 0.5).div(n).float()
+
+
+def pinball_loss(n_levels: int):
+    """The mean pinball (quantile) loss of forecasts [b, horizons * n_levels] (horizon-major) of targets [b, horizons].
+
+    Its minimiser at each level tau is the tau-quantile of the target; averaged over levels (k + 0.5) / n it is
+    half the CRPS of the n quantiles read as an equally weighted ensemble, to O(1 / n)."""
+    tau = quantile_levels(n_levels)
+
+    def loss(pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        u = y[:, :, None] - pred.view(len(y), y.shape[1], n_levels)
+        return torch.maximum(tau * u, (tau - 1.0) * u).mean()
+
+    return loss
 
 
 def member_train_config(cfg: BeyondConfig, seed: int = 0) -> TrainConfig:
@@ -303,8 +334,9 @@ def member_key(member: MemberConfig, train_cfg: TrainConfig, sim_cfg, data_cfg, 
 
 
 def member_folder(member: MemberConfig, train_cfg: TrainConfig, inp: Inputs, t_lo: int, sim_cfg, data_cfg):
-    """data/models/beyond/<member>-<key>/: where one member's training is cached."""
-    return paths.MODELS / "beyond" / f"{member.name}-{member_key(member, train_cfg, sim_cfg, data_cfg, inp, t_lo)}"
+    """data/models/beyond/<member>[-q<quantiles>]-<key>/: where one member's training is cached."""
+    kind = f"{member.name}-q{member.quantiles}" if member.quantiles else member.name
+    return paths.MODELS / "beyond" / f"{kind}-{member_key(member, train_cfg, sim_cfg, data_cfg, inp, t_lo)}"
 
 
 def load_member(member: MemberConfig, train_cfg: TrainConfig, inp: Inputs, runs: dict, t_lo: int, sim_cfg, data_cfg):
@@ -319,7 +351,7 @@ def load_member(member: MemberConfig, train_cfg: TrainConfig, inp: Inputs, runs:
 
 def _fresh_member(member: MemberConfig, train_cfg: TrainConfig, inp: Inputs) -> SharedMLP:
     torch.manual_seed(train_cfg.seed)
-    return SharedMLP(n_features(member), member.hidden, member.depth, len(inp.horizons))
+    return SharedMLP(n_features(member), member.hidden, member.depth, len(inp.horizons) * max(member.quantiles, 1))
 
 
 def fit_member(member: MemberConfig, train_cfg: TrainConfig, inp: Inputs, runs: dict, t_lo: int, sim_cfg, data_cfg):
@@ -337,7 +369,8 @@ def fit_member(member: MemberConfig, train_cfg: TrainConfig, inp: Inputs, runs: 
     pool = POOL_EPOCHS * train_cfg.max_train_windows if train_cfg.max_train_windows else None
     tr = Rows(member, inp, runs["train"], t_lo, scale, pool=pool, seed=train_cfg.seed)
     va = Rows(member, inp, runs["val"], t_lo, scale)
-    result = train(model, train_cfg, tr, va, torch.device("cpu"), checkpoint=folder / "checkpoint.pt")
+    loss = pinball_loss(member.quantiles) if member.quantiles else None
+    result = train(model, train_cfg, tr, va, torch.device("cpu"), checkpoint=folder / "checkpoint.pt", loss=loss)
     if not math.isfinite(result["best_val_loss"]):
         raise RuntimeError(
             f"the {member.name} forecaster reached no finite validation loss; nothing was cached. Lower its "
@@ -391,6 +424,17 @@ def forecast_mv(model, member: MemberConfig, inp: Inputs, scale: torch.Tensor, r
     change = predict(model, rows, torch.device("cpu"), batch_size=8192) * scale.numpy()
     last = inp.v_mv[torch.as_tensor(run), torch.as_tensor(t)].numpy()  # [origins, n]
     return last[..., None] + change.reshape(len(run), rows.n, -1)
+
+
+def forecast_quantiles_mv(model, member: MemberConfig, inp: Inputs, scale: torch.Tensor, run, t) -> np.ndarray:
+    """A distributional member's quantiles of v(t + h) (mV) [origins, n, horizons, quantiles] at (run, origin)
+    pairs, sorted along the last axis (a crossing of two levels' outputs is resolved by sorting them)."""
+    if not member.quantiles:
+        raise ValueError(f"the {member.name} member forecasts a mean, not quantiles: use forecast_mv for it.")
+    rows = _Origins(member, inp, run, t)
+    q = predict(model, rows, torch.device("cpu"), batch_size=8192).reshape(len(run), rows.n, len(inp.horizons), -1)
+    last = inp.v_mv[torch.as_tensor(run), torch.as_tensor(t)].numpy()  # [origins, n]
+    return last[..., None, None] + np.sort(q, axis=-1) * scale.numpy()[:, None]
 
 
 def forecasts_z(model, member: MemberConfig, inp: Inputs, scale: torch.Tensor, datasets: dict) -> dict:

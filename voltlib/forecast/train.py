@@ -141,6 +141,23 @@ def predict(
         ).numpy()
 
 
+Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (forecast, target) -> mean loss
+
+
+@torch.inference_mode()
+def mean_loss(
+    model: nn.Module, split, idx: np.ndarray, device: torch.device, loss: Loss, batch_size: int = 512
+) -> float:
+    """Returns the mean of a per-row loss (a batch mean, weighted by the batch's rows) on windows idx of a split."""
+    model.eval()
+    total = torch.zeros((), dtype=torch.float64, device=device)
+    for b in range(0, len(idx), batch_size):
+        x, y = split.get_batch(idx[b : b + batch_size])
+        x, y = x.to(device), y.to(device)
+        total += loss(model(x), y).double() * len(x)
+    return total.item() / len(idx)
+
+
 @torch.inference_mode()
 def mse(model: nn.Module, split, idx: np.ndarray, device: torch.device, batch_size: int = 512) -> float:
     """Returns the mean squared error (z units^2) of the model on windows idx of a split, per output."""
@@ -190,12 +207,15 @@ def train(
     checkpoint: Path | None = None,
     progress: bool = False,
     stop_after: int | None = None,
+    loss: Loss | None = None,
 ) -> dict:
     """Trains model in place (best-validation weights restored); returns {history, best_epoch, ...}.
 
     checkpoint: written every epoch and resumed from if it exists. stop_after: return after that many
-    epochs of this call, as an interruption would (the checkpoint lets a later call go on).
+    epochs of this call, as an interruption would (the checkpoint lets a later call go on). loss: the
+    (forecast, target) -> mean loss trained and validated on instead of the MSE (a quantile forecaster's).
     """
+    criterion = F.mse_loss if loss is None else loss
     keep_freed_memory()
     model.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -249,14 +269,18 @@ def train(
             x, y = train_split.get_batch(idx[b : b + cfg.batch_size])
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             opt.zero_grad(set_to_none=True)
-            loss = F.mse_loss(model(x), y)
-            loss.backward()
+            batch_loss = criterion(model(x), y)
+            batch_loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_norm)
             opt.step()
-            total += loss.detach().double() * len(x)
+            total += batch_loss.detach().double() * len(x)
         bar.close()
         train_loss = total.item() / len(idx)
-        val_loss = mse(model, val_split, val_idx, device)
+        val_loss = (
+            mse(model, val_split, val_idx, device)
+            if loss is None
+            else mean_loss(model, val_split, val_idx, device, loss)
+        )
 
         if epoch >= cfg.warmup_epochs and not cosine:  # the plateau schedule starts after warm-up
             plateau.step(val_loss)
