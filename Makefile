@@ -14,7 +14,7 @@ export MPLBACKEND := Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help env lint format test test-lab test-scheduler nbval golden report budget bench lab clean clean-cache nwb forecast
+.PHONY: help env lint format test test-lab test-scheduler nbval golden report budget products bench lab clean clean-cache nwb forecast
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -111,6 +111,13 @@ forecast: $(STAMP) ## Forecast any recording: FILE=x.nwb (or .npz/.npy) -> R^2 b
 budget: $(STAMP) ## The training-budget study (hours on 2 cores; resumable): trains what results/archive/PROFILE/budget lacks
 	$(PY) -m voltlib.workflow.budget_run --profile $(PROFILE) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) \
 		$(if $(WORKERS),--workers $(WORKERS)) $(if $(UP_TO),--up-to $(UP_TO)) $(if $(NOTE),--note "$(NOTE)")
+
+# Notebook 09's network states and notebook 10's observer, too long for make report's 30 minutes, archived under
+# results/archive/PROFILE/products/ and committed; make report reads them and never recomputes an archived one.
+# NOTE="..." goes into each product's provenance.
+products: $(STAMP) ## The long products of notebooks 09 and 10 (quick: about 17 min on 2 cores; resumable): computes what results/archive/PROFILE/products lacks
+	$(PY) -m voltlib.workflow.products_run --profile $(PROFILE) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) \
+		$(if $(WORKERS),--workers $(WORKERS)) $(if $(NOTE),--note "$(NOTE)")
 
 bench: $(STAMP) ## Training and inference benchmarks -> results/bench.json
 	$(PY) -m voltlib.workflow.bench

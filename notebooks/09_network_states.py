@@ -71,11 +71,15 @@ Markdown(prose.render("states_measured", **across_states.measured_fields(measure
 # profile), trained on that state's training runs from the same seeds, and bounded by its own oracle
 # ceiling (Methods section 9: restarts of that state's network from its saved test-run states). The
 # source's state reuses notebooks 02, 06 and 08's results for the same runs rather than computing
-# them twice; the others are computed once per configuration and cached, on the build's Dask
-# workers where there are any. The 1,000-neuron network is measured above but not forecast here.
+# them twice; the others are computed once per configuration by `make products` and committed under
+# `results/archive/`, or, where that archive lacks them, computed by the build (on its Dask workers where
+# there are any) and cached. The 1,000-neuron network is measured above but not forecast here.
 
 # %%
 products = across_states.gather(cfg, results)
+Markdown(across_states.origins(cfg))
+
+# %%
 forecasts, ceilings, members = across_states.split(products)
 display.frame(across_states.forecasts_frame(forecasts, cfg.data.horizons_ms[0]))
 

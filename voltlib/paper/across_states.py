@@ -21,7 +21,7 @@ from voltlib.forecast.baselines import baseline_table
 from voltlib.forecast.ceiling import compute_ceiling
 from voltlib.forecast.data import make_datasets
 from voltlib.forecast.metrics import paired_difference, verdict
-from voltlib.paper import staircase_scores
+from voltlib.paper import products, staircase_scores
 from voltlib.sim import states, wiring
 from voltlib.sim.simulate import simulate
 from voltlib.sim.stats import population_counts, rate_spectrum
@@ -208,8 +208,12 @@ def transfer(cfg: Profile, key: str, sim=None) -> dict:
 
 
 def product(cfg: Profile, key: str) -> dict:
-    """A state's product from its cache (the fan-out's, or an earlier run's), else computed here and cached."""
+    """A state's product from the committed archive (`make products`), else its cache (the fan-out's, or an
+    earlier run's), else computed here and cached."""
     path = product_path(cfg, key)
+    archived = products.read(cfg.name, path)
+    if archived is not None:
+        return archived
     cached = load_checked(path, parse_json, "computing the state's forecasts again")
     if cached is not None:
         return cached
@@ -218,8 +222,18 @@ def product(cfg: Profile, key: str) -> dict:
 
 
 def missing_products(cfg: Profile) -> list[str]:
-    """The states whose product is not cached (what the fan-out computes)."""
-    return [k for k in forecast_keys(cfg) if k != "source" and verify(product_path(cfg, k)) is not None]
+    """The states whose product is neither archived nor cached (what the fan-out computes)."""
+    return [
+        k
+        for k in forecast_keys(cfg)
+        if k != "source" and products.find(cfg.name, path := product_path(cfg, k)) is None and verify(path) is not None
+    ]
+
+
+def origins(cfg: Profile) -> str:
+    """Where each state's product came from (the archive, with its provenance, or this build), in words."""
+    named = {f"the {states.STATES[k].name}": product_path(cfg, k) for k in forecast_keys(cfg) if k != "source"}
+    return products.origins(cfg.name, named)
 
 
 def source_product(baselines: dict, ceiling: dict, beyond: dict, analysis: dict) -> dict:
