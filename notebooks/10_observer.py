@@ -25,7 +25,8 @@
 # samples, whose presynaptic spikes are timed by their own neurons' filters, with the wiring inferred
 # from the run's past (the true wiring as a labelled variant); its forecast is a network state drawn
 # from the filters and run forward with fresh noise (Methods section 15). The same ensembles are
-# distributions, so we also score every forecaster as one: CRPS, interval coverage and PIT.
+# distributions, so we also score every forecaster as one: CRPS, interval coverage and PIT, beside a learned
+# forecaster of distributions (notebook 08's member with quantile outputs).
 
 # %% tags=["parameters"]
 profile = "smoke"
@@ -37,7 +38,7 @@ from IPython.display import Markdown
 
 from voltlib import display, paths
 from voltlib.config import notebook_profile
-from voltlib.paper import observing, prose, summary
+from voltlib.paper import observing, products, prose, summary
 from voltlib.paper.inputs import require_inputs
 from voltlib.paper.plots import observer_ceiling as plots
 from voltlib.sim.simulate import simulate
@@ -53,6 +54,7 @@ sim = simulate(cfg.sim, progress=False)
 prod = observing.product(cfg, sim, progress=True)  # computed on the build's fan-out, or here
 learned = observing.learned_scores(prod, observing.learned_at_starts(cfg, sim, prod, best["name"]) if best else None)
 label = best["label"] if best else None
+Markdown(products.origin_sentence(cfg.name, observing.product_path(cfg), "The observer's product"))
 
 # %% [markdown]
 # ## Does the filter settle?
@@ -79,7 +81,8 @@ rows = observing.r2_rows(prod, ceiling, learned, label)
 display.frame(observing.r2_frame(rows))
 
 # %%
-plotted = {k: v for k, v in rows.items() if k != observing.LABELS["persistence"]}  # far below: in the table
+# persistence lies far below (in the table); the member's one seed lies on its pooled seeds
+plotted = {k: v for k, v in rows.items() if k not in (observing.LABELS["persistence"], observing.LABELS["quantile_member"])}
 fig = plots.ceilings(prod["horizons_ms"], plotted, observing.row_colors(rows, plots.COLORS),
                      observing.gaps(prod, learned))
 plots.save_figure(fig, profile, "observer_ceilings.png");
@@ -96,7 +99,16 @@ display.frame(observing.decomposition_frame(decomposed))
 # falls in the forecast's distribution, flat for a calibrated forecast, U-shaped for an overconfident one.
 
 # %%
-display.frame(observing.distribution_frame(prod, prod["horizons_ms"][0]))
+Markdown(observing.distributional_note(prod, best["name"] if best else None))
+
+# %%
+display.frame(observing.score_by_horizon_frame(prod, "crps_z"))
+
+# %%
+display.frame(observing.score_by_horizon_frame(prod, "coverage_90"))
+
+# %%
+display.frame(observing.score_by_horizon_frame(prod, "coverage_50"))
 
 # %%
 fig = plots.pit_histograms(prod["horizons_ms"], prod["scores"], observing.LABELS)

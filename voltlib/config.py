@@ -431,12 +431,25 @@ class ObserverConfig:
     check_particles: tuple = (64, 128, 256, 512, 1024)
     check_burn_in_ms: tuple = (10.0, 20.0, 30.0, 60.0)
     check_starts: int = 15
+    # the distributional forecaster: this staircase member (notebook 08's best that reads only the recording)
+    # with `quantiles` quantile outputs, trained on the training runs with the family's schedule and seeds.
+    # Added later: left out of the profile's hash at their defaults.
+    distributional_member: str = field(default="wiring", metadata={"hash_omit_default": True})
+    quantiles: int = field(default=64, metadata={"hash_omit_default": True})
 
     def __post_init__(self):
         _check_types(self)
         _positive(
             self, "n_test_runs", "n_start_times", "burn_in_ms", "check_particles", "check_burn_in_ms", "check_starts"
         )
+        members = ("own", "clock", "wiring")  # the staircase's members that read only the recording
+        _check(
+            self.distributional_member in members,
+            "observer.distributional_member",
+            self.distributional_member,
+            f"one of {members} (the oracle member reads the true wiring, which an observer does not have)",
+        )
+        _check(self.quantiles >= 2, "observer.quantiles", self.quantiles, "an integer >= 2 of quantile levels")
         _positive(self, "seed", or_zero=True)
         _check(self.n_particles >= 2, "observer.n_particles", self.n_particles, "an integer >= 2")
         _check(self.n_members >= 2, "observer.n_members", self.n_members, "an integer >= 2 (a spread needs two)")

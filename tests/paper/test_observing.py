@@ -88,6 +88,8 @@ def product(observer=0.8, oracle=0.9):
         "oracle": (oracle, oracle - 0.1),
         "observer": (observer, observer - 0.1),
         "observer_true_wiring": (observer + 0.01, observer - 0.09),
+        "quantile_member": (0.7, 0.4),
+        "quantile_seeds": (0.71, 0.41),
         "persistence": (0.6, 0.2),
         "mean": (0.1, 0.0),
     }
@@ -106,6 +108,12 @@ def product(observer=0.8, oracle=0.9):
         "differences": {
             "oracle_minus_observer": {"1": diff, "2": diff},
             "true_minus_inferred_wiring": {"1": wiring, "2": wiring},
+        },
+        "distributional": {
+            "member": "wiring",
+            "quantiles": 64,
+            "seeds": 2,
+            "trainings": [{"params": 1234, "epochs": 7}, {"params": 1234, "epochs": 9}],
         },
     }
 
@@ -169,4 +177,36 @@ def test_r2_rows_put_the_brian2_ceiling_beside_the_numpy_oracle():
     assert rows[observing.LABELS["oracle"]]["2"][0] == pytest.approx(0.8)
     assert rows["best member"]["1"][0] == pytest.approx(0.7)
     table = observing.r2_frame(rows)
-    assert list(table.columns) == ["1 ms", "2 ms"] and len(table) == 6
+    assert list(table.columns) == ["1 ms", "2 ms"] and len(table) == 8
+
+
+@pytest.mark.parametrize("coverage, miss, words", [(0.9, 0.0, "inside the 88 % to 92 %"), (0.85, -0.03, "3.0 % below")])
+def test_the_findings_say_how_far_the_distributional_members_90_interval_misses(coverage, miss, words):
+    prod = product()
+    prod["scores"]["quantile_seeds"]["1"]["coverage_90"] = {"value": coverage, "ci": [coverage - 0.01, coverage + 0.01]}
+    fields = observing.findings_fields(prod, observing.decomposition(prod, None), None, None)
+    assert fields["distributional"]["miss_90"] == pytest.approx(miss)
+    text = prose.render("observer_findings", **fields)
+    assert words in text
+    assert ("too narrow" in text) is (miss < 0)
+    assert "2 seeds" in text and "64 quantile outputs" in text
+
+
+def test_score_tables_hold_every_forecaster_at_every_horizon_and_refuse_an_unknown_score():
+    prod = product()
+    table = observing.score_by_horizon_frame(prod, "coverage_90")
+    assert list(table.columns) == ["1 ms", "2 ms"] and len(table) == len(observing.FORECASTERS)
+    assert table.loc[observing.LABELS["quantile_seeds"], "1 ms"].startswith("87")
+    assert observing.score_by_horizon_frame(prod, "crps_z").loc[observing.LABELS["oracle"], "2 ms"].startswith("0.300")
+    with pytest.raises(ValueError, match="expected one of"):
+        observing.score_by_horizon_frame(prod, "coverage_80")
+
+
+def test_the_distributional_note_names_the_member_and_whether_it_is_notebook_08s_best():
+    prod = product()
+    assert "notebook 08's best member that reads only the recording, with 64 outputs" in observing.distributional_note(
+        prod, "wiring"
+    )
+    other = observing.distributional_note(prod, "clock")
+    assert "not notebook 08's best" in other and "observer.distributional_member" in other
+    assert "7, 9 epochs" in other and "1,234 parameters" in other

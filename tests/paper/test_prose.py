@@ -231,3 +231,9 @@ def test_the_abstract_states_the_observers_ceiling_and_the_shares_of_the_gap():
     observer["scores"]["observer"]["1"]["r2_ci"] = [None, None]  # one test run: no interval, no empty brackets
     text = prose.render("abstract", **S.headline({**_results(), "observer": observer}))
     assert "**R² = 0.770** where the oracle reaches" in text
+    assert "quantiles instead of a mean" not in text  # no distributional member in this product
+    observer["scores"]["quantile_seeds"] = {"1": {"coverage_90": {"value": 0.874, "ci": [0.86, 0.89]}}}
+    observer["distributional"] = {"quantiles": 64}
+    text = prose.render("abstract", **S.headline({**_results(), "observer": observer})).replace("\xa0", " ")
+    assert "Trained to forecast 64 quantiles instead of a mean" in text
+    assert "(its seeds pooled) hold 87 % of the recorded values (95 % CI 86 to 89 %)." in text

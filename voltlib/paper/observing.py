@@ -20,6 +20,7 @@ import numpy as np
 from voltlib import display, paths
 from voltlib.config import Profile, config_hash, ms_to_samples
 from voltlib.forecast import probabilistic as prob
+from voltlib.forecast import staircase
 from voltlib.forecast.ceiling import clean_test_facts
 from voltlib.forecast.metrics import gain_share, interval
 from voltlib.sim import observer as ob
@@ -28,16 +29,20 @@ from voltlib.sim.recording import noisy_runs_mv
 from voltlib.sim.restart_states import choose_start_samples, states_at
 from voltlib.store import horizon_key, load_checked, parse_json, write_json
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: the distributional member and its seeds' ensemble
 N_BOOT = 2000
 CHUNK = 8  # start times filtered at once: bounds the particles' memory (8 x 100 x 1024 x 15 floats)
 PERSISTENCE_ORIGINS = 4000  # training origins whose persistence residuals make persistence's ensemble
 PIT_BINS = 10
-FORECASTERS = ("oracle", "observer", "observer_true_wiring", "persistence")
+DRAWN = ("oracle", "observer", "observer_true_wiring")  # ensembles of random draws of the predictive distribution
+QUANTILED = ("quantile_member", "quantile_seeds")  # the distributional member's quantiles: one seed, all its seeds
+FORECASTERS = (*DRAWN, *QUANTILED, "persistence")
 LABELS = {
     "oracle": "oracle (the simulator's state)",
     "observer": "observer (recording, wiring inferred)",
     "observer_true_wiring": "observer (recording, true wiring)",
+    "quantile_member": "staircase member, quantile output (seed 0)",
+    "quantile_seeds": "staircase member, quantile output (its seeds pooled)",
     "persistence": "persistence + its residuals",
 }
 
@@ -158,6 +163,8 @@ def _compute_product(cfg: Profile, sim, progress: bool) -> dict:
         t_idx = rng.integers(0, y_kept.shape[1] - h, PERSISTENCE_ORIGINS)
         residuals = ((y_kept[r_idx, t_idx + h] - y_kept[r_idx, t_idx]) / std_mv).ravel()
         quantiles[h] = prob.residual_ensemble(0.0, residuals, oc.n_members)
+    spec, inp, fitted = distributional_member(cfg, sim, runs, tuple(h_samples))
+    rng_q = np.random.default_rng([oc.seed, 3])  # its own stream: the other forecasters' draws stay as they were
     per_start: dict = {f: {h: [] for h in h_samples} for f in FORECASTERS}
     mean_se: dict = {h: [] for h in h_samples}
     run_of, ess_all, collapsed_all, samples_all = [], [], [], []
@@ -177,21 +184,30 @@ def _compute_product(cfg: Profile, sim, progress: bool) -> dict:
         ens["observer_true_wiring"], _, _ = _observer_run(
             y_kept[run], kept, true_w, dyn, meas, oc.n_particles, burn_in, oc.n_members, h_max, [oc.seed, run, 2]
         )
-        for h in h_samples:
+        # the member's quantiles [S, n, horizons, Q] per seed; its inputs are the same recorded voltages
+        q_mv = [
+            staircase.forecast_quantiles_mv(m, spec, inp, scale, np.full(len(kept), run), kept)
+            for m, _, scale in fitted
+        ]
+        for j, h in enumerate(h_samples):
             target = y_kept[run][kept + h]
-            for name in FORECASTERS[:3]:
+            for name in DRAWN:
                 scored = _scores(ens[name][:, :, h], target, mean_mv, std_mv, meas, rng)
                 per_start[name][h].append(scored)
+            # the quantiles forecast the recorded value, noise included: scored as they are, like persistence's
+            per_seed = [np.moveaxis(q[:, :, j], -1, 1) for q in q_mv]  # [S, Q, n] each
+            for name, ens_q in (("quantile_member", per_seed[0]), ("quantile_seeds", np.concatenate(per_seed, axis=1))):
+                per_start[name][h].append(_scores(ens_q, target, mean_mv, std_mv, 0.0, rng_q, drawn=False))
             pers = y_kept[run][kept][:, None, :] + quantiles[h][:, None] * std_mv
             # persistence's ensemble already carries the recorded noise: score it as it is (no extra noise)
             per_start["persistence"][h].append(_scores(pers, target, mean_mv, std_mv, 0.0, rng, drawn=False))
             mean_se[h].append((((target - mean_mv) / std_mv) ** 2).mean(axis=1))  # the training mean's forecast
         if not example:
             example = near_threshold_example(ens, y_kept[run], kept, samples, run, h_samples[0], horizons_ms[0])
-            pers_1 = y_kept[run][kept[example.pop("start")], example["neuron"]]
-            example["members_mv"]["persistence"] = (
-                pers_1 + quantiles[h_samples[0]] * std_mv[example["neuron"]]
-            ).tolist()
+            at, neuron = example.pop("start"), example["neuron"]
+            pers_1 = y_kept[run][kept[at], neuron]
+            example["members_mv"]["persistence"] = (pers_1 + quantiles[h_samples[0]] * std_mv[neuron]).tolist()
+            example["members_mv"]["quantile_seeds"] = np.concatenate([q[at, neuron, 0] for q in q_mv]).tolist()
         run_of.append(np.full(len(samples), run))
         samples_all.append(samples)
         ess_all.append(ess)
@@ -249,11 +265,34 @@ def _compute_product(cfg: Profile, sim, progress: bool) -> dict:
             "ess_at_origin_min": float(np.min(np.concatenate(ess_all))),
             "collapsed_share": float(np.mean(np.concatenate(collapsed_all))),
         },
+        "distributional": {
+            "member": spec.name,
+            "quantiles": spec.quantiles,
+            "seeds": len(fitted),
+            "trainings": [
+                {k: info.get(k) for k in ("params", "epochs", "best_epoch", "best_val_loss", "train_s")}
+                for _, info, _ in fitted
+            ],
+        },
         "example": example,
         "convergence": convergence(cfg, sim, y_kept, test_runs[0], inferred[test_runs[0]], mean_mv, std_mv, dyn),
         "wall_s": time.perf_counter() - t0,
     }
     return out
+
+
+def distributional_member(cfg: Profile, sim, runs: dict, horizons: tuple):
+    """(member spec, its inputs, [(model, info, scale) per seed]): the profile's distributional staircase member,
+    trained (or loaded from data/models/beyond/) on the clean training runs with the family's schedule and seeds."""
+    oc, bc = cfg.observer, cfg.beyond
+    spec = staircase.MemberConfig(oc.distributional_member, hidden=bc.hidden, depth=bc.depth, quantiles=oc.quantiles)
+    inp = staircase.build_inputs(sim, cfg.data, runs, horizons)
+    t_lo = cfg.data.window - 1
+    fitted = [
+        staircase.fit_member(spec, staircase.member_train_config(bc, seed=k), inp, runs, t_lo, cfg.sim, cfg.data)
+        for k in range(bc.seeds)
+    ]
+    return spec, inp, fitted
 
 
 def near_threshold_example(ens: dict, y_run, kept, samples, run: int, h: int, h_ms) -> dict:
@@ -335,15 +374,23 @@ def convergence(cfg: Profile, sim, y_kept, run: int, graphs, mean_mv, std_mv, dy
 
 
 def missing_product(cfg: Profile) -> bool:
-    """True when the observer's product is not cached (the fan-out then computes it)."""
+    """True when the observer's product is neither archived nor cached (the fan-out then computes it)."""
+    from voltlib.paper import products
     from voltlib.store import verify
 
-    return verify(product_path(cfg)) is not None
+    path = product_path(cfg)
+    return products.find(cfg.name, path) is None and verify(path) is not None
 
 
 def product(cfg: Profile, sim=None, progress: bool = False) -> dict:
-    """The observer's product from its cache, else computed here (simulating or loading the runs) and cached."""
+    """The observer's product from the committed archive (`make products`), else its cache, else computed here
+    (simulating or loading the runs) and cached."""
+    from voltlib.paper import products
+
     path = product_path(cfg)
+    archived = products.read(cfg.name, path)
+    if archived is not None:
+        return archived
     cached = load_checked(path, parse_json, "computing the observer again")
     if cached is not None:
         return cached
@@ -375,7 +422,11 @@ def r2_rows(prod: dict, ceiling: dict, learned: dict | None, learned_label: str)
 
 def _stacked(value, ci) -> str:
     """ "0.792 [0.787, 0.796]" that may break before its interval, so five horizons fit the report's column."""
-    return display.with_interval(value, ci).replace(display.NBSP + "[", " [", 1)
+    return _stacked_text(display.with_interval(value, ci))
+
+
+def _stacked_text(text: str) -> str:
+    return text.replace(display.NBSP + "[", " [", 1)
 
 
 def gaps(prod: dict, learned: dict | None) -> dict:
@@ -439,25 +490,30 @@ def decomposition(prod: dict, learned: dict | None) -> dict:
     return out
 
 
-def distribution_frame(prod: dict, horizon_ms):
-    """CRPS (z) and the 50 % and 90 % coverage of each forecaster at one horizon, with intervals, as text."""
+SCORE_NAMES = {"crps_z": "CRPS (z)", "coverage_50": "50 % interval covers", "coverage_90": "90 % interval covers"}
+
+
+def score_by_horizon_frame(prod: dict, key: str):
+    """One distributional score (a key of SCORE_NAMES) of every forecaster at every horizon, with its interval."""
     import pandas as pd
 
-    hk = horizon_key(horizon_ms)
+    if key not in SCORE_NAMES:
+        raise ValueError(
+            f"score {key!r} is not one of the observer's distributional scores: expected one of {list(SCORE_NAMES)}."
+        )
+    as_pct = key.startswith("coverage")
     rows = {}
     for f in FORECASTERS:
-        e = prod["scores"][f][hk]
         rows[LABELS[f]] = {
-            "CRPS (z)": display.with_interval(e["crps_z"]["value"], e["crps_z"]["ci"]),
-            "50 % interval covers": display.with_interval(
-                e["coverage_50"]["value"], e["coverage_50"]["ci"], ".0f", 100, "%"
-            ),
-            "90 % interval covers": display.with_interval(
-                e["coverage_90"]["value"], e["coverage_90"]["ci"], ".0f", 100, "%"
-            ),
+            f"{hk} ms": _stacked_text(
+                display.with_interval(e[key]["value"], e[key]["ci"], ".0f", 100, "%")
+                if as_pct
+                else display.with_interval(e[key]["value"], e[key]["ci"])
+            )
+            for hk, e in prod["scores"][f].items()
         }
     table = pd.DataFrame(rows).T
-    table.columns.name = f"at {horizon_ms:g} ms [95 % CI]"
+    table.columns.name = f"{SCORE_NAMES[key]} [95 % CI]"
     return table
 
 
@@ -551,13 +607,62 @@ def findings_fields(prod: dict, decomposed: dict, learned: dict | None, learned_
         "coverage": {f: sc[f][first]["coverage_90"] for f in FORECASTERS},
         "crps": {f: sc[f][first]["crps_z"]["value"] for f in FORECASTERS},
         "labels": LABELS,
+        "distributional": distributional_fields(prod, first),
+    }
+
+
+def distributional_note(prod: dict, best_name: str | None) -> str:
+    """One paragraph: which member forecasts distributions, how it trained, and whether it is notebook 08's best."""
+    from voltlib.forecast.staircase import MEMBER_LABELS
+
+    d = prod["distributional"]
+    t = d["trainings"]
+    epochs = ", ".join(f"{x['epochs']}" for x in t)
+    same = (
+        "notebook 08's best member that reads only the recording"
+        if best_name == d["member"]
+        else (
+            "not notebook 08's best member that reads only the recording"
+            + (f" ({MEMBER_LABELS.get(best_name, best_name)})" if best_name else " (none was scored at this profile)")
+            + ": the profile's observer.distributional_member names it"
+        )
+    )
+    return (
+        f"The distributional forecaster is the staircase member *{MEMBER_LABELS[d['member']]}*, {same}, with "
+        f"{d['quantiles']} outputs per horizon: the quantiles at levels (k + 0.5)/{d['quantiles']}, trained on the "
+        f"pinball loss on the training runs with the family's schedule from {d['seeds']} seeds "
+        f"({display.count(t[0]['params'], 'parameter')}; {epochs} epochs). Its quantiles are read as an ensemble of "
+        f"equally likely values; one seed and all seeds pooled (a mixture) are scored."
+    )
+
+
+CALIBRATED_90 = (0.88, 0.92)  # where a calibrated forecaster's central 90 % interval coverage lies, at this sample size
+
+
+def distributional_fields(prod: dict, hk: str) -> dict:
+    """The distributional member at one horizon: which member, its seeds pooled and one seed's 90 % and 50 %
+    coverage with intervals, how far the pooled 90 % coverage lies outside CALIBRATED_90 (0 inside; negative: too
+    narrow), and the CRPS of it, one seed and persistence."""
+    from voltlib.forecast.staircase import MEMBER_LABELS
+
+    d, sc = prod["distributional"], prod["scores"]
+    c90 = sc["quantile_seeds"][hk]["coverage_90"]["value"]
+    lo, hi = CALIBRATED_90
+    return {
+        "member": MEMBER_LABELS[d["member"]],
+        "quantiles": d["quantiles"],
+        "seeds": d["seeds"],
+        "pooled": {k: sc["quantile_seeds"][hk][k] for k in ("coverage_90", "coverage_50", "crps_z")},
+        "one": {k: sc["quantile_member"][hk][k] for k in ("coverage_90", "coverage_50", "crps_z")},
+        "persistence_crps": sc["persistence"][hk]["crps_z"],
+        "miss_90": 0.0 if lo <= c90 <= hi else (c90 - lo if c90 < lo else c90 - hi),
+        "target_90": list(CALIBRATED_90),
     }
 
 
 def learned_at_starts(cfg: Profile, sim, prod: dict, member_name: str) -> dict | None:
     """Notebook 08's member `member_name` scored at the observer's own start times: {"se": {horizon key: per-start
     squared error (z, pooled over neurons, mean over its seeds)}}; None if a seed of it is not trained and cached."""
-    from voltlib.forecast import staircase
     from voltlib.forecast.data import make_datasets
 
     dt = cfg.sim.record_dt_ms

@@ -182,6 +182,8 @@ def observer(observer_json, horizon_ms=1) -> dict | None:
         "hidden": dig(observer_json, "differences", "oracle_minus_observer", hk),
         "observer_share": d.get("observer_share_of_oracle_gain"),
         "learned_share": d.get("learned_share_of_observer_gain"),
+        "coverage_90": dig(observer_json, "scores", "quantile_seeds", hk, "coverage_90"),
+        "quantiles": dig(observer_json, "distributional", "quantiles"),
     }
 
 

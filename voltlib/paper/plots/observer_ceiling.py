@@ -16,12 +16,16 @@ SHORT = {
     "oracle": "oracle",
     "observer": "observer, inferred wiring",
     "observer_true_wiring": "observer, true wiring",
+    "quantile_member": "member quantiles, seed 0",
+    "quantile_seeds": "member quantiles, seeds",
     "persistence": "persistence + residuals",
 }
 COLORS = {
     "oracle": CEILING_COLOR,
     "observer": "#8e44ad",
     "observer_true_wiring": "#d2b4de",
+    "quantile_member": "#f5b041",
+    "quantile_seeds": "#d35400",
     "persistence": "0.5",
     "learned": "#e67e22",
 }
