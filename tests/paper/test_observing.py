@@ -204,9 +204,9 @@ def test_score_tables_hold_every_forecaster_at_every_horizon_and_refuse_an_unkno
 
 def test_the_distributional_note_names_the_member_and_whether_it_is_notebook_08s_best():
     prod = product()
-    assert "notebook 08's best member that reads only the recording, with 64 outputs" in observing.distributional_note(
-        prod, "wiring"
-    )
+    same = observing.distributional_note(prod, "wiring")
+    assert "It is notebook 08's best member that reads only the recording." in same
+    assert "with 64 outputs per horizon" in same and "from 2 seeds (1,234 parameters; 7, 9 epochs)" in same
     other = observing.distributional_note(prod, "clock")
-    assert "not notebook 08's best" in other and "observer.distributional_member" in other
-    assert "7, 9 epochs" in other and "1,234 parameters" in other
+    assert "Notebook 08's best member that reads only the recording is *2 + own spike clock*" in other
+    assert "Notebook 08 scored no member" in observing.distributional_note(prod, None)

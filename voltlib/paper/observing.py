@@ -604,8 +604,9 @@ def findings_fields(prod: dict, decomposed: dict, learned: dict | None, learned_
         ],
         "between_all": not not_between,
         "not_between": not_between,
-        "coverage": {f: sc[f][first]["coverage_90"] for f in FORECASTERS},
-        "crps": {f: sc[f][first]["crps_z"]["value"] for f in FORECASTERS},
+        # the distributional member has its own sentence (distributional_fields)
+        "coverage": {f: sc[f][first]["coverage_90"] for f in (*DRAWN, "persistence")},
+        "crps": {f: sc[f][first]["crps_z"]["value"] for f in (*DRAWN, "persistence")},
         "labels": LABELS,
         "distributional": distributional_fields(prod, first),
     }
@@ -617,22 +618,23 @@ def distributional_note(prod: dict, best_name: str | None) -> str:
 
     d = prod["distributional"]
     t = d["trainings"]
-    epochs = ", ".join(f"{x['epochs']}" for x in t)
-    same = (
-        "notebook 08's best member that reads only the recording"
-        if best_name == d["member"]
-        else (
-            "not notebook 08's best member that reads only the recording"
-            + (f" ({MEMBER_LABELS.get(best_name, best_name)})" if best_name else " (none was scored at this profile)")
-            + ": the profile's observer.distributional_member names it"
+    member = MEMBER_LABELS[d["member"]]
+    if best_name == d["member"]:
+        whose = "It is notebook 08's best member that reads only the recording."
+    elif best_name:
+        whose = (
+            f"Notebook 08's best member that reads only the recording is *{MEMBER_LABELS.get(best_name, best_name)}* "
+            "at this profile; the profile's observer settings name this one."
         )
-    )
+    else:
+        whose = "Notebook 08 scored no member at this profile; the profile's observer settings name this one."
     return (
-        f"The distributional forecaster is the staircase member *{MEMBER_LABELS[d['member']]}*, {same}, with "
-        f"{d['quantiles']} outputs per horizon: the quantiles at levels (k + 0.5)/{d['quantiles']}, trained on the "
-        f"pinball loss on the training runs with the family's schedule from {d['seeds']} seeds "
-        f"({display.count(t[0]['params'], 'parameter')}; {epochs} epochs). Its quantiles are read as an ensemble of "
-        f"equally likely values; one seed and all seeds pooled (a mixture) are scored."
+        f"The distributional forecaster is the staircase member *{member}* with {d['quantiles']} outputs per "
+        f"horizon, the quantiles at the levels (k + 0.5)/{d['quantiles']}, trained by the pinball loss on the "
+        f"training runs with the family's schedule from {display.count(d['seeds'], 'seed')} "
+        f"({display.count(t[0]['params'], 'parameter')}; {', '.join(str(x['epochs']) for x in t)} epochs). "
+        f"{whose} Its quantiles are read as equally likely values of the recorded voltage; one seed and all "
+        "seeds pooled (a mixture of their distributions) are scored."
     )
 
 
