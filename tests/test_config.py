@@ -21,6 +21,7 @@ from voltlib.config import (
     get_profile,
     notebook_profile,
     paper_phases,
+    to_dict,
 )
 
 CONFIGS = (NetworkConfig, SimConfig, DataConfig, ModelConfig, TrainConfig, CeilingConfig, AnalysisConfig)
@@ -284,6 +285,8 @@ def test_the_observers_settings_are_checked_and_left_out_of_the_profile_hash_at_
         ({"n_members": 1}, "observer.n_members"),
         ({"check_particles": ()}, "check_particles"),
         ({"burn_in_ms": 0.0}, "burn_in_ms"),
+        ({"distributional_member": "oracle"}, "observer.distributional_member"),
+        ({"quantiles": 1}, "observer.quantiles"),
     ):
         with pytest.raises(ConfigError, match=name):
             ObserverConfig(**bad)
@@ -292,3 +295,7 @@ def test_the_observers_settings_are_checked_and_left_out_of_the_profile_hash_at_
     other = dataclasses.replace(quick, observer=ObserverConfig(n_particles=512))
     assert config_hash(dataclasses.replace(quick, observer=ObserverConfig())) == config_hash(quick)
     assert config_hash(other) != config_hash(quick)
+    # the distributional member's settings, added later, leave the smoke profile's hash where it was
+    smoke = get_profile("smoke")
+    assert to_dict(smoke.observer, for_hash=True).keys().isdisjoint({"distributional_member", "quantiles"})
+    assert config_hash(dataclasses.replace(quick, observer=ObserverConfig(quantiles=32))) != config_hash(quick)

@@ -220,3 +220,21 @@ def test_errors_name_the_argument(call, name):
     with pytest.raises(ValueError, match=name) as err:
         call()
     assert "expected" in str(err.value)
+
+
+def test_plotting_positions_make_a_small_calibrated_ensemble_cover_its_level():
+    # M = 64 draws from the forecast distribution N(mu, 1), y from the same: read at numpy's linear positions the
+    # 90 % interval covers about 0.9 (M - 1) / (M + 1) = 87 %, at Weibull's (k + 1)/(M + 1) about 90 %
+    rng = np.random.default_rng(5)
+    n, m = 40000, 64
+    mu = rng.normal(size=n)
+    y = mu + rng.normal(size=n)
+    x = mu[:, None] + rng.normal(size=(n, m))
+    assert coverage(x, y, (0.9,))[0.9] == pytest.approx(0.9 * (m - 1) / (m + 1), abs=0.01)
+    assert coverage(x, y, (0.5, 0.9), positions="weibull") == pytest.approx({0.5: 0.5, 0.9: 0.9}, abs=0.01)
+    # the quantiles at (k + 0.5)/M of the forecast distribution itself, read at Hazen's positions, cover the level
+    q = mu[:, None] + stats.norm.ppf((np.arange(m) + 0.5) / m)[None, :]
+    assert coverage(q, y, (0.9,), positions="hazen")[0.9] == pytest.approx(0.9, abs=0.01)
+    assert coverage(q, y, (0.9,))[0.9] < 0.89  # the linear reading puts them too close to the middle
+    with pytest.raises(ValueError, match="expected one of"):
+        central_interval(x, 0.9, positions="median_unbiased")

@@ -116,24 +116,43 @@ def crps_gaussian(mu: npt.ArrayLike, sigma: npt.ArrayLike, y: npt.ArrayLike) -> 
     return np.asarray(s * (z * (2.0 * cdf - 1.0) + 2.0 * pdf - 1.0 / math.sqrt(math.pi)), dtype=np.float64)
 
 
-def central_interval(samples: npt.ArrayLike, level: float) -> tuple[np.ndarray, np.ndarray]:
-    """Returns (lo, hi), each float64 [...]: the (1-level)/2 and (1+level)/2 quantiles of samples [..., M]."""
+# How an ensemble's sorted members are read as quantiles (numpy's method names):
+#   "linear"   the k-th of M (k = 0..M-1) at k / (M - 1): numpy's default;
+#   "weibull"  the k-th at (k + 1) / (M + 1): for M random draws of a forecast distribution, the expected level of
+#              their k-th smallest is exactly that, so a central interval of a calibrated drawn ensemble covers its
+#              level on average (with "linear" it covers about level (M - 1) / (M + 1): 87 % for 90 % at M = 64);
+#   "hazen"    the k-th at (k + 0.5) / M: the levels at which a quantile forecaster (or residual_ensemble) gives them.
+POSITIONS = ("linear", "weibull", "hazen")
+
+
+def central_interval(samples: npt.ArrayLike, level: float, positions: str = "linear") -> tuple[np.ndarray, np.ndarray]:
+    """Returns (lo, hi), each float64 [...]: the (1-level)/2 and (1+level)/2 quantiles of samples [..., M], the
+    members read at the plotting positions `positions` (POSITIONS: "weibull" for random draws, "hazen" for
+    quantiles at the levels (k + 0.5)/M)."""
     where = "central_interval"
     lv = _level(level, where)
     x = _ensemble(samples, where)
-    lo, hi = np.quantile(x, [(1.0 - lv) / 2.0, (1.0 + lv) / 2.0], axis=-1)
+    if positions not in POSITIONS:
+        raise ValueError(
+            f"{where}: positions={positions!r}; expected one of {POSITIONS}: 'weibull' for members drawn at random "
+            "from the forecast, 'hazen' for members that are its quantiles at (k + 0.5)/M."
+        )
+    lo, hi = np.quantile(x, [(1.0 - lv) / 2.0, (1.0 + lv) / 2.0], axis=-1, method=positions)
     return np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64)
 
 
-def coverage(samples: npt.ArrayLike, y: npt.ArrayLike, levels: tuple[float, ...] = (0.5, 0.9)) -> dict[float, float]:
-    """Returns {level: share of y [...] inside the central interval of samples [..., M], bounds included}."""
+def coverage(
+    samples: npt.ArrayLike, y: npt.ArrayLike, levels: tuple[float, ...] = (0.5, 0.9), positions: str = "linear"
+) -> dict[float, float]:
+    """Returns {level: share of y [...] inside the central interval of samples [..., M], bounds included}; positions:
+    how the members are read as quantiles (central_interval)."""
     where = "coverage"
     lvs = [_level(lv, where) for lv in levels]
     x = _ensemble(samples, where)
     obs = _observations(y, x.shape[:-1], where)
     out: dict[float, float] = {}
     for lv in lvs:
-        lo, hi = central_interval(x, lv)
+        lo, hi = central_interval(x, lv, positions)
         out[lv] = float(np.mean((lo <= obs) & (obs <= hi)))
     return out
 

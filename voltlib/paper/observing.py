@@ -29,7 +29,7 @@ from voltlib.sim.recording import noisy_runs_mv
 from voltlib.sim.restart_states import choose_start_samples, states_at
 from voltlib.store import horizon_key, load_checked, parse_json, write_json
 
-CACHE_VERSION = 2  # 2: the distributional member and its seeds' ensemble
+CACHE_VERSION = 3  # 2: the distributional member and its seeds' ensemble; 3: intervals at the members' positions
 N_BOOT = 2000
 CHUNK = 8  # start times filtered at once: bounds the particles' memory (8 x 100 x 1024 x 15 floats)
 PERSISTENCE_ORIGINS = 4000  # training origins whose persistence residuals make persistence's ensemble
@@ -118,8 +118,11 @@ def _scores(ens_mv, y_target_mv, mean_mv, std_mv, meas_sd, rng, drawn: bool = Tr
         "crps": prob.crps_ensemble(z, y, fair=drawn).mean(axis=1),
         "pit": prob.pit(z, y, seed=int(rng.integers(2**31))).ravel(),
     }
+    # the members read as quantiles at the levels they stand for: random draws at (k + 1)/(M + 1), fixed quantiles at
+    # (k + 0.5)/M (probabilistic.POSITIONS), so that a calibrated forecast's interval covers its level at any M
+    positions = "weibull" if drawn else "hazen"
     for level in (0.5, 0.9):
-        lo, hi = prob.central_interval(z, level)
+        lo, hi = prob.central_interval(z, level, positions)
         out[f"in{int(level * 100)}"] = ((y >= lo) & (y <= hi)).mean(axis=1)
     return out
 
