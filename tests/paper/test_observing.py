@@ -178,6 +178,9 @@ def test_r2_rows_put_the_brian2_ceiling_beside_the_numpy_oracle():
     assert rows["best member"]["1"][0] == pytest.approx(0.7)
     table = observing.r2_frame(rows)
     assert list(table.columns) == ["1 ms", "2 ms"] and len(table) == 8
+    colors = observing.row_colors(rows, {**dict.fromkeys(observing.FORECASTERS, "f"), "learned": "l"} | {"oracle": "o"})
+    assert colors[observing.BRIAN2_CEILING] == "o" and colors["best member"] == "l"
+    assert colors[observing.LABELS["quantile_seeds"]] == "f"
 
 
 @pytest.mark.parametrize("coverage, miss, words", [(0.9, 0.0, "inside the 88 % to 92 %"), (0.85, -0.03, "3.0 % below")])
@@ -190,6 +193,7 @@ def test_the_findings_say_how_far_the_distributional_members_90_interval_misses(
     assert words in text
     assert ("too narrow" in text) is (miss < 0)
     assert "2 seeds" in text and "64 quantile outputs" in text
+    assert "Its CRPS (z) is 0.300 (95 % CI 0.290 to 0.310) pooled" in text.replace("\xa0", " ")
 
 
 def test_score_tables_hold_every_forecaster_at_every_horizon_and_refuse_an_unknown_score():

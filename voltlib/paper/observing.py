@@ -47,6 +47,9 @@ LABELS = {
 }
 
 
+BRIAN2_CEILING = "oracle ceiling (Brian2 restarts, notebook 06)"  # r2_rows' row of notebook 06's ceiling
+
+
 def product_path(cfg: Profile) -> Path:
     """data/observer/<hash>.json: keyed on the version, the network, data, ceiling and observer settings."""
     return paths.DATA / "observer" / f"{config_hash(CACHE_VERSION, cfg.sim, cfg.data, cfg.ceiling, cfg.observer)}.json"
@@ -414,8 +417,7 @@ def r2_rows(prod: dict, ceiling: dict, learned: dict | None, learned_label: str)
     persistence."""
     from voltlib.paper.summary import ceiling_at
 
-    brian2 = "oracle ceiling (Brian2 restarts, notebook 06)"
-    rows: dict = {brian2: {horizon_key(h): ceiling_at(ceiling, h) for h in prod["horizons_ms"]}}
+    rows: dict = {BRIAN2_CEILING: {horizon_key(h): ceiling_at(ceiling, h) for h in prod["horizons_ms"]}}
     for f in FORECASTERS:
         rows[LABELS[f]] = {hk: (e["r2"], e["r2_ci"]) for hk, e in prod["scores"][f].items()}
     if learned is not None:
@@ -529,7 +531,8 @@ def record(prod: dict, decomposed: dict, learned: dict | None) -> dict:
 def row_colors(rows: dict, colors: dict) -> dict:
     """{row label of r2_rows: its colour}: the forecasters' own, the Brian2 ceiling as the oracle's, the learned one."""
     by_label = {LABELS[f]: colors[f] for f in FORECASTERS}
-    return {label: by_label.get(label, colors["oracle"] if "Brian2" in label else colors["learned"]) for label in rows}
+    by_label[BRIAN2_CEILING] = colors["oracle"]
+    return {label: by_label.get(label, colors["learned"]) for label in rows}
 
 
 def filter_frame(prod: dict):

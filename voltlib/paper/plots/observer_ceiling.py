@@ -12,13 +12,13 @@ from voltlib.paper.plots.horizons import r2_vs_horizon
 from voltlib.paper.plots.style import CEILING_COLOR, save_figure  # noqa: F401
 
 GAP_COLORS = ("#16a085", "#e67e22")  # what the recording hides (the oracle's colour), what learning leaves
-SHORT = {
+SHORT = {  # two lines at most: the PIT rows are 1.3 inches high
     "oracle": "oracle",
-    "observer": "observer, inferred wiring",
-    "observer_true_wiring": "observer, true wiring",
-    "quantile_member": "member quantiles, seed 0",
-    "quantile_seeds": "member quantiles, seeds",
-    "persistence": "persistence + residuals",
+    "observer": "observer,\ninferred wiring",
+    "observer_true_wiring": "observer,\ntrue wiring",
+    "quantile_member": "member quantiles,\nseed 0",
+    "quantile_seeds": "member quantiles,\nseeds pooled",
+    "persistence": "persistence\n+ residuals",
 }
 COLORS = {
     "oracle": CEILING_COLOR,
