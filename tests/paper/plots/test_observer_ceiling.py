@@ -51,7 +51,7 @@ def test_pit_histograms_are_one_row_per_forecaster_and_one_column_per_horizon():
     bars = [p.get_height() for p in fig.axes[2].patches]
     np.testing.assert_allclose(bars, u_shape)
     assert fig.axes[0].get_title() == "1 ms" and fig.axes[1].get_title() == "5 ms"
-    assert fig.axes[2].get_ylabel() == "persistence + residuals"
+    assert fig.axes[2].get_ylabel() == "persistence\n+ residuals"
 
 
 def test_the_example_shows_each_forecasters_members_and_the_recorded_value():
