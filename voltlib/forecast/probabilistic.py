@@ -15,6 +15,7 @@ narrow, a hump too wide). Ensembles carry their members on the last axis; observ
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -122,7 +123,12 @@ def crps_gaussian(mu: npt.ArrayLike, sigma: npt.ArrayLike, y: npt.ArrayLike) -> 
 #              their k-th smallest is exactly that, so a central interval of a calibrated drawn ensemble covers its
 #              level on average (with "linear" it covers about level (M - 1) / (M + 1): 87 % for 90 % at M = 64);
 #   "hazen"    the k-th at (k + 0.5) / M: the levels at which a quantile forecaster (or residual_ensemble) gives them.
-POSITIONS = ("linear", "weibull", "hazen")
+_METHODS: dict[str, Literal["linear", "weibull", "hazen"]] = {
+    "linear": "linear",
+    "weibull": "weibull",
+    "hazen": "hazen",
+}
+POSITIONS = tuple(_METHODS)
 
 
 def central_interval(samples: npt.ArrayLike, level: float, positions: str = "linear") -> tuple[np.ndarray, np.ndarray]:
@@ -137,7 +143,7 @@ def central_interval(samples: npt.ArrayLike, level: float, positions: str = "lin
             f"{where}: positions={positions!r}; expected one of {POSITIONS}: 'weibull' for members drawn at random "
             "from the forecast, 'hazen' for members that are its quantiles at (k + 0.5)/M."
         )
-    lo, hi = np.quantile(x, [(1.0 - lv) / 2.0, (1.0 + lv) / 2.0], axis=-1, method=positions)
+    lo, hi = np.quantile(x, [(1.0 - lv) / 2.0, (1.0 + lv) / 2.0], axis=-1, method=_METHODS[positions])
     return np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64)
 
 
