@@ -175,7 +175,8 @@ def test_every_command_hands_its_stops_to_run_cli_once_it_works(tmp_path):
         for f in paths.PACKAGE_DIR.rglob("*.py")
         if 'if __name__ == "__main__":' in f.read_text() and f.name not in children
     ]
-    assert len(commands) == 7, commands  # budget_run, browser, forecast_recording, golden, nwb, bench, pipeline
+    # budget_run, products_run, browser, forecast_recording, golden, nwb, bench, pipeline
+    assert len(commands) == 8, commands
     for f in commands:
         assert "sys.exit(run_cli(main))" in f.read_text().split('if __name__ == "__main__":')[-1], f
     proc = subprocess.Popen(
