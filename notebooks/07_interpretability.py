@@ -39,7 +39,7 @@ from voltlib.config import to_dict
 from voltlib.forecast import fits, interpret
 from voltlib.forecast.metrics import r2_from_stats, r2_pooled, run_stats
 from voltlib.forecast.models import build_model
-from voltlib.paper import analysis, prose, wording
+from voltlib.paper import analysis, products, prose, wording
 from voltlib.paper.inputs import require_inputs
 from voltlib.paper.plots import interpretation as plots
 from voltlib.paper.summary import compare, comparison_table
@@ -148,7 +148,8 @@ shuffle_cmp = compare({"run_stats": order_stats["shuffled"]}, {"run_stats": orde
 update_json(results / "comparisons.json", "interpretability", value={"shuffled_vs_ordered": shuffle_cmp,
             **{f"{k} vs full": v for k, v in abl_cmp.items()}})
 Markdown(prose.render("shuffled_order", n_shuffled=len(shuffled), n_ordered=len(ordered), r2_shuffled=r2_shuffled,
-                      r2_ordered=r2_ordered, cmp=shuffle_cmp, resolved=wording.resolved(shuffle_cmp)))
+                      r2_ordered=r2_ordered, cmp=shuffle_cmp, resolved=wording.resolved(shuffle_cmp))
+         + "\n\n" + products.fits_origin_sentence(cfg.name, [i for _, i in shuffled], "The shuffled-order models"))
 
 # %% [markdown]
 # ## LSTM hidden states against the population rate and its oscillation

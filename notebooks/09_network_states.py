@@ -54,7 +54,7 @@ results = paths.results_dir(profile)
 # population-rate spectrum whose peak stands at least 10 times above its median.
 
 # %%
-measured = across_states.measure_states(cfg)
+measured = across_states.measured(cfg)                 # archived by `make products`, else measured here
 display.frame(across_states.states_frame(measured))
 
 # %%

@@ -66,6 +66,9 @@ BUILD_ONLY = "workflow"
 
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+# the committed archive of the long steps (make budget, make products) belongs to the checkout, like its code: a
+# build in a scratch root (VOLTLIB_ROOT; the stored notebooks, make test-scheduler) reads the same archive
+ARCHIVE = PACKAGE_DIR.parent / "results" / "archive"
 
 
 # the files a module reads as part of its code, by module (module_name's names): folders under voltlib

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from voltlib import paths
+from voltlib import paths, store
 from voltlib.config import get_profile, ms_to_samples
 from voltlib.forecast import staircase
 from voltlib.forecast.data import make_datasets
@@ -195,3 +195,27 @@ def test_a_quantile_member_trains_caches_and_its_intervals_cover_the_test_target
     assert 0.75 < inside < 0.95
     with pytest.raises(ValueError, match="use forecast_mv"):
         staircase.forecast_quantiles_mv(model, staircase.MemberConfig("clock"), inp, scale, run, t)
+
+
+def test_the_family_trained_on_a_worker_is_what_notebook_08_loads(tmp_path, monkeypatch):
+    from voltlib.workflow.fanout import FamilyJob
+
+    monkeypatch.setattr(paths, "MODELS", tmp_path / "worker")  # the worker's disk
+    assert staircase.family_missing(SMOKE)
+    product = FamilyJob("smoke").compute()
+    n_members = len(staircase.members(SMOKE.beyond)) * SMOKE.beyond.seeds
+    assert len(product["members"]) == len(product["record"]["members"]) == n_members
+    assert {m["folder"] for m in product["members"]} == {m["folder"] for m in product["record"]["members"]}
+    monkeypatch.setattr(paths, "MODELS", tmp_path / "client")  # the client's: another disk (a remote worker)
+    assert staircase.family_missing(SMOKE)
+    store.write_json(FamilyJob("smoke").path(), FamilyJob.save(product))
+    assert not staircase.family_missing(SMOKE)
+    sim = simulate(SMOKE.sim, progress=False)
+    inp, runs = staircase.family_inputs(SMOKE, sim)
+    fitted = staircase.fit_family(SMOKE.beyond, inp, runs, SMOKE.data.window - 1, SMOKE.sim, SMOKE.data)
+    infos = [info for seeds in fitted.values() for _, info, _ in seeds]
+    assert len(infos) == n_members and all(info["cached"] for info in infos)  # nothing trained again
+    # a member's damaged file: the family is missing again, and the fan-out retrains it
+    folder = paths.MODELS / "beyond" / product["members"][0]["folder"]
+    (folder / "model.safetensors").write_bytes(b"damaged")
+    assert staircase.family_missing(SMOKE)

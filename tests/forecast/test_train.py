@@ -137,6 +137,26 @@ def test_fit_or_load_caches_and_a_changed_config_retrains(ds, cache):
     assert not info3["cached"] and info3["epochs"] == 1
 
 
+def test_an_archived_training_is_loaded_not_trained_and_only_an_intact_one(ds, cache, tmp_path, monkeypatch):
+    model, info = tr.fit_or_load("p4", MODEL, CFG, ds, device="cpu")
+    folder = cache / tr.model_key(ds.key, MODEL, CFG)
+    archive = tmp_path / "results" / "archive"
+    monkeypatch.setattr(paths, "ARCHIVE", archive)
+    copy = archive / "quick" / tr.ARCHIVED_FITS / folder.name
+    shutil.copytree(folder, copy)  # what `make products` writes: the cache entry's files with their checksums
+    shutil.rmtree(folder)
+    assert tr.archived_entry(folder) == copy
+    loaded, info2 = tr.fit_or_load("p4", MODEL, CFG, ds, device="cpu")
+    assert info2["cached"] and info2["archived"] == "results/archive/quick/fits/" + folder.name
+    assert np.array_equal(tr.predict(model, ds.test), tr.predict(loaded, ds.test))
+    assert not folder.exists()  # read where it is: nothing copied into the cache
+    # damaged weights are not read: the training is done again and cached, the committed copy left as it is
+    (copy / "model.safetensors").write_bytes(b"\0" + (copy / "model.safetensors").read_bytes()[1:])
+    assert tr.archived_entry(folder) is None
+    _, info3 = tr.fit_or_load("p4", MODEL, CFG, ds, device="cpu")
+    assert not info3["cached"] and (copy / "model.safetensors").exists() and (folder / "info.json").exists()
+
+
 def test_fit_or_load_rejects_an_unknown_ablation_switch(ds):
     with pytest.raises(ValueError, match=r"unknown switches \['use_lstm'\].*use_cnn"):
         tr.fit_or_load("p4", MODEL, CFG, ds, device="cpu", variant={"use_lstm": False})

@@ -5,22 +5,26 @@ quick archive holds every product the quick profile's code expects."""
 import json
 
 import pytest
+import torch
 
 from voltlib import paths, store
 from voltlib.config import get_profile
+from voltlib.forecast import train
 from voltlib.paper import across_states, observing, products
 from voltlib.workflow import products_run
-from voltlib.workflow.fanout import ObserverJob, StateJob
+from voltlib.workflow.fanout import MeasuredJob, ObserverJob, StateJob
 
 SMOKE = get_profile("smoke")
 STATE = {"state": "ai", "baselines": {}, "ceiling": {}, "member": {}, "transfer": {}, "wall_s": 1.25}
 OBSERVER = {k: [] for k in products_run.KEYS["observer"]} | {"wall_s": 2.5}
+MEASURED = {"states": {}, "wall_s": 0.75}
 
 
 @pytest.fixture
 def archive_root(monkeypatch, tmp_path):
     """The archive and the data/ cache in a temporary folder; computing a product is an error unless a test allows it."""
     monkeypatch.setattr(products, "ARCHIVE", tmp_path / "results" / "archive")
+    monkeypatch.setattr(paths, "ARCHIVE", tmp_path / "results" / "archive")  # where train finds archived fits
     monkeypatch.setattr(paths, "ROOT", tmp_path)  # the project root messages show paths from
     monkeypatch.setattr(paths, "DATA", tmp_path / "data")
 
@@ -29,6 +33,7 @@ def archive_root(monkeypatch, tmp_path):
 
     monkeypatch.setattr(across_states, "compute_product", no_computing)
     monkeypatch.setattr(observing, "compute_product", no_computing)
+    monkeypatch.setattr(across_states, "compute_measured", no_computing)
     return tmp_path / "results" / "archive"
 
 
@@ -46,6 +51,11 @@ def test_an_archived_product_is_read_instead_of_computed(archive_root):
         k for k in across_states.forecast_keys(SMOKE) if k not in ("source", "ai")
     ]
     assert not observing.missing_product(SMOKE)
+    example = {"spike_t_ms": [801.5, 802.25], "spike_i": [3, 7], "n_neurons": 100}
+    _archive(across_states.measured_path(SMOKE), {"states": {"ai": {"record": {"key": "ai"}, "example": example}}})
+    measured = across_states.measured(SMOKE)
+    assert measured["ai"].record == {"key": "ai"} and measured["ai"].example["n_neurons"] == 100
+    assert measured["ai"].example["spike_t_ms"].tolist() == [801.5, 802.25]  # arrays again, as measure_states's
     assert not (paths.DATA / "states").exists()  # nothing was cached: the archive is read as it is
 
 
@@ -71,20 +81,31 @@ def test_a_product_of_another_configuration_is_never_read(archive_root, monkeypa
     assert store.verify(cache) is None and not products.archive_path("smoke", cache).exists()
 
 
+def _trained(spec, sim, library=None):
+    """What train_on_worker returns for a training, with stand-in weights (the fit is not what is tested)."""
+    weights = train.weights_bytes({"w": torch.ones(3)})
+    return {"weights": weights, "info": {"name": spec.name, "train_s": 2.0}, "worker": "here", "seconds": 2.5}
+
+
 def _archive_everything(monkeypatch, note=""):
-    """Every product smoke expects, each computed (stood in for) by the worker's function and archived."""
+    """Every product smoke expects, each computed (stood in for) by the worker's function and archived, and every
+    training it archives (stand-in weights)."""
     monkeypatch.setattr(across_states, "compute_product", lambda cfg, key: {**STATE, "state": key})
     monkeypatch.setattr(observing, "compute_product", lambda cfg, sim, progress=False: OBSERVER)
+    monkeypatch.setattr(across_states, "compute_measured", lambda cfg: MEASURED)
     monkeypatch.setattr("voltlib.sim.simulate.simulate", lambda *a, **k: None)
+    monkeypatch.setattr(products_run, "train_on_worker", _trained)
     jobs = products_run.expected("smoke")
     for job in jobs:
         products_run.write("smoke", job, products_run.archive_on_worker(job, note=note))
+    for spec in products_run.expected_fits("smoke"):
+        products_run.write_fit("smoke", spec, products_run.archive_fit_on_worker(spec, None, note=note))
     return jobs
 
 
 def test_the_runner_archives_each_product_with_its_provenance(archive_root, monkeypatch):
     jobs = _archive_everything(monkeypatch, note="a test")
-    assert [type(j) for j in jobs] == [StateJob] * (len(jobs) - 1) + [ObserverJob]
+    assert [type(j) for j in jobs] == [StateJob] * (len(jobs) - 2) + [ObserverJob, MeasuredJob]
     assert all(products_run.archived("smoke", j) for j in jobs)
     path = products.archive_path("smoke", jobs[0].path())
     assert path.name == across_states.product_path(SMOKE, jobs[0].state).name
@@ -94,7 +115,11 @@ def test_the_runner_archives_each_product_with_its_provenance(archive_root, monk
     assert prov["wall_s"] >= 0 and prov["worker_threads"] >= 1 and prov["threads"] >= 1
     assert {"commit", "machine", "cpu", "cores", "device", "packages", "date"} <= set(prov)
     manifest = products_run.write_manifest("smoke")
-    assert manifest["complete"] and manifest["done"] == len(jobs) and not manifest["stale"]
+    n_fits = len(products_run.expected_fits("smoke"))
+    assert n_fits == SMOKE.seeds["phase4_cnn_lstm"] and all(
+        products_run.fit_archived("smoke", sp) for sp in products_run.expected_fits("smoke")
+    )
+    assert manifest["complete"] and manifest["done"] == len(jobs) + n_fits and not manifest["stale"]
     assert manifest["files"][path.name] == store.sha256_of(path)
     assert manifest["files"][products.provenance_path(path).name] == store.sha256_of(products.provenance_path(path))
     assert products_run.check("smoke") == []
@@ -120,7 +145,8 @@ def test_a_rerun_with_every_product_archived_computes_nothing(archive_root, monk
     manifest = products_run.run("smoke", say=said.append)
     assert manifest == before and store.sha256_of(products.manifest_path("smoke")) == sha  # left as it was
     assert said == [
-        f"products: all {len(jobs)} products of the smoke profile are archived in results/archive/smoke/products/; "
+        f"products: all {len(jobs) + SMOKE.seeds['phase4_cnn_lstm']} products of the smoke profile are archived in "
+        "results/archive/smoke/products/; "
         "nothing to do"
     ]
     assert manifest["complete"] and manifest["stale"] == ["ai-000000000000.json"]
@@ -141,8 +167,8 @@ def test_the_origin_of_a_product_is_one_sentence(archive_root, monkeypatch):
     assert sentence.endswith(f"per task), in {prov['wall_s']:,.0f} s.")
     text = across_states.origins(SMOKE)  # notebook 09's line: the states of one origin in one sentence
     assert text.startswith(
-        "The products of the asynchronous irregular state, the synchronous irregular state and the synchronous "
-        "regular state were read from results/archive/smoke/products/"
+        "The products of the asynchronous irregular state, the synchronous irregular state, the synchronous "
+        "regular state and the states' measured statistics were read from results/archive/smoke/products/"
     )
     assert text.endswith(" s respectively.") and text.count("read from") == 1
 
@@ -151,8 +177,9 @@ def test_the_committed_quick_archive_holds_every_product_the_quick_profile_expec
     problems = products_run.check("quick")
     assert not problems, (
         "results/archive/quick/products does not hold every product the quick profile's current configuration "
-        "expects (notebook 09's network states and notebook 10's observer), so `make report` would compute them "
+        "expects (notebook 09's network states and their statistics, notebook 10's observer, notebook 07's shuffled-order "
+        "fits), so `make report` would compute them "
         "(about 8 min of one worker per state):\n  "
         + "\n  ".join(problems)
-        + "\nRun `make products PROFILE=quick` and commit results/archive/quick/products."
+        + "\nRun `make products PROFILE=quick` and commit results/archive/quick."
     )

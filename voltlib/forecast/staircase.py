@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -36,7 +37,7 @@ from voltlib.config import (
 from voltlib.forecast.data import Dataset
 from voltlib.forecast.metrics import r2_pooled
 from voltlib.forecast.models import count_params
-from voltlib.forecast.train import load_entry, predict, save_trained, train
+from voltlib.forecast.train import fit_threads, load_entry, predict, save_trained, train, weights_bytes
 from voltlib.sim import spikes, wiring
 from voltlib.sim.recording import noisy_runs_mv
 
@@ -370,7 +371,8 @@ def fit_member(member: MemberConfig, train_cfg: TrainConfig, inp: Inputs, runs: 
     tr = Rows(member, inp, runs["train"], t_lo, scale, pool=pool, seed=train_cfg.seed)
     va = Rows(member, inp, runs["val"], t_lo, scale)
     loss = pinball_loss(member.quantiles) if member.quantiles else None
-    result = train(model, train_cfg, tr, va, torch.device("cpu"), checkpoint=folder / "checkpoint.pt", loss=loss)
+    with fit_threads(torch.device("cpu")):  # train.FIT_THREADS wherever it trains: a kernel, a fan-out worker
+        result = train(model, train_cfg, tr, va, torch.device("cpu"), checkpoint=folder / "checkpoint.pt", loss=loss)
     if not math.isfinite(result["best_val_loss"]):
         raise RuntimeError(
             f"the {member.name} forecaster reached no finite validation loss; nothing was cached. Lower its "
@@ -478,6 +480,60 @@ def fit_family(cfg: BeyondConfig, inp: Inputs, runs: dict, t_lo: int, sim_cfg, d
         ]
         for m in members(cfg)
     }
+
+
+def family_record_path(profile) -> Path:
+    """data/models/beyond/family-<hash>.json: the record that a profile's whole family is trained (train_family),
+    naming each member's cache folder; keyed on everything a member's key holds but the ridge penalty, which
+    only the inputs tell."""
+    key = config_hash(
+        {"family": FAMILY_VERSION, "layout": [LAGS, DRIVE_LAGS, POP_LAGS, CLOCK_STATES, spikes.CLOCK_CAP,
+                                               wiring.STEP, POOL_EPOCHS]},
+        profile.beyond,
+        profile.sim,
+        profile.data,
+    )  # fmt: skip
+    return paths.MODELS / "beyond" / f"family-{key}.json"
+
+
+def family_inputs(profile, sim, keep_couplings=()) -> tuple[Inputs, dict]:
+    """(the family's inputs at every horizon of the profile, the clean protocol's {split: run ids}): what
+    notebook 08 and train_family read the runs with."""
+    from voltlib.forecast.data import make_datasets
+
+    h_samples = tuple(ms_to_samples(h, profile.sim.record_dt_ms) for h in profile.data.horizons_ms)
+    runs = make_datasets(sim, profile.data, "clean", h_samples[:1])[h_samples[0]].runs
+    return build_inputs(sim, profile.data, runs, h_samples, keep_couplings), runs
+
+
+def train_family(profile, sim) -> dict:
+    """Every member of a profile's family, every training seed, trained (or loaded) as notebook 08 would:
+    what the build's fan-out runs on a worker. {"members": [{"folder", "weights" (safetensors bytes), "info"}],
+    "record": {"members": [{folder, name, seed, train_s, epochs}], "alpha"}}."""
+    inp, runs = family_inputs(profile, sim)
+    t_lo = profile.data.window - 1
+    out, record = [], []
+    for m in members(profile.beyond):
+        for k in range(profile.beyond.seeds):
+            train_cfg = member_train_config(profile.beyond, seed=k)
+            model, info, _ = fit_member(m, train_cfg, inp, runs, t_lo, profile.sim, profile.data)
+            folder = member_folder(m, train_cfg, inp, t_lo, profile.sim, profile.data)
+            info = {key: v for key, v in info.items() if key != "cached"}
+            out.append({"folder": folder.name, "weights": weights_bytes(model.state_dict()), "info": info})
+            record.append({"folder": folder.name, "name": m.name, "seed": k, "train_s": info["train_s"],
+                           "epochs": info["epochs"]})  # fmt: skip
+    return {"members": out, "record": {"members": record, "alpha": inp.alpha}}
+
+
+def family_missing(profile) -> bool:
+    """True unless the profile's family record is intact and every member it names is cached intact."""
+    from voltlib.store import parse_json, verify
+
+    path = family_record_path(profile)
+    if verify(path) is not None:
+        return True
+    folders = [paths.MODELS / "beyond" / m["folder"] for m in parse_json(path)["members"]]
+    return any(verify(f / "info.json") is not None or verify(f / "model.safetensors") is not None for f in folders)
 
 
 def family_forecasts(fitted: dict, cfg: BeyondConfig, inp: Inputs, datasets: dict) -> dict:

@@ -46,7 +46,9 @@ from voltlib.store import (
     atomic_path,
     load_checked,
     parse_json,
+    record_read,
     remove,
+    verify,
     write_json,
 )
 
@@ -409,6 +411,36 @@ def load_entry(folder: Path, fresh: Callable[[], M]) -> tuple[M, dict] | None:
     return model.eval(), info
 
 
+ARCHIVED_FITS = "fits"  # results/archive/<profile>/fits/<cache folder name>/: the trainings `make products` archives
+ENTRY = ("info.json", "model.safetensors")  # the files of a cache entry (save_trained), info written last
+
+
+def archived_entry(folder: Path) -> Path | None:
+    """The committed archive's copy of the training cached at `folder` (results/archive/<profile>/fits/<its
+    name>/, which `make products` fills: the shuffled-order control at quick), if its files match their
+    checksums; else None. The name is a hash of everything that makes the training, so a copy of another
+    configuration is never found."""
+    for found in sorted(paths.ARCHIVE.glob(f"*/{ARCHIVED_FITS}/{Path(folder).name}")):
+        if all(verify(found / name) is None for name in ENTRY):
+            return found
+    return None
+
+
+def load_archived(folder: Path, fresh: Callable[[], M]) -> tuple[M, dict] | None:
+    """(model in eval mode, info with cached=True and archived=<its folder>) from the archive's copy of the
+    training cached at `folder`; None if there is none. The build records its files as read (a changed archive
+    reruns the notebook); a committed file is never removed here."""
+    found = archived_entry(folder)
+    if found is None:
+        return None
+    for name in ENTRY:
+        record_read(found / name)
+    info = parse_json(found / "info.json")
+    model = _load_weights(fresh(), found / "model.safetensors")
+    info["cached"], info["archived"] = True, str(found.relative_to(paths.ARCHIVE.parent.parent))
+    return model.eval(), info
+
+
 def fit(
     name: str,
     model_cfg: ModelConfig,
@@ -515,6 +547,8 @@ def fit_or_load(
     window, n = dataset.train.window, dataset.train.series.shape[1]
     folder = cache_folder(dataset.key, model_cfg, train_cfg, variant)
     cached = load_cached(folder, model_cfg, train_cfg, window, n, variant)
+    if cached is None:
+        cached = load_archived(folder, lambda: initial_model(model_cfg, train_cfg, window, n, variant))
     if cached is not None:
         return cached[0].to(device), cached[1]
     model, state, info = fit(

@@ -81,6 +81,51 @@ def measure_states(cfg: Profile, keys=None, progress: bool = False) -> dict[str,
     return out
 
 
+MEASURED_VERSION = 1  # bump when what the measured product holds changes
+EXAMPLE_ARRAYS = ("spike_t_ms", "spike_i", "t_ms", "rate_hz", "freqs_hz", "power")  # an example's numpy arrays
+
+
+def measured_path(cfg: Profile) -> Path:
+    """data/states/measured-<hash>.json: every state's record and example (measure_states), keyed on the runs
+    that make them and the transient discarded."""
+    sims = [state_sim_of(cfg, k) for k in states.STATES]
+    key_hash = config_hash(MEASURED_VERSION, list(states.STATES), *sims, {"discard_ms": cfg.data.discard_ms})
+    return paths.DATA / "states" / f"measured-{key_hash}.json"
+
+
+def compute_measured(cfg: Profile, progress: bool = False) -> dict:
+    """measure_states as a product (what `make products` archives): {"states": {key: {record, example}}, wall_s}."""
+    t0 = time.perf_counter()
+    measured = measure_states(cfg, progress=progress)
+    return {
+        "states": {k: {"record": m.record, "example": m.example} for k, m in measured.items()},
+        "wall_s": time.perf_counter() - t0,
+    }
+
+
+def _measured_of(product: dict) -> dict[str, Measured]:
+    """The Measured records of a measured product, its example arrays as numpy arrays again."""
+    out = {}
+    for key, m in product["states"].items():
+        ex = {k: (np.asarray(v) if k in EXAMPLE_ARRAYS else v) for k, v in m["example"].items()}
+        out[key] = Measured(m["record"], ex)
+    return out
+
+
+def measured(cfg: Profile) -> dict[str, Measured]:
+    """Every state measured (measure_states): from the committed archive (`make products`), else its cache,
+    else simulated and measured here and cached. The same values to the last digit either way."""
+    path = measured_path(cfg)
+    archived = products.read(cfg.name, path)
+    if archived is not None:
+        return _measured_of(archived)
+    cached = load_checked(path, parse_json, "measuring the states again")
+    if cached is None:
+        write_json(path, compute_measured(cfg))
+        cached = parse_json(path)
+    return _measured_of(cached)
+
+
 def _compact(table: dict) -> dict:
     """{baseline: {horizon: metrics}} with only FORECAST_KEYS of each."""
     return {b: {h: {k: m[k] for k in FORECAST_KEYS if k in m} for h, m in by_h.items()} for b, by_h in table.items()}
@@ -231,8 +276,10 @@ def missing_products(cfg: Profile) -> list[str]:
 
 
 def origins(cfg: Profile) -> str:
-    """Where each state's product came from (the archive, with its provenance, or this build), in words."""
+    """Where each state's product came from (the archive, with its provenance, or this build), in words: the
+    forecasts of each state but the source's, and the states' measured statistics."""
     named = {f"the {states.STATES[k].name}": product_path(cfg, k) for k in forecast_keys(cfg) if k != "source"}
+    named["the states' measured statistics"] = measured_path(cfg)
     return products.origins(cfg.name, named)
 
 

@@ -46,7 +46,7 @@ if TYPE_CHECKING:  # for Task.spec's annotation; plan() imports fits where it bu
 
 # the committed archive belongs to the checkout, like its code: a build in a scratch root (VOLTLIB_ROOT; the
 # stored notebooks, make test-scheduler) reads the same archive as one in the checkout
-ARCHIVE = paths.PACKAGE_DIR.parent / "results" / "archive"
+ARCHIVE = paths.ARCHIVE
 SOURCE_WINDOW_PASSES = 129 * 21_459  # the source's CNN-LSTM: 129 epochs of 21,459 training windows
 SCHEMA = 1
 

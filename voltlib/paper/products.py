@@ -22,7 +22,7 @@ from pathlib import Path
 from voltlib import paths
 from voltlib.store import announce, parse_json, record_read, shown, verify
 
-ARCHIVE = paths.PACKAGE_DIR.parent / "results" / "archive"
+ARCHIVE = paths.ARCHIVE
 PROVENANCE_SUFFIX = ".provenance.json"
 COMMAND = "make products"
 
@@ -112,16 +112,44 @@ def origin(profile_name: str, cache_path: Path) -> tuple[str, float | None]:
     head = f"read from {where(path.parent)}/"
     if prov is None:
         return head + f" (its provenance record {provenance_path(path).name} is missing or damaged)", None
+    return _made(head, prov), prov.get("wall_s")
+
+
+def _made(head: str, prov: dict) -> str:
+    """'<head>, computed by `make products` at commit ... on <date>, on <cpu> (<cores>, CPU or GPU, threads)'."""
     commit = str(prov.get("commit", "unknown"))[:7] + (" (with uncommitted changes)" * bool(prov.get("commit_dirty")))
     device = "GPU" if prov.get("device") == "cuda" else "CPU"
     machine = f"{prov.get('cores', '?')} cores, {device}, {_threads(prov.get('threads', '?'))} per task"
     if prov.get("note"):
         machine += f"; note: {prov['note']}"
-    text = (
+    return (
         f"{head}, computed by `{COMMAND}` at commit {commit} on {str(prov.get('date', '?'))[:10]}, "
         f"on {prov.get('cpu', 'an unrecorded CPU')} ({machine})"
     )
-    return text, prov.get("wall_s")
+
+
+FIT_PROVENANCE = "provenance.json"  # beside an archived training's info.json and model.safetensors
+
+
+def fits_origin_sentence(profile_name: str, infos: list[dict], what: str) -> str:
+    """One sentence saying where trainings came from: read from the archive (train.load_archived's info names
+    its folder), with the provenance of the first, or trained in this build. infos: each training's info."""
+    archived = [i["archived"] for i in infos if i.get("archived")]
+    took = _and([_seconds(i.get("train_s")) for i in infos])
+    if not archived:
+        return (
+            f"{what} were trained in this build ({took} of training), not read from the archive, which "
+            f"`{COMMAND} PROFILE={profile_name}` fills."
+        )
+    if len(archived) < len(infos):
+        return f"{what} were read from the archive in part ({len(archived)} of {len(infos)}), trained here otherwise."
+    first = ARCHIVE.parent.parent / archived[0]
+    head = f"read from {where(first.parent)}/"
+    prov_file = first / FIT_PROVENANCE
+    if verify(prov_file) is not None:
+        return f"{what} were {head} (the provenance record {FIT_PROVENANCE} is missing or damaged)."
+    record_read(prov_file)
+    return f"{what} were {_made(head, json.loads(prov_file.read_text()))} ({took} of training)."
 
 
 def _seconds(s: float | None) -> str:

@@ -242,15 +242,86 @@ class ObserverJob:
         return compute_product(cfg, simulate(cfg.sim, progress=False))
 
 
-PRODUCT_JOBS = (StateJob, ObserverJob)
+@dataclass(frozen=True)
+class MeasuredJob:
+    """Notebook 09's statistics of every network state (paper.across_states.compute_measured: each state
+    simulated and measured), computed on a worker and archived by `make products`."""
+
+    profile: str
+    notebook: str = "09_network_states"
+
+    @property
+    def label(self) -> str:
+        return "the network states' measured statistics"
+
+    def path(self) -> Path:
+        from voltlib.config import get_profile
+        from voltlib.paper.across_states import measured_path
+
+        return measured_path(get_profile(self.profile))
+
+    def compute(self) -> dict:
+        from voltlib.config import get_profile
+        from voltlib.paper.across_states import compute_measured
+
+        return compute_measured(get_profile(self.profile))
+
+
+@dataclass(frozen=True)
+class FamilyJob:
+    """Notebook 08's staircase family (forecast.staircase.train_family: every member, every training seed),
+    trained on a worker; the client caches each member's weights as it caches a fit's, then the family's record."""
+
+    profile: str
+    notebook: str = "08_reaching_the_ceiling"
+
+    @property
+    def label(self) -> str:
+        return "notebook 08's staircase family"
+
+    def path(self) -> Path:
+        from voltlib.config import get_profile
+        from voltlib.forecast.staircase import family_record_path
+
+        return family_record_path(get_profile(self.profile))
+
+    def compute(self) -> dict:
+        import torch
+        from threadpoolctl import threadpool_limits
+
+        from voltlib.config import get_profile
+        from voltlib.forecast.staircase import train_family
+        from voltlib.forecast.train import fit_threads
+        from voltlib.sim.simulate import simulate
+
+        profile = get_profile(self.profile)
+        with fit_threads(torch.device("cpu")), threadpool_limits(limits=1):
+            return train_family(profile, simulate(profile.sim, progress=False))
+
+    @staticmethod
+    def save(product: dict) -> dict:
+        """On the client: caches each member the worker trained (unless this disk already holds it intact: an
+        embedded worker wrote it there) and returns the family's record, written last."""
+        from voltlib.forecast.train import save_trained
+        from voltlib.store import verify
+
+        for m in product["members"]:
+            folder = paths.MODELS / "beyond" / m["folder"]
+            if verify(folder / "info.json") is not None or verify(folder / "model.safetensors") is not None:
+                save_trained(folder, m["weights"], m["info"])
+        return product["record"]
+
+
+PRODUCT_JOBS = (StateJob, ObserverJob, MeasuredJob, FamilyJob)
+KINDS = {StateJob: "state", ObserverJob: "observer", MeasuredJob: "measured", FamilyJob: "family"}
 
 
 def _kind(job) -> str:
-    """What a task computes, as the build's timings name it: 'fit', 'state' or 'observer'."""
-    return "state" if isinstance(job, StateJob) else "observer" if isinstance(job, ObserverJob) else "fit"
+    """What a task computes, as the build's timings name it: 'fit', 'state', 'observer', 'measured' or 'family'."""
+    return KINDS.get(type(job), "fit")
 
 
-def product_on_worker(job: StateJob | ObserverJob, library: str | None = None) -> dict:
+def product_on_worker(job: StateJob | ObserverJob | MeasuredJob | FamilyJob, library: str | None = None) -> dict:
     """Runs on a worker: computes a product (a state's, the observer's), returns {product, worker, seconds}. Its
     own caches (runs, ceiling, weights) are written on the worker's disk along the way."""
     check_library(library)
@@ -434,22 +505,31 @@ class FanOut:
         return self.client
 
     def start(
-        self, sim, specs: list[FitSpec] | None = None, states: list[str] | None = None, observer: bool | None = None
+        self,
+        sim,
+        specs: list[FitSpec] | None = None,
+        states: list[str] | None = None,
+        observer: bool | None = None,
+        family: bool | None = None,
     ) -> int:
-        """Submits every missing fit, every missing state product of notebook 09 and notebook 10's product if
-        missing (or the fits of `specs`, the states of `states` and the observer if `observer`, none unless given);
-        returns how many. Nothing to do starts no cluster."""
+        """Submits every missing fit, notebook 08's family if not trained, every missing state product of notebook
+        09 and notebook 10's product if missing (or the fits of `specs`, the states of `states`, the observer if
+        `observer` and the family if `family`, none unless given); returns how many. Nothing to do starts no
+        cluster."""
         from voltlib.forecast.fits import missing
 
         todo = missing(self.profile) if specs is None else list(specs)
         if states is None and specs is None:
+            from voltlib.forecast.staircase import family_missing
             from voltlib.paper.across_states import missing_products  # (its baselines set KMP_* variables here)
             from voltlib.paper.observing import missing_product
 
             states = missing_products(self.profile)
             observer = missing_product(self.profile) if observer is None else observer
+            family = family_missing(self.profile) if family is None else family
         states = states or []
-        jobs: list[StateJob | ObserverJob] = [StateJob(self.profile.name, k) for k in states]
+        jobs: list[StateJob | ObserverJob | FamilyJob] = [FamilyJob(self.profile.name)] if family else []
+        jobs += [StateJob(self.profile.name, k) for k in states]
         jobs += [ObserverJob(self.profile.name)] if observer else []
         self.record.todo = len(todo) + len(jobs)
         if not self.record.todo:
@@ -461,6 +541,7 @@ class FanOut:
         what = [f"{len(todo)} fit{'s' * (len(todo) != 1)}"] * bool(todo)
         what += [f"{len(states)} network state{'s' * (len(states) != 1)}"] * bool(states)
         what += ["the observer"] * bool(observer)
+        what += ["notebook 08's staircase family"] * bool(family)
         self.say(
             f"fan-out: {' and '.join(what)} to {'compute' if jobs else 'train'} on {self.options.describe()} "
             f"({n_workers} worker{'s' * (n_workers != 1)} connected); dashboard {dash}"
@@ -484,13 +565,16 @@ class FanOut:
                 pure=False,
             )
             self._pending[fut] = spec
-        for job in jobs:  # after every fit (a lower priority): notebooks 09 and 10 run last but the abstract
+        # after every fit (a lower priority), in the notebooks' order: 08's family, then 09's states, then 10's
+        # observer. The family trains while notebook 07 runs on the fits it waited for.
+        priorities = {FamilyJob: 1, StateJob: 0, ObserverJob: -1}
+        for job in jobs:
             fut = client.submit(
                 product_on_worker,
                 job,
                 self.library,
                 key=f"product-{job.path().stem}",
-                priority=-int(isinstance(job, ObserverJob)),
+                priority=priorities[type(job)],
                 pure=False,
             )
             self._pending[fut] = job
@@ -511,7 +595,10 @@ class FanOut:
             spec = self._pending[fut]
             try:
                 out = fut.result()
-                if isinstance(spec, PRODUCT_JOBS):
+                if isinstance(spec, FamilyJob):
+                    write_json(spec.path(), spec.save(out["product"]))
+                    took = out["seconds"]
+                elif isinstance(spec, PRODUCT_JOBS):
                     write_json(spec.path(), out["product"])
                     took = out["seconds"]
                 else:
@@ -527,7 +614,7 @@ class FanOut:
                 }
                 with self._finished:
                     self.record.done.append(entry)
-                verb = "computed" if isinstance(spec, PRODUCT_JOBS) else "trained"
+                verb = "computed" if isinstance(spec, (StateJob, ObserverJob, MeasuredJob)) else "trained"
                 self._progress(f"{spec.label} {verb} in {entry['train_s']:.0f} s on {entry['worker']}")
             except DiskFullError as err:  # this disk, not the fit: said once, and the build stops
                 with self._finished:
@@ -646,9 +733,10 @@ class FanOut:
         r = self.record
         return {
             "engine": self.options.describe() if r.todo else "nothing to train",
-            "fits_trained": sum(e.get("kind") not in ("state", "observer") for e in r.done),
+            "fits_trained": sum(e.get("kind") == "fit" for e in r.done),
             "states_computed": sum(e.get("kind") == "state" for e in r.done),
             "observer_computed": any(e.get("kind") == "observer" for e in r.done),
+            "family_trained": any(e.get("kind") == "family" for e in r.done),
             "fits_failed": len(r.failed),
             "wall_s": r.wall_s or round(time.perf_counter() - r.started, 2),
             "fits": r.done,

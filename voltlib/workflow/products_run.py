@@ -1,7 +1,8 @@
 """`make products`: computes the products too long for `make report` and archives them with their provenance.
 
-The products are notebook 09's, one per network state it forecasts (paper.across_states.compute_product),
-and notebook 10's observer (paper.observing.compute_product). Each is a task on the fan-out's cluster
+The products are notebook 09's, one per network state it forecasts (paper.across_states.compute_product) and
+one of every state's measured statistics (paper.across_states.compute_measured), and notebook 10's observer
+(paper.observing.compute_product). Each is a task on the fan-out's cluster
 (embedded by default, SCHEDULER= for a real one), run on one thread wherever it runs; this client writes
 each into results/archive/<profile>/products/ as it arrives (voltlib.paper.products: the file name of its
 data/ cache, its sha256 sidecar, and its provenance record), then the manifest. The archive is committed:
@@ -21,12 +22,27 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from voltlib.cli import BuildFailed
 from voltlib.config import PROFILES, get_profile
 from voltlib.paper import products
 from voltlib.workflow.budget_run import _clock, provenance
-from voltlib.workflow.fanout import ObserverJob, StateJob, _kind, _worker, product_on_worker
+from voltlib.workflow.fanout import (
+    MeasuredJob,
+    ObserverJob,
+    StateJob,
+    _kind,
+    _worker,
+    product_on_worker,
+    train_on_worker,
+)
+
+if TYPE_CHECKING:
+    from voltlib.forecast.fits import FitSpec
+
+Job = StateJob | ObserverJob | MeasuredJob
 
 SCHEMA = 1
 # the top-level keys every product of a kind holds (what notebooks 09 and 10 read of it)
@@ -44,6 +60,7 @@ KEYS = {
         "convergence",
         "wall_s",
     ),
+    "measured": ("states", "wall_s"),
 }
 
 
@@ -51,16 +68,17 @@ class ProductsFailed(BuildFailed):
     """One or more products raised on their workers; the message names each."""
 
 
-def expected(profile_name: str) -> list[StateJob | ObserverJob]:
+def expected(profile_name: str) -> list[Job]:
     """Every product the profile's current configuration expects: each forecast state's but the source's
-    (notebook 09 reads the source's from notebooks 02, 06 and 08), then the observer's."""
+    (notebook 09 reads the source's from notebooks 02, 06 and 08), the observer's, then the states' measured
+    statistics."""
     from voltlib.paper.across_states import forecast_keys
 
     keys = [k for k in forecast_keys(get_profile(profile_name)) if k != "source"]
-    return [*(StateJob(profile_name, k) for k in keys), ObserverJob(profile_name)]
+    return [*(StateJob(profile_name, k) for k in keys), ObserverJob(profile_name), MeasuredJob(profile_name)]
 
 
-def archived(profile_name: str, job: StateJob | ObserverJob) -> bool:
+def archived(profile_name: str, job: Job) -> bool:
     """True if the job's product is archived intact under its current configuration's name, with the
     provenance record that belongs to it (a stop between the two writes leaves the product without one)."""
     from voltlib.store import sha256_of
@@ -72,29 +90,88 @@ def archived(profile_name: str, job: StateJob | ObserverJob) -> bool:
     return prov is not None and prov.get("sha256") == sha256_of(path)
 
 
-def archive_on_worker(job: StateJob | ObserverJob, library: str | None = None, note: str = "") -> dict:
-    """On a worker: computes a product (fanout.product_on_worker: one thread) and returns it with its
-    provenance: where and with what it ran, the worker's threads and the task's wall time."""
+def _on_worker(task, note: str) -> tuple[dict, dict]:
+    """On a worker: (task()'s {..., worker, seconds}, its provenance: where and with what it ran, the worker's
+    threads, the task's wall time and the load around it)."""
     load0 = os.getloadavg()
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    out = product_on_worker(job, library)
+    out = task()
     worker_threads, _ = _worker()
-    return {
-        "product": out["product"],
-        "provenance": {
-            **provenance(),
-            "started": started,
-            "wall_s": out["seconds"],
-            "worker": out["worker"],
-            "worker_threads": worker_threads,
-            "load_average_start": load0,
-            "load_average_end": os.getloadavg(),
-            "note": note,
-        },
+    return out, {
+        **provenance(),
+        "started": started,
+        "wall_s": out["seconds"],
+        "worker": out["worker"],
+        "worker_threads": worker_threads,
+        "load_average_start": load0,
+        "load_average_end": os.getloadavg(),
+        "note": note,
     }
 
 
-def write(profile_name: str, job: StateJob | ObserverJob, rec: dict) -> None:
+def archive_on_worker(job: Job, library: str | None = None, note: str = "") -> dict:
+    """On a worker: computes a product (fanout.product_on_worker: one thread) and returns it with its provenance."""
+    out, prov = _on_worker(lambda: product_on_worker(job, library), note)
+    return {"product": out["product"], "provenance": prov}
+
+
+def archive_fit_on_worker(spec: FitSpec, sim, library: str | None = None, note: str = "") -> dict:
+    """On a worker: trains one archived fit (fanout.train_on_worker: one thread) and returns its weights and
+    training record with its provenance."""
+    out, prov = _on_worker(lambda: train_on_worker(spec, sim, library), note)
+    return {"weights": out["weights"], "info": out["info"], "provenance": prov}
+
+
+# ---------------------------------------------------------------- the archived trainings (fits.ARCHIVED)
+
+
+def expected_fits(profile_name: str) -> list[FitSpec]:
+    """The trainings the profile's current configuration archives (fits.ARCHIVED: the shuffled-order control)."""
+    from voltlib.forecast.fits import archived_specs
+
+    return archived_specs(get_profile(profile_name))
+
+
+def fit_folder(profile_name: str, spec: FitSpec) -> Path:
+    """results/archive/<profile>/fits/<the training's cache folder name>/ (train.archived_entry finds it)."""
+    from voltlib.forecast.train import ARCHIVED_FITS
+
+    return products.ARCHIVE / profile_name / ARCHIVED_FITS / spec.folder().name
+
+
+def fit_archived(profile_name: str, spec: FitSpec) -> bool:
+    """True if the training is archived intact, with the provenance record that names its weights' sha256."""
+    from voltlib.forecast.train import ENTRY
+    from voltlib.store import sha256_of, verify
+
+    folder = fit_folder(profile_name, spec)
+    if any(verify(folder / name) is not None for name in (*ENTRY, products.FIT_PROVENANCE)):
+        return False
+    prov = json.loads((folder / products.FIT_PROVENANCE).read_text())
+    return prov.get("sha256") == sha256_of(folder / "model.safetensors")
+
+
+def write_fit(profile_name: str, spec: FitSpec, rec: dict) -> None:
+    """Archives one training (train.save_trained: weights, then info, each with its checksum), then its
+    provenance record, which names the weights' sha256: a stop between them leaves one fit_archived refuses."""
+    from voltlib.forecast.train import save_trained
+    from voltlib.store import sha256_of, write_json
+
+    folder = fit_folder(profile_name, spec)
+    save_trained(folder, rec["weights"], rec["info"])
+    prov = {
+        "schema": SCHEMA,
+        "fit": folder.name,
+        "sha256": sha256_of(folder / "model.safetensors"),
+        "kind": "fit",
+        "label": spec.label,
+        "profile": profile_name,
+        **rec["provenance"],
+    }
+    write_json(folder / products.FIT_PROVENANCE, prov)
+
+
+def write(profile_name: str, job: Job, rec: dict) -> None:
     """Archives one product, then its provenance record (which names the product's sha256): a stop between
     the two leaves a product that `archived` does not count, and the next run computes it again."""
     from voltlib.store import sha256_of, write_json
@@ -132,14 +209,29 @@ def write_manifest(profile_name: str) -> dict:
     stale = sorted(
         n for n in files if not n.endswith(products.PROVENANCE_SUFFIX) and n not in wanted
     )  # a product of another configuration, or of a retired one
+    # the archived trainings: results/archive/<profile>/fits/<name>/, named here fits/<name>
+    fits_dir = fit_folder(profile_name, expected_fits(profile_name)[0]).parent if expected_fits(profile_name) else None
+    fit_wanted = {f"fits/{sp.folder().name}": sp for sp in expected_fits(profile_name)}
+    if fits_dir is not None:
+        files |= {
+            f"fits/{f.parent.name}/{f.name}": sha256_of(f)
+            for f in sorted(fits_dir.glob("*/*"))
+            if not f.name.endswith(CHECKSUM_SUFFIX) and verify(f) is None
+        }
+        stale += sorted(
+            f"fits/{d.name}" for d in fits_dir.iterdir() if d.is_dir() and f"fits/{d.name}" not in fit_wanted
+        )
+    done += [name for name, sp in fit_wanted.items() if fit_archived(profile_name, sp)]
+    expected_ = {name: {"kind": _kind(j), "label": j.label} for name, j in wanted.items()}
+    expected_ |= {name: {"kind": "fit", "label": sp.label} for name, sp in fit_wanted.items()}
     manifest = {
         "schema": SCHEMA,
         "profile": profile_name,
-        "expected": {name: {"kind": _kind(j), "label": j.label} for name, j in wanted.items()},
-        "planned": len(wanted),
+        "expected": expected_,
+        "planned": len(expected_),
         "done": len(done),
-        "complete": len(done) == len(wanted),
-        "missing": [n for n in wanted if n not in done],
+        "complete": len(done) == len(expected_),
+        "missing": [n for n in expected_ if n not in done],
         "stale": stale,
         "written": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "files": files,
@@ -151,7 +243,7 @@ def write_manifest(profile_name: str) -> dict:
     return manifest
 
 
-def _why(job: StateJob | ObserverJob) -> str:
+def _why(job: Job) -> str:
     """A product to compute, and why when its file is there: damaged, or without its provenance record."""
     from voltlib.store import verify
 
@@ -172,24 +264,25 @@ def run(profile_name: str = "quick", options=None, say=print, note: str = "") ->
 
     jobs = expected(profile_name)
     where = products.where(products.folder(profile_name))
-    todo = [j for j in jobs if not archived(profile_name, j)]
-    if not todo:
-        say(f"products: all {len(jobs)} products of the {profile_name} profile are archived in {where}/; nothing to do")
+    todo: list = [j for j in jobs if not archived(profile_name, j)]
+    fit_todo = [sp for sp in expected_fits(profile_name) if not fit_archived(profile_name, sp)]
+    n_all = len(jobs) + len(expected_fits(profile_name))
+    if not todo and not fit_todo:
+        say(f"products: all {n_all} products of the {profile_name} profile are archived in {where}/; nothing to do")
         return write_manifest(profile_name)
     options = options or Options()
     if options.in_process:
         options = dataclasses.replace(options, workers=1)  # always on a cluster (of one)
     say(
-        f"products: {len(todo)} of {len(jobs)} to compute into {where}/ on {options.describe()}: "
-        + "; ".join(map(_why, todo))
+        f"products: {len(todo) + len(fit_todo)} of {n_all} to compute into {where}/ on {options.describe()}: "
+        + "; ".join([*map(_why, todo), *(f"{sp.label} (trained, into ../fits/)" for sp in fit_todo)])
     )
     profile = get_profile(profile_name)
-    if options.scheduler is None:
-        # the source's runs, which every state's transfer and the observer read: simulated once here, where
-        # the embedded cluster's workers find them cached, rather than by two workers at once
-        from voltlib.sim.simulate import simulate
+    from voltlib.sim.simulate import simulate
 
-        simulate(profile.sim, progress=True)
+    # the source's runs, which every state's transfer, the observer and the archived fits read: simulated once
+    # here, where the embedded cluster's workers find them cached, rather than by two workers at once
+    sim = simulate(profile.sim, progress=True) if options.scheduler is None or fit_todo else None
     t_start = time.perf_counter()
     failed: list[str] = []
     with FanOut(profile, options, say=say, library=library_hash()) as fan:
@@ -201,11 +294,22 @@ def run(profile_name: str = "quick", options=None, say=print, note: str = "") ->
                 library_hash(),
                 note,
                 key=f"product-{job.path().stem}",
-                priority=-int(isinstance(job, ObserverJob)),  # the states first: each takes longer
+                priority=-int(not isinstance(job, StateJob)),  # the states first: each takes longer
                 pure=False,
             ): job
             for job in todo
         }
+        if fit_todo:
+            from voltlib.workflow.fanout import light_simulation
+
+            sim_future = client.scatter(light_simulation(sim), broadcast=True, hash=False)
+            for sp in fit_todo:  # before the products: each is shorter, and they fill a worker while a state runs
+                fut = client.submit(
+                    archive_fit_on_worker, sp, sim_future, library_hash(), note, key=f"fit-{sp.folder().name}",
+                    priority=1, pure=False,
+                )  # fmt: skip
+                futures[fut] = sp
+        n_todo = len(futures)
         for i, fut in enumerate(as_completed(futures), 1):
             job = futures[fut]
             elapsed = _clock(time.perf_counter() - t_start)
@@ -213,13 +317,16 @@ def run(profile_name: str = "quick", options=None, say=print, note: str = "") ->
                 rec = fut.result()
             except Exception as err:  # noqa: BLE001 -- one failed product must not lose the others
                 failed.append(f"{job.label}: {type(err).__name__}: {err}")
-                say(f"  products {i}/{len(todo)} [{elapsed}] {job.label} FAILED: {type(err).__name__}: {err}")
+                say(f"  products {i}/{n_todo} [{elapsed}] {job.label} FAILED: {type(err).__name__}: {err}")
                 continue
-            write(profile_name, job, rec)
+            if isinstance(job, (StateJob, ObserverJob, MeasuredJob)):
+                write(profile_name, job, rec)
+            else:
+                write_fit(profile_name, job, rec)
             write_manifest(profile_name)
             prov = rec["provenance"]
             say(
-                f"  products {i}/{len(todo)} [{elapsed}] {job.label}: computed in {prov['wall_s']:.0f} s on "
+                f"  products {i}/{n_todo} [{elapsed}] {job.label}: computed in {prov['wall_s']:.0f} s on "
                 f"{prov['worker']} ({prov['worker_threads']} thread{'s' * (prov['worker_threads'] != 1)}), archived"
             )
     if failed:
@@ -254,6 +361,15 @@ def check(profile_name: str) -> list[str]:
             problems.append(f"{shown} lacks the top-level keys {lacking} of a {_kind(job)} product")
         if files is not None and files.get(path.name) != sha256_of(path):
             problems.append(f"{shown} is not recorded with its sha256 in {products.where(manifest_file)}")
+    for sp in expected_fits(profile_name):
+        folder = fit_folder(profile_name, sp)
+        shown = products.where(folder)
+        if not fit_archived(profile_name, sp):
+            problems.append(f"{shown} ({sp.label}) is missing, damaged or without its provenance record")
+            continue
+        name = f"fits/{folder.name}/model.safetensors"
+        if files is not None and files.get(name) != sha256_of(folder / "model.safetensors"):
+            problems.append(f"{shown} is not recorded with its weights' sha256 in {products.where(manifest_file)}")
     return problems
 
 
