@@ -112,10 +112,11 @@ budget: $(STAMP) ## The training-budget study (hours on 2 cores; resumable): tra
 	$(PY) -m voltlib.workflow.budget_run --profile $(PROFILE) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) \
 		$(if $(WORKERS),--workers $(WORKERS)) $(if $(UP_TO),--up-to $(UP_TO)) $(if $(NOTE),--note "$(NOTE)")
 
-# Notebook 09's network states and notebook 10's observer, too long for make report's 30 minutes, archived under
-# results/archive/PROFILE/products/ and committed; make report reads them and never recomputes an archived one.
+# Notebook 09's network states and their statistics, notebook 10's observer and notebook 07's shuffled-order fits,
+# too long for make report's 30 minutes, archived under
+# results/archive/PROFILE/ and committed; make report reads them and never recomputes an archived one.
 # NOTE="..." goes into each product's provenance.
-products: $(STAMP) ## The long products of notebooks 09 and 10 (quick: about 17 min on 2 cores; resumable): computes what results/archive/PROFILE/products lacks
+products: $(STAMP) ## The long products of notebooks 07, 09 and 10 (quick: about 25 min on 2 cores; resumable): computes what results/archive/PROFILE lacks
 	$(PY) -m voltlib.workflow.products_run --profile $(PROFILE) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) \
 		$(if $(WORKERS),--workers $(WORKERS)) $(if $(NOTE),--note "$(NOTE)")
 

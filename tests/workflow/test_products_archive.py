@@ -3,6 +3,7 @@ configuration; the runner records provenance and does nothing when the archive i
 quick archive holds every product the quick profile's code expects."""
 
 import json
+import shutil
 
 import pytest
 import torch
@@ -115,7 +116,8 @@ def test_the_runner_archives_each_product_with_its_provenance(archive_root, monk
     assert prov["wall_s"] >= 0 and prov["worker_threads"] >= 1 and prov["threads"] >= 1
     assert {"commit", "machine", "cpu", "cores", "device", "packages", "date"} <= set(prov)
     manifest = products_run.write_manifest("smoke")
-    n_fits = len(products_run.expected_fits("smoke"))
+    fit_specs = products_run.expected_fits("smoke")
+    n_fits = len(fit_specs)
     assert n_fits == SMOKE.seeds["phase4_cnn_lstm"] and all(
         products_run.fit_archived("smoke", sp) for sp in products_run.expected_fits("smoke")
     )
@@ -123,6 +125,11 @@ def test_the_runner_archives_each_product_with_its_provenance(archive_root, monk
     assert manifest["files"][path.name] == store.sha256_of(path)
     assert manifest["files"][products.provenance_path(path).name] == store.sha256_of(products.provenance_path(path))
     assert products_run.check("smoke") == []
+    # the trainings' folder is absent until the first is archived: they are missing, nothing else
+    shutil.rmtree(archive_root / "smoke" / "fits")
+    assert products_run.write_manifest("smoke")["missing"] == [f"fits/{sp.folder().name}" for sp in fit_specs]
+    for spec in fit_specs:
+        products_run.write_fit("smoke", spec, products_run.archive_fit_on_worker(spec, None))
     # a product without its provenance record (a stop between the two writes) is read, but computed again
     store.remove(products.provenance_path(path))
     assert across_states.product(SMOKE, jobs[0].state)["state"] == jobs[0].state
@@ -183,3 +190,19 @@ def test_the_committed_quick_archive_holds_every_product_the_quick_profile_expec
         + "\n  ".join(problems)
         + "\nRun `make products PROFILE=quick` and commit results/archive/quick."
     )
+
+
+def test_where_archived_trainings_came_from_is_one_sentence(archive_root, monkeypatch):
+    own = [{"train_s": 2.0}, {"train_s": 3.0}]
+    assert products.fits_origin_sentence("smoke", own, "The models") == (
+        "The models were trained by the build (2 s and 3 s of training) and cached under data/models/, not read "
+        "from the archive, which `make products PROFILE=smoke` fills."
+    )
+    _archive_everything(monkeypatch)
+    folders = [products_run.fit_folder("smoke", sp) for sp in products_run.expected_fits("smoke")]
+    infos = [{"train_s": 2.0, "archived": products.where(f)} for f in folders]
+    prov = json.loads((folders[0] / products.FIT_PROVENANCE).read_text())
+    sentence = products.fits_origin_sentence("smoke", infos, "The models")
+    assert sentence.startswith("The models were read from results/archive/smoke/fits/, computed by `make products` ")
+    assert f"at commit {prov['commit'][:7]}" in sentence and sentence.endswith("(2 s and 2 s of training).")
+    assert "in part (1 of 2)" in products.fits_origin_sentence("smoke", [infos[0], own[0]], "The models")

@@ -138,11 +138,11 @@ def fits_origin_sentence(profile_name: str, infos: list[dict], what: str) -> str
     took = _and([_seconds(i.get("train_s")) for i in infos])
     if not archived:
         return (
-            f"{what} were trained in this build ({took} of training), not read from the archive, which "
-            f"`{COMMAND} PROFILE={profile_name}` fills."
+            f"{what} were trained by the build ({took} of training) and cached under data/models/, not read from "
+            f"the archive, which `{COMMAND} PROFILE={profile_name}` fills."
         )
     if len(archived) < len(infos):
-        return f"{what} were read from the archive in part ({len(archived)} of {len(infos)}), trained here otherwise."
+        return f"{what} were read from the archive in part ({len(archived)} of {len(infos)}), trained by the build otherwise."
     first = ARCHIVE.parent.parent / archived[0]
     head = f"read from {where(first.parent)}/"
     prov_file = first / FIT_PROVENANCE

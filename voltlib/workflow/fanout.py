@@ -1,5 +1,8 @@
 """The fan-out: every missing training of a profile as a task on a Dask cluster, beside the notebooks.
 
+A task is one fit of the ladder (forecast.fits), notebook 08's whole staircase family (FamilyJob), or a
+long product (a network state's, the observer's) when the committed archive lacks it.
+
     make report                            an embedded LocalCluster: one single-threaded worker per core
     make report WORKERS=3                  ... with 3 workers
     make report SCHEDULER=tcp://host:8786  an existing scheduler (dask-jobqueue, dask-cuda, `dask worker`)

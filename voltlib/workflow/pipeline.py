@@ -671,9 +671,13 @@ def main(argv=None) -> int:
             out = report.assemble(args.profile)
             print(f"report: {out.relative_to(paths.ROOT)} ({time.perf_counter() - t1:.1f} s)")
     fan = timings.get("fanout")
-    if fan and (fan["fits_trained"] or fan.get("states_computed") or fan.get("observer_computed")):
+    if fan and (
+        fan["fits_trained"] or fan.get("family_trained") or fan.get("states_computed") or fan.get("observer_computed")
+    ):
         print(
-            f"fan-out: {fan['fits_trained']} fit(s) trained and {fan.get('states_computed', 0)} network state(s) "
+            f"fan-out: {fan['fits_trained']} fit(s) "
+            + ("and notebook 08's staircase family " * bool(fan.get("family_trained")))
+            + f"trained and {fan.get('states_computed', 0)} network state(s) "
             + ("and the observer " * bool(fan.get("observer_computed")))
             + f"computed on {fan['engine']} in {fan['wall_s']:.0f} s"
         )

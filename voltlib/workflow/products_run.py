@@ -212,7 +212,7 @@ def write_manifest(profile_name: str) -> dict:
     # the archived trainings: results/archive/<profile>/fits/<name>/, named here fits/<name>
     fits_dir = fit_folder(profile_name, expected_fits(profile_name)[0]).parent if expected_fits(profile_name) else None
     fit_wanted = {f"fits/{sp.folder().name}": sp for sp in expected_fits(profile_name)}
-    if fits_dir is not None:
+    if fits_dir is not None and fits_dir.is_dir():  # absent until the first training is archived
         files |= {
             f"fits/{f.parent.name}/{f.name}": sha256_of(f)
             for f in sorted(fits_dir.glob("*/*"))
