@@ -93,22 +93,26 @@ fig = plots.forecasts_by_state(cfg.data.horizons_ms, forecasts, {k: states.STATE
 plots.save_figure(fig, profile, "forecasts_by_state.png");
 
 # %% [markdown]
-# ## Transfer: trees trained in one state, tested in another
+# ## Transfer: trees and member trained in one state, tested in another
 # The boosted trees read and predict millivolts, so trees trained on the source's state can forecast
 # any other state's recording unchanged (each state's voltages z-scored by its own training runs for
-# scoring). Each is compared with the trees trained in the state it is tested in, on the same test
-# windows; the asynchronous irregular state's trees are also tested on the source's.
+# scoring). So can the staircase member: it reads millivolts, the spikes it detects and the wiring it
+# infers from the run it forecasts, and predicts the change in the scale of the runs it was trained on.
+# Each is compared with the same forecaster trained in the state it is tested in, on the same test
+# windows; the asynchronous irregular state's are also tested on the source's.
 
 # %%
-panels = across_states.transfer_panels(products)
+trees, member = (across_states.transfer_panels(products, what) for what in ("trees", "member"))
+panels = trees | member
 display.frame(across_states.transfer_frame(panels, cfg.data.horizons_ms[0]))
 
 # %%
-fig = plots.transfer(cfg.data.horizons_ms, panels)
+fig = plots.transfer(cfg.data.horizons_ms, panels, colors=dict.fromkeys(member, plots.MEMBER_COLOR), ncols=len(trees))
 plots.save_figure(fig, profile, "transfer_between_states.png");
 
 # %%
-Markdown(prose.render("states_transfer", **across_states.transfer_fields(panels, cfg.data.horizons_ms)))
+Markdown("\n".join(prose.render("states_transfer", **across_states.transfer_fields(p, cfg.data.horizons_ms, what))
+                   for what, p in (("trees", trees), ("member", member))))
 
 # %% [markdown]
 # ## Which verdicts hold

@@ -144,3 +144,9 @@ def test_transfer_is_worse_only_where_its_paired_interval_lies_below_zero():
     assert "- *Source's trees on AI*: at 1 ms R² 0.600 against 0.750 for trees trained there (difference" in text
     assert "worse at 1 ms, not distinguishable at 2 ms." in text
     assert "worse at 2 ms, better at 1 ms." in text
+    for products_ in products.values():  # the member's transfer, in the same layout under its own keys
+        products_["transfer"] = {"member_" + k: v for k, v in products_.get("transfer", {}).items()}
+    member = xs.transfer_panels(products, "member")
+    assert list(member) == ["source's member on AI", "AI's member on the source's"] and not xs.transfer_panels(products)
+    text = prose.render("states_transfer", **xs.transfer_fields(member, (1, 2), "member"))
+    assert "- *Source's member on AI*: at 1 ms R² 0.600 against 0.750 for the member trained there (difference" in text

@@ -333,6 +333,11 @@ def test_a_network_state_computed_on_a_worker_is_cached_with_the_in_process_numb
     from voltlib.store import parse_json, write_json
 
     here = parse_json(write_json(tmp_path / "here.json", here))  # as the cache holds it: NaN as null
+    # the member's transfer: the source's member on this state's windows against this state's own member
+    assert set(here["transfer"]) == {"from_source", "to_source", "member_from_source", "member_to_source"}
+    moved = here["transfer"]["member_from_source"]["1"]
+    assert moved["own_r2"] == pytest.approx(here["member"]["scores"]["1"]["r2"], rel=1e-9)
+    assert moved["difference"] == pytest.approx(moved["r2"] - moved["own_r2"], rel=1e-9)
     a, b = build_numbers(cached), build_numbers(here)
     assert a.keys() == b.keys() and len(a) > 100
     assert all(a[k] == pytest.approx(b[k], rel=1e-6, abs=1e-9, nan_ok=True) for k in a)

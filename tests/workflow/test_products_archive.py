@@ -203,6 +203,8 @@ def test_where_archived_trainings_came_from_is_one_sentence(archive_root, monkey
     infos = [{"train_s": 2.0, "archived": products.where(f)} for f in folders]
     prov = json.loads((folders[0] / products.FIT_PROVENANCE).read_text())
     sentence = products.fits_origin_sentence("smoke", infos, "The models")
-    assert sentence.startswith("The models were read from results/archive/smoke/fits/, computed by `make products` ")
-    assert f"at commit {prov['commit'][:7]}" in sentence and sentence.endswith("(2 s and 2 s of training).")
+    assert sentence.startswith("The models were read from results/archive/smoke/fits/, trained by `make products` ")
+    assert f"at commit {prov['commit'][:7]}" in sentence and sentence.endswith(
+        "per task), with 2 s and 2 s of training."
+    )
     assert "in part (1 of 2)" in products.fits_origin_sentence("smoke", [infos[0], own[0]], "The models")

@@ -140,33 +140,86 @@ def state_sim_of(cfg: Profile, key: str):
     return states.state_sim(cfg.sim, state, n_runs(cfg, state))
 
 
-def member_scores(cfg: Profile, sim, baselines_clean: dict, ceiling: dict, member: str) -> dict:
-    """One staircase member (METHODS.md section 11) trained and scored on a state's simulated runs at every
-    horizon, and the recovery of that state's wiring from its runs: {"scores": staircase_scores.score,
-    "recovery": staircase_scores.recovery_summary, "train_s": per seed}."""
+@dataclass
+class MemberRun:
+    """One staircase member trained on a state's runs: its datasets and inputs at every horizon, and its seeds'
+    (model, info, scale) (staircase.fit_member)."""
+
+    spec: staircase.MemberConfig
+    h_samples: tuple
+    datasets: dict
+    inp: staircase.Inputs
+    fitted: list
+
+    def forecasts(self, fitted: list | None = None) -> dict:
+        """{horizon (samples): z forecasts [seeds, test windows, n]} on this state's clean test windows, by this
+        member's seeds or by those of `fitted` (a member trained in another state: its own output scale)."""
+        per_seed = [
+            staircase.forecasts_z(model, self.spec, self.inp, scale, self.datasets)
+            for model, _, scale in (fitted or self.fitted)
+        ]
+        return {h: np.stack([p[h] for p in per_seed]) for h in self.h_samples}
+
+
+def member_run(cfg: Profile, sim, member: str) -> MemberRun:
+    """The member `member` of the staircase trained (or loaded) on a state's clean training runs, each seed on
+    one thread; on the source's runs it is notebook 08's (the same cache key)."""
     h_samples = tuple(ms_to_samples(h, cfg.sim.record_dt_ms) for h in cfg.data.horizons_ms)
     datasets = make_datasets(sim, cfg.data, "clean", h_samples)
     runs = datasets[h_samples[0]].runs
-    test_runs = [int(r) for r in runs["test"]]
-    inp = staircase.build_inputs(sim, cfg.data, runs, h_samples, keep_couplings=test_runs)
+    inp = staircase.build_inputs(sim, cfg.data, runs, h_samples, keep_couplings=[int(r) for r in runs["test"]])
     spec = {m.name: m for m in staircase.members(cfg.beyond)}[member]
     fitted = [
         staircase.fit_member(spec, staircase.member_train_config(cfg.beyond, seed=k), inp, runs,
                              cfg.data.window - 1, sim.sim, cfg.data)
         for k in range(cfg.beyond.seeds)
     ]  # fmt: skip
-    per_seed = [staircase.forecasts_z(model, spec, inp, scale, datasets) for model, _, scale in fitted]
-    preds = {h: np.stack([p[h] for p in per_seed]) for h in h_samples}
-    scores = staircase_scores.score(preds, datasets, cfg.data.horizons_ms, baselines_clean, ceiling)
+    return MemberRun(spec, h_samples, datasets, inp, fitted)
+
+
+def member_scores(cfg: Profile, sim, baselines_clean: dict, ceiling: dict, run: MemberRun) -> dict:
+    """A state's member (member_run) scored on its runs at every horizon, and the recovery of that state's wiring
+    from its runs: {"member", "scores": staircase_scores.score, the recovery (_recovery), "train_s": per seed}."""
+    scores = staircase_scores.score(run.forecasts(), run.datasets, cfg.data.horizons_ms, baselines_clean, ceiling)
+    test_runs = [int(r) for r in run.datasets[run.h_samples[0]].runs["test"]]
     weights = {r: sim.weights_mv(r) for r in test_runs}
-    auc, auc_null = wiring.recovery_table(inp.couplings, weights, sim.sim.network.n_exc)
+    auc, auc_null = wiring.recovery_table(run.inp.couplings, weights, sim.sim.network.n_exc)
     past_s = np.arange(auc["E"].shape[1]) * wiring.STEP * cfg.sim.record_dt_ms / 1000
     return {
-        "member": member,
+        "member": run.spec.name,
         "scores": _beyond_fields(scores),
         **_recovery(auc, auc_null, past_s),
-        "train_s": [info["train_s"] for _, info, _ in fitted],
+        "train_s": [info["train_s"] for _, info, _ in run.fitted],
     }
+
+
+def _moved(cfg: Profile, run: MemberRun, moved: dict, own: dict) -> dict:
+    """{horizon key: {r2, r2_ci, run_stats, own_r2, own_r2_ci, difference, ci}} of a member trained elsewhere
+    (moved: its forecasts of run's test windows) against run's own member (own), paired over run's test runs."""
+    from voltlib.forecast.ladder import score_predictions, seed_summary
+
+    out = {}
+    for h, h_ms in zip(run.h_samples, cfg.data.horizons_ms):
+        ds = run.datasets[h]
+        m, o = (seed_summary([score_predictions(p, ds) for p in x[h]], list(x[h]), ds) for x in (moved, own))
+        diff = paired_difference(m["run_stats"], o["run_stats"])
+        out[horizon_key(h_ms)] = {"r2": m["r2"], "r2_ci": list(m["r2_ci"]), "run_stats": m["run_stats"],
+                                  "own_r2": o["r2"], "own_r2_ci": list(o["r2_ci"]),
+                                  "difference": diff["difference"], "ci": list(diff["ci"])}  # fmt: skip
+    return out
+
+
+def member_transfer(cfg: Profile, key: str, here: MemberRun) -> dict:
+    """The source's member (notebook 08's) tested on this state's test windows against this state's own, at
+    every horizon (and, for TRANSFER_BACK, this state's member on the source's against the source's own), in
+    transfer's layout: {"member_from_source": {horizon key: ...}[, "member_to_source": ...]}. The member reads
+    millivolts, spikes and the wiring it infers from the run it forecasts, so it needs nothing of the state it
+    was trained in but its weights and its output scale."""
+    there = member_run(cfg, simulate(cfg.sim, progress=False), here.spec.name)
+    out = {"member_from_source": _moved(cfg, here, here.forecasts(there.fitted), here.forecasts())}
+    if key in TRANSFER_BACK:
+        out["member_to_source"] = _moved(cfg, there, there.forecasts(here.fitted), there.forecasts())
+    return out
 
 
 def _recovery(auc: dict, auc_null: dict, past_s) -> dict:
@@ -185,8 +238,9 @@ def _beyond_fields(scores: dict) -> dict:
 
 
 STATE_MEMBER = "wiring"  # the staircase member that infers the wiring from the run (notebook 08's best at quick)
-PRODUCT_VERSION = 2  # bump when what a state's product holds changes (2: the transfer of the boosted trees)
-TRANSFER_BACK = ("ai",)  # the states whose own trees are also tested on the source's state
+# bump when what a state's product holds changes (2: the transfer of the boosted trees; 3: of the member)
+PRODUCT_VERSION = 3
+TRANSFER_BACK = ("ai",)  # the states whose own trees and member are also tested on the source's state
 
 
 def product_path(cfg: Profile, key: str) -> Path:
@@ -211,8 +265,9 @@ def compute_product(cfg: Profile, key: str, progress: bool = False) -> dict:
         baselines = _compact(baseline_table(sim, cfg.data, ("clean",), cfg.data.horizons_ms)["clean"])
         c = compute_ceiling(cfg.name, progress=progress, sim_cfg=state_sim_of(cfg, key))
         ceiling = {k: c[k] for k in CEILING_KEYS}
-        member = member_scores(cfg, sim, baselines, ceiling, STATE_MEMBER)
-        moved = transfer(cfg, key, sim)
+        run = member_run(cfg, sim, STATE_MEMBER)
+        member = member_scores(cfg, sim, baselines, ceiling, run)
+        moved = transfer(cfg, key, sim) | member_transfer(cfg, key, run)
     return {"state": key, "baselines": baselines, "ceiling": ceiling, "member": member, "transfer": moved,
             "wall_s": time.perf_counter() - t0}  # fmt: skip
 
@@ -540,16 +595,19 @@ def _range(values) -> str:
     return f"{number(v.mean())} [{number(v.min())}–{number(v.max())}]"
 
 
-def transfer_panels(products: dict[str, dict]) -> dict[str, dict]:
-    """{panel title: one direction's transfer by horizon}: the source's trees in each state, then each state's
-    trees on the source's (for the states of TRANSFER_BACK)."""
-    out = {}
+TRANSFERRED = {"trees": "", "member": "member_"}  # what is moved between states -> its directions' key prefix
+
+
+def transfer_panels(products: dict[str, dict], what: str = "trees") -> dict[str, dict]:
+    """{panel title: one direction's transfer by horizon} of the boosted trees (what="trees") or the staircase
+    member (what="member"): the source's in each state, then each state's on the source's (TRANSFER_BACK)."""
+    prefix, out = TRANSFERRED[what], {}
     for key, p in products.items():
-        if "transfer" in p:
-            out[f"source's trees on {states.STATES[key].short}"] = p["transfer"]["from_source"]
+        if prefix + "from_source" in p.get("transfer", {}):
+            out[f"source's {what} on {states.STATES[key].short}"] = p["transfer"][prefix + "from_source"]
     for key, p in products.items():
-        if "to_source" in p.get("transfer", {}):
-            out[f"{states.STATES[key].short}'s trees on the source's"] = p["transfer"]["to_source"]
+        if prefix + "to_source" in p.get("transfer", {}):
+            out[f"{states.STATES[key].short}'s {what} on the source's"] = p["transfer"][prefix + "to_source"]
     return out
 
 
@@ -575,9 +633,12 @@ def _transfer_word(ci) -> str:
     return verdict(ci, higher="better transferred", lower="worse transferred")
 
 
-def transfer_fields(panels: dict[str, dict], horizons_ms) -> dict:
-    """The fields of the states_transfer template: per transfer, its difference at the first horizon and the
-    horizons at which the transferred trees are worse, not distinguishable, or better."""
+OWN = {"trees": "trees trained there", "member": "the member trained there"}  # what a transfer is compared with
+
+
+def transfer_fields(panels: dict[str, dict], horizons_ms, what: str = "trees") -> dict:
+    """The fields of the states_transfer template: per transfer of `what` (TRANSFERRED), its difference at the
+    first horizon and the horizons at which the transferred forecaster is worse, not distinguishable, or better."""
     rows = []
     for title, by_h in panels.items():
         words = {horizon_key(h): _transfer_word(by_h[horizon_key(h)]["ci"]) for h in horizons_ms}
@@ -586,4 +647,4 @@ def transfer_fields(panels: dict[str, dict], horizons_ms) -> dict:
         said = [(f"{say} at {', '.join(by_word[w])} ms") for w, say in (("worse transferred", "worse"),
                 (verdict(None), "not distinguishable"), ("better transferred", "better")) if w in by_word]  # fmt: skip
         rows.append({"title": title, "first": first, "by_horizon": ", ".join(said)})
-    return {"rows": rows, "first_ms": horizons_ms[0]}
+    return {"rows": rows, "first_ms": horizons_ms[0], "own": OWN[what]}

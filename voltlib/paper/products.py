@@ -149,7 +149,7 @@ def fits_origin_sentence(profile_name: str, infos: list[dict], what: str) -> str
     if verify(prov_file) is not None:
         return f"{what} were {head} (the provenance record {FIT_PROVENANCE} is missing or damaged)."
     record_read(prov_file)
-    return f"{what} were {_made(head, json.loads(prov_file.read_text()))} ({took} of training)."
+    return f"{what} were {_made(head, json.loads(prov_file.read_text())).replace('computed by', 'trained by')}, with {took} of training."
 
 
 def _seconds(s: float | None) -> str:

@@ -75,3 +75,15 @@ def test_transfer_draws_own_and_transferred_trees_per_panel_with_their_bands():
     np.testing.assert_allclose(drawn["trained in the other state"][1], [0.5, 0.4, 0.3])
     assert len(right.collections) == 2 and left.get_legend() is None and right.get_legend() is not None
     assert left.get_title(loc="left") == "A on B"
+
+
+def test_transfer_lays_its_panels_in_rows_each_with_its_colour_and_legend():
+    by_h = {k: {"r2": 0.5, "r2_ci": [0.4, 0.6], "own_r2": 0.8, "own_r2_ci": [0.7, 0.9]} for k in ["1", "2", "5"]}
+    fig = plots.transfer([1, 2, 5], {"A": by_h, "B": by_h, "C": by_h}, colors={"C": plots.MEMBER_COLOR}, ncols=2)
+    axes = fig.axes
+    assert len(axes) == 4 and [ax.get_visible() for ax in axes] == [True, True, True, False]
+    assert [ax.get_legend() is not None for ax in axes[:3]] == [False, True, True]  # the last panel of each row
+    assert [ax.get_title(loc="left") for ax in axes[:3]] == ["A", "B", "C"]
+    assert axes[2].get_lines()[0].get_color() == plots.MEMBER_COLOR
+    assert axes[0].get_lines()[0].get_color() == plots.BASELINE_COLORS["own_lags_boosting"]
+    assert axes[2].get_ylabel() == "test R²" and axes[1].get_ylabel() == ""

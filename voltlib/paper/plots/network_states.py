@@ -117,15 +117,20 @@ def forecasts_by_state(
     return fig
 
 
-def transfer(horizons_ms, panels: dict):
+def transfer(horizons_ms, panels: dict, colors: dict | None = None, ncols: int | None = None):
     """One panel per transfer {title: {horizon key: {r2, r2_ci, own_r2, own_r2_ci}}}: test R^2 against horizon of
-    the boosted trees trained where they are tested (solid) and trained in another state (dashed), each with
-    its 95 % interval over test runs as a band."""
-    fig, axes = _panel_row(len(panels), 3.3)
+    the forecaster trained where it is tested (solid) and trained in another state (dashed), each with its 95 %
+    interval over test runs as a band. colors {title: colour} (default: the boosted trees'); ncols panels a row
+    (default: all in one row), each row with its own legend."""
+    n = len(panels)
+    ncols = min(ncols or n, n)
+    nrows = -(-n // ncols)
+    fig, grid = plt.subplots(nrows, ncols, figsize=(2.6 * ncols + 1.8, 3.3 * nrows), sharey=True, squeeze=False)
     h = np.asarray(horizons_ms, float)
     hk = [horizon_key(x) for x in horizons_ms]
-    color = BASELINE_COLORS["own_lags_boosting"]
-    for ax, by_h in zip(axes, panels.values()):
+    axes = list(grid.flat)
+    for ax, (title, by_h) in zip(axes, panels.items()):
+        color = (colors or {}).get(title, BASELINE_COLORS["own_lags_boosting"])
         curves = {
             "trained in this state": ([by_h[k]["own_r2"] for k in hk], {"color": color}),
             "trained in the other state": ([by_h[k]["r2"] for k in hk], {"color": color, "ls": "--", "marker": "s"}),
@@ -133,5 +138,9 @@ def transfer(horizons_ms, panels: dict):
         r2_vs_horizon(horizons_ms, curves, ylim=(-1.2, 1.0), ax=ax)
         for key, alpha in (("own_r2_ci", 0.2), ("r2_ci", 0.1)):
             _band(ax, h, [by_h[k][key] for k in hk], color, alpha)
-    _finish_row(fig, axes, list(panels))
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    titles = list(panels)
+    for r in range(nrows):
+        _finish_row(fig, axes[r * ncols : min((r + 1) * ncols, n)], titles[r * ncols :])
     return fig
