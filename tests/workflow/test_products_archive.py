@@ -186,7 +186,7 @@ def test_the_committed_quick_archive_holds_every_product_the_quick_profile_expec
         "results/archive/quick/products does not hold every product the quick profile's current configuration "
         "expects (notebook 09's network states and their statistics, notebook 10's observer, notebook 07's shuffled-order "
         "fits), so `make report` would compute them "
-        "(about 8 min of one worker per state):\n  "
+        "(about 10 min of one worker per state):\n  "
         + "\n  ".join(problems)
         + "\nRun `make products PROFILE=quick` and commit results/archive/quick."
     )

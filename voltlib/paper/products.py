@@ -1,6 +1,6 @@
 """The committed archive of the build's long products: each network state's of notebook 09, the observer's of 10.
 
-A product too long for `make report` (a network state's takes about 8 minutes of one worker at quick) is
+A product too long for `make report` (a network state's takes about 10 minutes of one worker at quick) is
 computed by `make products` (voltlib.workflow.products_run) and archived under
 results/archive/<profile>/products/ with the file name of its data/ cache, which holds the hash of everything
 that makes it: the product as the cache would hold it (the same bytes, so the same values to the last digit)
