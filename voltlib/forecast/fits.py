@@ -30,10 +30,10 @@ from voltlib.config import (
 )
 from voltlib.forecast.data import Dataset, dataset_key, make_dataset
 from voltlib.forecast.interpret import permute_dataset, permuted_key
-from voltlib.forecast.train import archived_entry, cache_folder, check_variant, fit_or_load
+from voltlib.forecast.train import ENTRY, archived_entry, cache_folder, check_variant, fit_or_load
 from voltlib.store import announce, remove, verify
 
-CACHE_ENTRY = ("info.json", "model.safetensors")  # the files train.save_trained writes, info last
+CACHE_ENTRY = ENTRY  # the files train.save_trained writes, info last
 
 # the notebook that first trains (or loads) each phase of the ladder
 LADDER_NOTEBOOK = {

@@ -57,6 +57,8 @@ POP_SCALE = 0.03  # a typical fraction of a population spiking per ms (30 Hz)
 POOL_EPOCHS = 10  # the training pool holds this many epochs' worth of rows
 # part of the cache key: raise it when this file changes what a configuration trains into
 FAMILY_VERSION = 1
+# the constants of what a member reads and how it trains, in every member's cache key and the family's record's
+LAYOUT = [LAGS, DRIVE_LAGS, POP_LAGS, CLOCK_STATES, spikes.CLOCK_CAP, wiring.STEP, POOL_EPOCHS]
 
 
 @dataclass(frozen=True)
@@ -325,7 +327,7 @@ def member_key(member: MemberConfig, train_cfg: TrainConfig, sim_cfg, data_cfg, 
             "horizons": list(inp.horizons),
             "alpha": inp.alpha,
             "t_lo": t_lo,
-            "layout": [LAGS, DRIVE_LAGS, POP_LAGS, CLOCK_STATES, spikes.CLOCK_CAP, wiring.STEP, POOL_EPOCHS],
+            "layout": LAYOUT,
         },
         member,
         train_cfg,
@@ -486,13 +488,7 @@ def family_record_path(profile) -> Path:
     """data/models/beyond/family-<hash>.json: the record that a profile's whole family is trained (train_family),
     naming each member's cache folder; keyed on everything a member's key holds but the ridge penalty, which
     only the inputs tell."""
-    key = config_hash(
-        {"family": FAMILY_VERSION, "layout": [LAGS, DRIVE_LAGS, POP_LAGS, CLOCK_STATES, spikes.CLOCK_CAP,
-                                               wiring.STEP, POOL_EPOCHS]},
-        profile.beyond,
-        profile.sim,
-        profile.data,
-    )  # fmt: skip
+    key = config_hash({"family": FAMILY_VERSION, "layout": LAYOUT}, profile.beyond, profile.sim, profile.data)
     return paths.MODELS / "beyond" / f"family-{key}.json"
 
 
@@ -527,13 +523,13 @@ def train_family(profile, sim) -> dict:
 
 def family_missing(profile) -> bool:
     """True unless the profile's family record is intact and every member it names is cached intact."""
+    from voltlib.forecast.train import intact
     from voltlib.store import parse_json, verify
 
     path = family_record_path(profile)
     if verify(path) is not None:
         return True
-    folders = [paths.MODELS / "beyond" / m["folder"] for m in parse_json(path)["members"]]
-    return any(verify(f / "info.json") is not None or verify(f / "model.safetensors") is not None for f in folders)
+    return not all(intact(paths.MODELS / "beyond" / m["folder"]) for m in parse_json(path)["members"])
 
 
 def family_forecasts(fitted: dict, cfg: BeyondConfig, inp: Inputs, datasets: dict) -> dict:

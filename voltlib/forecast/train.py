@@ -415,13 +415,18 @@ ARCHIVED_FITS = "fits"  # results/archive/<profile>/fits/<cache folder name>/: t
 ENTRY = ("info.json", "model.safetensors")  # the files of a cache entry (save_trained), info written last
 
 
+def intact(folder: Path) -> bool:
+    """True if a cache entry's files (ENTRY) are all there and match their checksums."""
+    return all(verify(Path(folder) / name) is None for name in ENTRY)
+
+
 def archived_entry(folder: Path) -> Path | None:
     """The committed archive's copy of the training cached at `folder` (results/archive/<profile>/fits/<its
     name>/, which `make products` fills: the shuffled-order control at quick), if its files match their
     checksums; else None. The name is a hash of everything that makes the training, so a copy of another
     configuration is never found."""
     for found in sorted(paths.ARCHIVE.glob(f"*/{ARCHIVED_FITS}/{Path(folder).name}")):
-        if all(verify(found / name) is None for name in ENTRY):
+        if intact(found):
             return found
     return None
 

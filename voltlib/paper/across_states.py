@@ -7,6 +7,7 @@ paper's own data set: its forecasts are notebook 02's, read back rather than fit
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,7 @@ from voltlib.paper import products, staircase_scores
 from voltlib.sim import states, wiring
 from voltlib.sim.simulate import simulate
 from voltlib.sim.stats import population_counts, rate_spectrum
-from voltlib.store import horizon_key, load_checked, parse_json, verify, write_json
+from voltlib.store import horizon_key, verify
 
 FORECAST_KEYS = ("r2", "r2_ci", "skill_vs_persistence", "run_stats")  # of each baseline's metrics, kept in states.json
 RASTER_MS = 500.0  # the example's span, after the transient
@@ -115,15 +116,11 @@ def _measured_of(product: dict) -> dict[str, Measured]:
 def measured(cfg: Profile) -> dict[str, Measured]:
     """Every state measured (measure_states): from the committed archive (`make products`), else its cache,
     else simulated and measured here and cached. The same values to the last digit either way."""
-    path = measured_path(cfg)
-    archived = products.read(cfg.name, path)
-    if archived is not None:
-        return _measured_of(archived)
-    cached = load_checked(path, parse_json, "measuring the states again")
-    if cached is None:
-        write_json(path, compute_measured(cfg))
-        cached = parse_json(path)
-    return _measured_of(cached)
+    return _measured_of(
+        products.read_or_compute(
+            cfg.name, measured_path(cfg), lambda: compute_measured(cfg), "measuring the states again"
+        )
+    )
 
 
 def _compact(table: dict) -> dict:
@@ -153,12 +150,20 @@ class MemberRun:
 
     def forecasts(self, fitted: list | None = None) -> dict:
         """{horizon (samples): z forecasts [seeds, test windows, n]} on this state's clean test windows, by this
-        member's seeds or by those of `fitted` (a member trained in another state: its own output scale)."""
+        member's seeds (computed once: own) or by those of `fitted` (a member trained in another state: its own
+        output scale)."""
+        if fitted is None:
+            return self.own
         per_seed = [
-            staircase.forecasts_z(model, self.spec, self.inp, scale, self.datasets)
-            for model, _, scale in (fitted or self.fitted)
+            staircase.forecasts_z(model, self.spec, self.inp, scale, self.datasets) for model, _, scale in fitted
         ]
         return {h: np.stack([p[h] for p in per_seed]) for h in self.h_samples}
+
+    @functools.cached_property
+    def own(self) -> dict:
+        """This member's own forecasts of this state's test windows (forecasts), made once for its scores and its
+        transfer."""
+        return self.forecasts(self.fitted)
 
 
 def member_run(cfg: Profile, sim, member: str) -> MemberRun:
@@ -310,15 +315,9 @@ def transfer(cfg: Profile, key: str, sim=None) -> dict:
 def product(cfg: Profile, key: str) -> dict:
     """A state's product from the committed archive (`make products`), else its cache (the fan-out's, or an
     earlier run's), else computed here and cached."""
-    path = product_path(cfg, key)
-    archived = products.read(cfg.name, path)
-    if archived is not None:
-        return archived
-    cached = load_checked(path, parse_json, "computing the state's forecasts again")
-    if cached is not None:
-        return cached
-    write_json(path, compute_product(cfg, key))
-    return parse_json(path)  # the values a later cache hit returns, to the last digit
+    return products.read_or_compute(
+        cfg.name, product_path(cfg, key), lambda: compute_product(cfg, key), "computing the state's forecasts again"
+    )
 
 
 def missing_products(cfg: Profile) -> list[str]:

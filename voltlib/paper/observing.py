@@ -27,7 +27,7 @@ from voltlib.sim import observer as ob
 from voltlib.sim import spikes, wiring
 from voltlib.sim.recording import noisy_runs_mv
 from voltlib.sim.restart_states import choose_start_samples, states_at
-from voltlib.store import horizon_key, load_checked, parse_json, write_json
+from voltlib.store import horizon_key
 
 CACHE_VERSION = 3  # 2: the distributional member and its seeds' ensemble; 3: intervals at the members' positions
 N_BOOT = 2000
@@ -393,19 +393,12 @@ def product(cfg: Profile, sim=None, progress: bool = False) -> dict:
     (simulating or loading the runs) and cached."""
     from voltlib.paper import products
 
-    path = product_path(cfg)
-    archived = products.read(cfg.name, path)
-    if archived is not None:
-        return archived
-    cached = load_checked(path, parse_json, "computing the observer again")
-    if cached is not None:
-        return cached
-    if sim is None:
+    def compute() -> dict:
         from voltlib.sim.simulate import simulate
 
-        sim = simulate(cfg.sim, progress=progress)
-    write_json(path, compute_product(cfg, sim, progress))
-    return parse_json(path)
+        return compute_product(cfg, sim if sim is not None else simulate(cfg.sim, progress=progress), progress)
+
+    return products.read_or_compute(cfg.name, product_path(cfg), compute, "computing the observer again")
 
 
 # ---------------------------------------------------------------- reading it: tables and shares

@@ -17,10 +17,11 @@ modules are imported here: paper.across_states and paper.observing import this m
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from voltlib import paths
-from voltlib.store import announce, parse_json, record_read, shown, verify
+from voltlib.store import announce, load_checked, parse_json, record_read, shown, verify, write_json
 
 ARCHIVE = paths.ARCHIVE
 PROVENANCE_SUFFIX = ".provenance.json"
@@ -84,6 +85,20 @@ def read(profile_name: str, cache_path: Path) -> dict | None:
     return parse_json(path)
 
 
+def read_or_compute(profile_name: str, cache_path: Path, compute: Callable[[], dict], again: str) -> dict:
+    """A product from the committed archive (read), else its data/ cache, else compute() here and cached; again:
+    what a damaged cache entry's message says is done ('computing the observer again'). The same values to the
+    last digit either way: what is computed is returned as the cache then holds it."""
+    archived = read(profile_name, cache_path)
+    if archived is not None:
+        return archived
+    cached = load_checked(cache_path, parse_json, again)
+    if cached is not None:
+        return cached
+    write_json(cache_path, compute())
+    return parse_json(cache_path)
+
+
 def provenance(path: Path) -> dict | None:
     """The provenance record of an archived product, if it is there and matches its checksum."""
     prov = provenance_path(path)
@@ -115,15 +130,15 @@ def origin(profile_name: str, cache_path: Path) -> tuple[str, float | None]:
     return _made(head, prov), prov.get("wall_s")
 
 
-def _made(head: str, prov: dict) -> str:
-    """'<head>, computed by `make products` at commit ... on <date>, on <cpu> (<cores>, CPU or GPU, threads)'."""
+def _made(head: str, prov: dict, verb: str = "computed") -> str:
+    """'<head>, <verb> by `make products` at commit ... on <date>, on <cpu> (<cores>, CPU or GPU, threads)'."""
     commit = str(prov.get("commit", "unknown"))[:7] + (" (with uncommitted changes)" * bool(prov.get("commit_dirty")))
     device = "GPU" if prov.get("device") == "cuda" else "CPU"
     machine = f"{prov.get('cores', '?')} cores, {device}, {_threads(prov.get('threads', '?'))} per task"
     if prov.get("note"):
         machine += f"; note: {prov['note']}"
     return (
-        f"{head}, computed by `{COMMAND}` at commit {commit} on {str(prov.get('date', '?'))[:10]}, "
+        f"{head}, {verb} by `{COMMAND}` at commit {commit} on {str(prov.get('date', '?'))[:10]}, "
         f"on {prov.get('cpu', 'an unrecorded CPU')} ({machine})"
     )
 
@@ -149,7 +164,7 @@ def fits_origin_sentence(profile_name: str, infos: list[dict], what: str) -> str
     if verify(prov_file) is not None:
         return f"{what} were {head} (the provenance record {FIT_PROVENANCE} is missing or damaged)."
     record_read(prov_file)
-    return f"{what} were {_made(head, json.loads(prov_file.read_text())).replace('computed by', 'trained by')}, with {took} of training."
+    return f"{what} were {_made(head, json.loads(prov_file.read_text()), 'trained')}, with {took} of training."
 
 
 def _seconds(s: float | None) -> str:

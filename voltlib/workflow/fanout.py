@@ -305,12 +305,11 @@ class FamilyJob:
     def save(product: dict) -> dict:
         """On the client: caches each member the worker trained (unless this disk already holds it intact: an
         embedded worker wrote it there) and returns the family's record, written last."""
-        from voltlib.forecast.train import save_trained
-        from voltlib.store import verify
+        from voltlib.forecast.train import intact, save_trained
 
         for m in product["members"]:
             folder = paths.MODELS / "beyond" / m["folder"]
-            if verify(folder / "info.json") is not None or verify(folder / "model.safetensors") is not None:
+            if not intact(folder):
                 save_trained(folder, m["weights"], m["info"])
         return product["record"]
 

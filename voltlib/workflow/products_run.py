@@ -132,20 +132,25 @@ def expected_fits(profile_name: str) -> list[FitSpec]:
     return archived_specs(get_profile(profile_name))
 
 
-def fit_folder(profile_name: str, spec: FitSpec) -> Path:
-    """results/archive/<profile>/fits/<the training's cache folder name>/ (train.archived_entry finds it)."""
+def fits_folder(profile_name: str) -> Path:
+    """results/archive/<profile>/fits/: the profile's archived trainings, one folder each."""
     from voltlib.forecast.train import ARCHIVED_FITS
 
-    return products.ARCHIVE / profile_name / ARCHIVED_FITS / spec.folder().name
+    return products.ARCHIVE / profile_name / ARCHIVED_FITS
+
+
+def fit_folder(profile_name: str, spec: FitSpec) -> Path:
+    """results/archive/<profile>/fits/<the training's cache folder name>/ (train.archived_entry finds it)."""
+    return fits_folder(profile_name) / spec.folder().name
 
 
 def fit_archived(profile_name: str, spec: FitSpec) -> bool:
     """True if the training is archived intact, with the provenance record that names its weights' sha256."""
-    from voltlib.forecast.train import ENTRY
+    from voltlib.forecast.train import intact
     from voltlib.store import sha256_of, verify
 
     folder = fit_folder(profile_name, spec)
-    if any(verify(folder / name) is not None for name in (*ENTRY, products.FIT_PROVENANCE)):
+    if not intact(folder) or verify(folder / products.FIT_PROVENANCE) is not None:
         return False
     prov = json.loads((folder / products.FIT_PROVENANCE).read_text())
     return prov.get("sha256") == sha256_of(folder / "model.safetensors")
@@ -210,9 +215,9 @@ def write_manifest(profile_name: str) -> dict:
         n for n in files if not n.endswith(products.PROVENANCE_SUFFIX) and n not in wanted
     )  # a product of another configuration, or of a retired one
     # the archived trainings: results/archive/<profile>/fits/<name>/, named here fits/<name>
-    fits_dir = fit_folder(profile_name, expected_fits(profile_name)[0]).parent if expected_fits(profile_name) else None
+    fits_dir = fits_folder(profile_name)
     fit_wanted = {f"fits/{sp.folder().name}": sp for sp in expected_fits(profile_name)}
-    if fits_dir is not None and fits_dir.is_dir():  # absent until the first training is archived
+    if fits_dir.is_dir():  # absent until the first training is archived
         files |= {
             f"fits/{f.parent.name}/{f.name}": sha256_of(f)
             for f in sorted(fits_dir.glob("*/*"))
@@ -265,8 +270,9 @@ def run(profile_name: str = "quick", options=None, say=print, note: str = "") ->
     jobs = expected(profile_name)
     where = products.where(products.folder(profile_name))
     todo: list = [j for j in jobs if not archived(profile_name, j)]
-    fit_todo = [sp for sp in expected_fits(profile_name) if not fit_archived(profile_name, sp)]
-    n_all = len(jobs) + len(expected_fits(profile_name))
+    fit_specs = expected_fits(profile_name)
+    fit_todo = [sp for sp in fit_specs if not fit_archived(profile_name, sp)]
+    n_all = len(jobs) + len(fit_specs)
     if not todo and not fit_todo:
         say(f"products: all {n_all} products of the {profile_name} profile are archived in {where}/; nothing to do")
         return write_manifest(profile_name)
