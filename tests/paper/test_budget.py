@@ -180,6 +180,53 @@ def test_the_study_from_nothing_packs_the_measured_tasks_cheapest_first_onto_the
     assert budget.wall_on(recs, 1) == 1600.0
 
 
+def _ran(task_id, end, wall, commit="abc1234567", note="", train=None):
+    """A task record as the runner writes it, ending at `end` (ISO) after `wall` seconds."""
+    prov = {
+        "commit": commit,
+        "machine": "vm",
+        "cpu": "CPU",
+        "cores": 2,
+        "device": "cpu",
+        "threads": 1,
+        "packages": {"python": "3.11.7", "torch": "2.13.0+cpu"},
+        "date": end,
+        "load_average_start": [1.0, 1.0, 1.0],
+        "load_average_end": [1.5, 1.0, 1.0],
+        "note": note,
+    }
+    return {
+        "id": task_id,
+        "model": "cnn_lstm",
+        "budget": 4_000,
+        "wall_s": wall,
+        "train_s": train or wall - 5,
+        "provenance": prov,
+    }
+
+
+def test_one_uninterrupted_run_is_measured_from_the_first_start_to_the_last_end_and_a_stop_is_not():
+    # two workers: a 14:00-14:10 and c 14:10-15:30 on one, b 14:00-15:00 on the other
+    recs = [
+        _ran("a", "2026-12-07T14:10:00+00:00", 600.0),
+        _ran("b", "2026-12-07T15:00:00+00:00", 3600.0),
+        _ran("c", "2026-12-07T15:30:00+00:00", 4800.0),
+    ]
+    start, end = budget.one_run(recs)
+    assert (start.hour, start.minute, (end - start).total_seconds()) == (14, 0, 5400.0)
+    text = budget.describe({"tasks": {r["id"]: r for r in recs}, "missing": [], "stale": []})
+    assert "one uninterrupted `make budget` trained from 2026-12-07 14:00 to 15:30 UTC: 1.50 hours" in text
+    assert "on 2026-12-07;" in text and "packed" not in text and "not oversubscribed" in text
+    # a pause of 10 minutes with nothing training: a stop and a resume, so the span is not one run's time
+    gap = [*recs, _ran("d", "2026-12-07T15:50:00+00:00", 600.0)]
+    assert budget.one_run(gap) is None
+    assert "packed" in budget.describe({"tasks": {r["id"]: r for r in gap}, "missing": [], "stale": []})
+    assert budget.one_run([*recs[:2], _ran("c", "2026-12-07T15:30:00+00:00", 4800.0, commit="def")]) is None
+    assert budget.one_run([*recs[:2], _ran("c", "2026-12-07T15:30:00+00:00", 4800.0, note="x")]) is None
+    resumed = _ran("c", "2026-12-07T15:30:00+00:00", 300.0, train=4800.0)  # wall is its last segment
+    assert budget.one_run([*recs[:2], resumed]) is None
+
+
 def test_the_committed_quick_archive_matches_its_checksums_and_the_code():
     """The archive the report reads: intact, of this schema, made with the code's current configurations."""
     if not budget.manifest_path("quick").exists():

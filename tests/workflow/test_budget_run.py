@@ -39,6 +39,7 @@ def test_a_task_trains_scores_and_records_its_provenance(archive_root):
     prov = rec["provenance"]
     assert prov["threads"] == 1 and prov["note"] == "a test" and prov["packages"]["torch"] == torch.__version__
     assert len(prov["commit"]) in (40, 7) or prov["commit"] == "unknown"
+    assert isinstance(prov["flush_denormal"], bool)  # whether the CPU flushed subnormal floats (x86: True)
     # the same task again: the same bits (one thread, seeded), so a rerun anywhere archives the same numbers
     again = budget_run.run_task(task, SIM)
     assert again["test"]["run_stats"] == rec["test"]["run_stats"]

@@ -65,10 +65,11 @@ class StudyModel:
 
 # The budgets are 4-5x apart around quick's 20,000 (one epoch of 4,000 windows below it), up to 320,000
 # (16x quick, 11.6 % of the source's). The plan fits `make budget`'s 3 hours on 2 cores: a quick-width
-# epoch costs about 25 s on one thread, so 1,280,000 window-passes (320 epochs, 2 protocols) alone would
-# take about 4.5 hours. The source's exact model (width 384, 2.19 M parameters) costs about 3x the quick
-# width per window, so it gets the two budgets around quick's; the LSTM with the residual head (the
-# ladder's step without the CNN) the three up to 80,000, so "what the CNN adds" is read at each of them.
+# epoch costs about 30 s on one thread (with subnormal floats flushed: budget_run), so 1,280,000
+# window-passes (320 epochs, 2 protocols) alone would take about 5 hours. The source's exact model (width
+# 384, 2.19 M parameters) costs about 3x the quick width per window, so it gets the two budgets around
+# quick's; the LSTM with the residual head (the ladder's step without the CNN) the three up to 80,000, so
+# "what the CNN adds" is read at each of them.
 STUDY = (
     StudyModel(
         "cnn_lstm",
@@ -675,6 +676,36 @@ def wall_on(records: list[dict], workers: int) -> float:
     return max(free)
 
 
+# a pause longer than this between one task's end and the next one's start (with no task running) is a stop
+RUN_GAP_S = 120.0
+
+
+def one_run(records: list[dict]) -> tuple | None:
+    """(start, end) of the tasks as one uninterrupted `make budget`, or None where they are not one.
+
+    One run: every task at one commit with one note, and at every moment from the first task's start to the
+    last one's end some task was training (no pause over RUN_GAP_S: a stop and a later resume leave one). A
+    task's end is its provenance date and its start that minus its wall time; the simulation before the first
+    task (under a minute at quick) is not in the span."""
+    import datetime as dt
+
+    prov = [r["provenance"] for r in records]
+    if not records or len({p["commit"] for p in prov}) != 1 or len({p.get("note") or "" for p in prov}) != 1:
+        return None
+    if any(r["train_s"] > r["wall_s"] for r in records):  # a task resumed from its checkpoint
+        return None
+    spans = sorted(
+        (dt.datetime.fromisoformat(p["date"]) - dt.timedelta(seconds=r["wall_s"]), dt.datetime.fromisoformat(p["date"]))
+        for r, p in zip(records, prov, strict=True)
+    )
+    reach = spans[0][1]
+    for start, end in spans[1:]:
+        if (start - reach).total_seconds() > RUN_GAP_S:
+            return None
+        reach = max(reach, end)
+    return spans[0][0], reach
+
+
 def describe(archive: dict) -> str:
     """Where the archive came from, in one paragraph: tasks done and missing, commits, machines, dates, load."""
     recs = list(archive["tasks"].values())
@@ -693,14 +724,28 @@ def describe(archive: dict) -> str:
         notes = sorted({p.get("note") for p in prov if p.get("note")})
         load = max(max(p["load_average_start"][0], p["load_average_end"][0]) for p in prov)
         hours = sum(map(task_seconds, recs)) / 3600
-        packed = wall_on(recs, prov[0]["cores"]) / 3600
+        run = one_run(recs)
+        if run:
+            start, end = run
+            wall = (
+                f"which one uninterrupted `make budget` trained from {start:%Y-%m-%d %H:%M} to "
+                f"{end:{'%H:%M' if end.date() == start.date() else '%Y-%m-%d %H:%M'}} UTC: "
+                f"{(end - start).total_seconds() / 3600:.2f} hours of wall time from the first task's start to the "
+                "last one's end, measured (the simulation before them not counted)"
+            )
+        else:
+            packed = wall_on(recs, prov[0]["cores"]) / 3600
+            wall = (
+                f"which on {prov[0]['cores']} single-threaded workers in the order `make budget` runs them come to "
+                f"{packed:.1f} hours of wall time (the measured tasks packed, not one uninterrupted run; add the "
+                "simulation's minutes)"
+            )
         text = (
             f"{len(recs)} of {n_plan} tasks of the study are archived, trained at commit {', '.join(commits)} on "
             f"{'; '.join(machines)}, {' or '.join(map(str, threads))} thread{'s' * (threads != [1])} per task, "
-            f"Python {pk['python']}, torch {pk['torch']}, between {dates[0]} and {dates[-1]}; "
-            f"{hours:.1f} task-hours in all, which on {prov[0]['cores']} single-threaded workers in the order "
-            f"`make budget` runs them come to {packed:.1f} hours of wall time (the measured tasks packed, not one "
-            f"uninterrupted run; add the simulation's minutes). The 1-minute load average reached {load:.1f}: "
+            f"Python {pk['python']}, torch {pk['torch']}, "
+            + (f"on {dates[0]}; " if dates[0] == dates[-1] else f"between {dates[0]} and {dates[-1]}; ")
+            + f"{hours:.1f} task-hours in all, {wall}. The 1-minute load average reached {load:.1f}: "
             + (
                 "the seconds come from a shared machine and overstate the cost of a task. "
                 if load > prov[0]["cores"]

@@ -84,7 +84,7 @@ def run_task(
     import torch
 
     from voltlib.forecast.ladder import score_predictions
-    from voltlib.forecast.train import epoch_windows, fit, predict
+    from voltlib.forecast.train import epoch_windows, fit, flushed_denormals, predict
     from voltlib.store import remove
     from voltlib.workflow.fanout import check_library
 
@@ -97,8 +97,11 @@ def run_task(
     root = Path(checkpoint_root) if checkpoint_root else Path(tempfile.gettempdir()) / "voltlib-checkpoints"
     checkpoint = root / f"budget-{task.id}-{task.configs()['hash']}" / "checkpoint.pt"
     device = torch.device("cpu")
-    model, _, info = fit(spec.name, spec.model_cfg, spec.train_cfg, dataset, device, spec.folder(), None, checkpoint)
-    metrics = score_predictions(predict(model, dataset.test, device), dataset)
+    with flushed_denormals() as flushed:  # a long training's subnormal floats would slow it several times over
+        model, _, info = fit(
+            spec.name, spec.model_cfg, spec.train_cfg, dataset, device, spec.folder(), None, checkpoint
+        )
+        metrics = score_predictions(predict(model, dataset.test, device), dataset)
     remove(checkpoint)
     wall = time.perf_counter() - t0
     history = info["history"]
@@ -128,6 +131,7 @@ def run_task(
             **provenance(),
             "load_average_start": load0,
             "load_average_end": os.getloadavg(),
+            "flush_denormal": flushed,
             "note": note,
         },
     }
