@@ -84,3 +84,8 @@ def test_a_rerun_with_every_task_archived_trains_nothing(archive_root, monkeypat
     assert manifest["complete"] and said == [
         f"budget: all 1 tasks of the smoke study are archived in {budget.folder('smoke')}; nothing to do"
     ]
+    # and again: the manifest, a committed file, is left byte for byte (not rewritten with a new date)
+    store.write_json(budget.manifest_path("smoke"), {**manifest, "written": "2000-01-01T00:00:00+00:00"})
+    before = budget.manifest_path("smoke").read_bytes()
+    assert budget_run.run("smoke", say=said.append)["written"] == "2000-01-01T00:00:00+00:00"
+    assert budget.manifest_path("smoke").read_bytes() == before
