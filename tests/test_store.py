@@ -202,3 +202,16 @@ def test_horizon_keys_are_one_spelling():
     assert [horizon_key(h) for h in (1, 1.0, "2", 0.5, 20)] == ["1", "1", "2", "0.5", "20"]
     with pytest.raises(ValueError, match="positive number of milliseconds"):
         horizon_key(0)
+
+
+def test_a_record_that_differs_only_in_its_stamp_is_left_byte_for_byte_and_any_other_change_is_written(tmp_path):
+    path = tmp_path / "manifest.json"
+    store.write_json(path, {"done": 3, "written": "2000-01-01"})
+    before = path.read_bytes()
+    assert store.write_record(path, {"done": 3, "written": "2026-12-07"}) == {"done": 3, "written": "2000-01-01"}
+    assert path.read_bytes() == before
+    assert store.write_record(path, {"done": 4, "written": "2026-12-07"})["done"] == 4
+    assert json.loads(path.read_text()) == {"done": 4, "written": "2026-12-07"}
+    path.write_text('{"done": 4, "written": "x"}\n')  # damaged (its checksum no longer holds): written again
+    assert store.write_record(path, {"done": 4, "written": "y"})["written"] == "y"
+    assert store.verify(path) is None

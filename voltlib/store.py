@@ -285,6 +285,19 @@ def write_json(path: Path, obj) -> Path:
     return Path(path)
 
 
+def write_record(path: Path, obj: dict, stamp: str = "written") -> dict:
+    """Writes obj as write_json does, unless the intact file there already holds the same but for its `stamp`
+    field (a date): then it is left byte for byte, so a rerun that changed nothing leaves a committed manifest
+    as it is. Returns what the file holds."""
+    path = Path(path)
+    if verify(path) is None:
+        before = json.loads(path.read_text())
+        if {**before, stamp: None} == {**obj, stamp: None}:
+            return before
+    write_json(path, obj)
+    return obj
+
+
 def read_json(path: Path) -> dict:
     """Reads a results JSON that matches its checksum; a missing or damaged one raises, saying what to run."""
     path = Path(path)

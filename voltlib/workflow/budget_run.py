@@ -143,7 +143,7 @@ class BudgetTasksFailed(BuildFailed):
 
 def write_manifest(profile_name: str) -> dict:
     """Rewrites the manifest from the task files on disk: each file's sha256, the plan's size, what is done."""
-    from voltlib.store import sha256_of, verify, write_json
+    from voltlib.store import sha256_of, verify, write_record
 
     files = sorted((budget.folder(profile_name) / "tasks").glob("*.json"))
     tasks = {}
@@ -161,13 +161,7 @@ def write_manifest(profile_name: str) -> dict:
         "written": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "tasks": tasks,
     }
-    path = budget.manifest_path(profile_name)
-    if path.exists() and verify(path) is None:  # the same manifest but its date: left as it is (a committed file)
-        old = json.loads(path.read_text())
-        if {**old, "written": None} == {**manifest, "written": None}:
-            return old
-    write_json(path, manifest)
-    return manifest
+    return write_record(budget.manifest_path(profile_name), manifest)  # unchanged but its date: left as committed
 
 
 def archived(profile_name: str, task: budget.Task) -> bool:

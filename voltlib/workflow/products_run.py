@@ -199,7 +199,7 @@ def write_manifest(profile_name: str) -> dict:
     """Rewrites the manifest from the files on disk: each file's sha256, the products the profile's current
     configuration expects, which are archived, and those of other configurations (stale: never read). One
     that would change only its date is left as it is."""
-    from voltlib.store import CHECKSUM_SUFFIX, sha256_of, verify, write_json
+    from voltlib.store import CHECKSUM_SUFFIX, sha256_of, verify, write_record
 
     folder = products.folder(profile_name)
     manifest_file = products.manifest_path(profile_name)
@@ -241,11 +241,7 @@ def write_manifest(profile_name: str) -> dict:
         "written": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "files": files,
     }
-    before = json.loads(manifest_file.read_text()) if verify(manifest_file) is None else None
-    if before is not None and {**before, "written": None} == {**manifest, "written": None}:
-        return before  # unchanged: a rerun that did nothing leaves the committed file as it is
-    write_json(manifest_file, manifest)
-    return manifest
+    return write_record(manifest_file, manifest)  # unchanged: a rerun that did nothing leaves the committed file
 
 
 def _why(job: Job) -> str:
